@@ -1,0 +1,33 @@
+//! kbinit's pure planners: everything kbinit writes on a node or sends to a cluster, computed from the
+//! configuration and a read-only view of the node, without touching the host.
+//!
+//! The crate's dependency tree is the proof of that: no tokio, no kube, no nix, no file system access. The
+//! binary (`kbinit`) observes the node through a [`plan::NodeView`], calls a planner, and applies the returned
+//! [`plan::Step`]s.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`config`] | kubeadm's configuration API (v1beta3/v1beta4): loading, flags, defaulting, validation, printing |
+//! | [`version`] | supported Kubernetes versions and what differs between them |
+//! | [`certs`] | the PKI under `/etc/kubernetes/pki`: the certificate table, key generation, reuse rules |
+//! | [`kubeconfig`] | admin.conf, super-admin.conf, kubelet.conf, controller-manager.conf, scheduler.conf |
+//! | [`manifests`] | static Pod manifests for etcd and the control-plane components |
+//! | [`kubelet`] | /var/lib/kubelet/config.yaml, kubeadm-flags.env, instance-config.yaml |
+//! | [`yaml`] | YAML reading and Go-compatible YAML writing |
+//! | [`plan`] | [`plan::Step`], [`plan::NodeView`] |
+//! | [`paths`] | fixed node paths |
+
+#![warn(missing_docs)]
+
+pub mod certs;
+pub mod config;
+mod error;
+pub mod kubeconfig;
+pub mod kubelet;
+pub mod manifests;
+pub mod paths;
+pub mod plan;
+pub mod version;
+pub mod yaml;
+
+pub use error::Error;
