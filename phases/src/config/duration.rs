@@ -40,11 +40,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         if frac.contains('.') {
             return Err(format!("time: invalid duration {text:?}"));
         }
-        let int_v: u128 = if int.is_empty() {
-            0
-        } else {
-            int.parse().map_err(|_| format!("time: invalid duration {text:?}"))?
-        };
+        let int_v: u128 =
+            if int.is_empty() { 0 } else { int.parse().map_err(|_| format!("time: invalid duration {text:?}"))? };
         let mut part = int_v.checked_mul(nanos_per).ok_or_else(|| format!("time: invalid duration {text:?}"))?;
         let mut scale = nanos_per;
         for d in frac.bytes() {

@@ -215,7 +215,14 @@ fn decode_opt<T: serde::de::DeserializeOwned + Default>(
 }
 
 /// Fields that exist only in one API version: given in the other, they are unknown fields (warned, dropped).
-fn drop_foreign<T>(slot: &mut Option<T>, api: ApiVersion, only: ApiVersion, path: &str, kind: &str, w: &mut Vec<String>) {
+fn drop_foreign<T>(
+    slot: &mut Option<T>,
+    api: ApiVersion,
+    only: ApiVersion,
+    path: &str,
+    kind: &str,
+    w: &mut Vec<String>,
+) {
     if api != only && slot.take().is_some() {
         w.push(format!("unknown field {path:?} in {kind} ({})", api_version_string(api)));
     }
@@ -337,12 +344,19 @@ fn resolve_cluster(
             drop_foreign(&mut l.extra_envs, api, ApiVersion::V1beta4, "etcd.local.extraEnvs", kind, warnings);
         }
     } else if let Some(a) = w.api_server.as_mut() {
-        drop_foreign(&mut a.timeout_for_control_plane, api, ApiVersion::V1beta3, "apiServer.timeoutForControlPlane", kind, warnings);
+        drop_foreign(
+            &mut a.timeout_for_control_plane,
+            api,
+            ApiVersion::V1beta3,
+            "apiServer.timeoutForControlPlane",
+            kind,
+            warnings,
+        );
     }
 
     let version_text = w.kubernetes_version.clone().unwrap_or_default();
-    let kubernetes_version = KubeVersion::resolve(&version_text)
-        .map_err(|e| rename(e, &nm.n("kubernetesVersion", "kubernetes-version")))?;
+    let kubernetes_version =
+        KubeVersion::resolve(&version_text).map_err(|e| rename(e, &nm.n("kubernetesVersion", "kubernetes-version")))?;
 
     let control_plane_endpoint = w.control_plane_endpoint.unwrap_or_default();
     if !control_plane_endpoint.is_empty() {
@@ -375,7 +389,11 @@ fn resolve_cluster(
     let wetcd = w.etcd.unwrap_or_default();
     let etcd = match (wetcd.local, wetcd.external) {
         (Some(_), Some(_)) => {
-            return Err(Error::invalid("etcd", "local, external", "etcd.local and etcd.external are mutually exclusive"));
+            return Err(Error::invalid(
+                "etcd",
+                "local, external",
+                "etcd.local and etcd.external are mutually exclusive",
+            ));
         }
         (_, Some(x)) => {
             let endpoints = x.endpoints.unwrap_or_default();
@@ -394,7 +412,11 @@ fn resolve_cluster(
                 ));
             }
             let ca_file = x.ca_file.unwrap_or_default();
-            for (f, v) in [("etcd.external.caFile", &ca_file), ("etcd.external.certFile", &cert_file), ("etcd.external.keyFile", &key_file)] {
+            for (f, v) in [
+                ("etcd.external.caFile", &ca_file),
+                ("etcd.external.certFile", &cert_file),
+                ("etcd.external.keyFile", &key_file),
+            ] {
                 if !v.is_empty() {
                     validate_absolute(f, v)?;
                 }
@@ -410,8 +432,17 @@ fn resolve_cluster(
                 image_tag: l.image_tag.unwrap_or_default(),
                 data_dir,
                 extra_args: args(l.extra_args, api, strict, "etcd.local.extraArgs")?,
-                extra_envs: l.extra_envs.unwrap_or_default().into_iter().map(|e| EnvVar { name: e.name, value: e.value }).collect(),
-                server_cert_sans: cert_sans("etcd.local.serverCertSANs", l.server_cert_sans.unwrap_or_default(), warnings),
+                extra_envs: l
+                    .extra_envs
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|e| EnvVar { name: e.name, value: e.value })
+                    .collect(),
+                server_cert_sans: cert_sans(
+                    "etcd.local.serverCertSANs",
+                    l.server_cert_sans.unwrap_or_default(),
+                    warnings,
+                ),
                 peer_cert_sans: cert_sans("etcd.local.peerCertSANs", l.peer_cert_sans.unwrap_or_default(), warnings),
             })
         }
@@ -420,12 +451,20 @@ fn resolve_cluster(
     let was = w.api_server.unwrap_or_default();
     let timeout_for_control_plane = was.timeout_for_control_plane;
     let api_server = ApiServer {
-        component: component("apiServer", was.extra_args, was.extra_volumes, was.extra_envs, api, strict)
-            .map_err(|e| if nm.flags { rename(e, "--apiserver-extra-args") } else { e })?,
-        cert_sans: cert_sans(&nm.n("apiServer.certSANs", "apiserver-cert-extra-sans"), was.cert_sans.unwrap_or_default(), warnings),
+        component: component("apiServer", was.extra_args, was.extra_volumes, was.extra_envs, api, strict).map_err(
+            |e| {
+                if nm.flags { rename(e, "--apiserver-extra-args") } else { e }
+            },
+        )?,
+        cert_sans: cert_sans(
+            &nm.n("apiServer.certSANs", "apiserver-cert-extra-sans"),
+            was.cert_sans.unwrap_or_default(),
+            warnings,
+        ),
     };
     let cm = w.controller_manager.unwrap_or_default();
-    let controller_manager = component("controllerManager", cm.extra_args, cm.extra_volumes, cm.extra_envs, api, strict)?;
+    let controller_manager =
+        component("controllerManager", cm.extra_args, cm.extra_volumes, cm.extra_envs, api, strict)?;
     let sc = w.scheduler.unwrap_or_default();
     let scheduler = component("scheduler", sc.extra_args, sc.extra_volumes, sc.extra_envs, api, strict)?;
     let dns = w.dns.unwrap_or_default();
@@ -442,10 +481,18 @@ fn resolve_cluster(
         }
         Some(s) => {
             let alg = KeyAlgorithm::parse(s).ok_or_else(|| {
-                Error::invalid("encryptionAlgorithm", s, "must be one of RSA-2048, RSA-3072, RSA-4096, ECDSA-P256, ECDSA-P384")
+                Error::invalid(
+                    "encryptionAlgorithm",
+                    s,
+                    "must be one of RSA-2048, RSA-3072, RSA-4096, ECDSA-P256, ECDSA-P384",
+                )
             })?;
             if alg == KeyAlgorithm::EcdsaP384 && !kubernetes_version.allows_ecdsa_p384() {
-                return Err(Error::invalid("encryptionAlgorithm", s, format!("ECDSA-P384 needs Kubernetes 1.34 or newer, not {kubernetes_version}")));
+                return Err(Error::invalid(
+                    "encryptionAlgorithm",
+                    s,
+                    format!("ECDSA-P384 needs Kubernetes 1.34 or newer, not {kubernetes_version}"),
+                ));
             }
             alg
         }
@@ -513,7 +560,14 @@ fn node_registration(
     warnings: &mut Vec<String>,
 ) -> Result<NodeRegistration, Error> {
     let mut w = inp.wire;
-    drop_foreign(&mut w.image_pull_serial, api, ApiVersion::V1beta4, "nodeRegistration.imagePullSerial", kind, warnings);
+    drop_foreign(
+        &mut w.image_pull_serial,
+        api,
+        ApiVersion::V1beta4,
+        "nodeRegistration.imagePullSerial",
+        kind,
+        warnings,
+    );
     let (name, name_field) = match inp.flag_name {
         Some(n) => (n.clone(), "--node-name".to_string()),
         None => match w.name.filter(|s| !s.is_empty()) {
@@ -538,7 +592,9 @@ fn node_registration(
             ));
             format!("unix://{s}")
         }
-        Some(s) => return Err(Error::invalid(cri_field, &s, "expected a unix:// URL or an absolute socket path")),
+        Some(s) => {
+            return Err(Error::invalid(cri_field, &s, "expected a unix:// URL or an absolute socket path"));
+        }
         None => match host.cri_sockets.as_slice() {
             [] => DEFAULT_CRI_SOCKET.to_string(),
             [one] => one.clone(),
@@ -596,12 +652,7 @@ fn node_registration(
     Ok(NodeRegistration { name, cri_socket, taints, kubelet_extra_args, ignore_preflight_errors, image_pull_policy })
 }
 
-fn endpoint(
-    w: Option<WireEndpoint>,
-    nm: Namer,
-    prefix: &str,
-    host: &HostFacts,
-) -> Result<ApiEndpoint, Error> {
+fn endpoint(w: Option<WireEndpoint>, nm: Namer, prefix: &str, host: &HostFacts) -> Result<ApiEndpoint, Error> {
     let w = w.unwrap_or_default();
     let addr_field = nm.n(&format!("{prefix}localAPIEndpoint.advertiseAddress"), "apiserver-advertise-address");
     let advertise_address = match w.advertise_address.filter(|s| !s.is_empty()) {
@@ -625,11 +676,7 @@ fn endpoint(
     Ok(ApiEndpoint { advertise_address, bind_port })
 }
 
-fn bootstrap_tokens(
-    list: Option<Vec<WireToken>>,
-    nm: Namer,
-    description: &str,
-) -> Result<Vec<BootstrapToken>, Error> {
+fn bootstrap_tokens(list: Option<Vec<WireToken>>, nm: Namer, description: &str) -> Result<Vec<BootstrapToken>, Error> {
     let list = list.filter(|l| !l.is_empty()).unwrap_or_else(|| vec![WireToken::default()]);
     let mut out = Vec::new();
     for (i, t) in list.into_iter().enumerate() {
@@ -639,13 +686,21 @@ fn bootstrap_tokens(
             validate_token_field(&nm.n(&format!("{p}.token"), "token"), tok)?;
         }
         if t.ttl.is_some() && t.expires.is_some() {
-            return Err(Error::invalid(format!("{p}.expires"), t.expires.unwrap_or_default(), "ttl and expires are mutually exclusive"));
+            return Err(Error::invalid(
+                format!("{p}.expires"),
+                t.expires.unwrap_or_default(),
+                "ttl and expires are mutually exclusive",
+            ));
         }
         let ttl = dur(&nm.n(&format!("{p}.ttl"), "token-ttl"), t.ttl, Duration::from_secs(24 * 3600))?;
         let usages = t.usages.unwrap_or_else(|| vec!["signing".into(), "authentication".into()]);
         for u in &usages {
             if !matches!(u.as_str(), "signing" | "authentication") {
-                return Err(Error::invalid(format!("{p}.usages"), u, "unknown usage: only signing and authentication are allowed"));
+                return Err(Error::invalid(
+                    format!("{p}.usages"),
+                    u,
+                    "unknown usage: only signing and authentication are allowed",
+                ));
             }
         }
         let groups = t.groups.unwrap_or_else(|| vec![DEFAULT_TOKEN_GROUP.into()]);
@@ -653,7 +708,11 @@ fn bootstrap_tokens(
             validate_token_group(&format!("{p}.groups"), g)?;
         }
         if !groups.is_empty() && !usages.iter().any(|u| u == "authentication") {
-            return Err(Error::invalid(format!("{p}.groups"), groups.join(","), "token groups need the authentication usage"));
+            return Err(Error::invalid(
+                format!("{p}.groups"),
+                groups.join(","),
+                "token groups need the authentication usage",
+            ));
         }
         out.push(BootstrapToken {
             token,
@@ -694,14 +753,16 @@ fn cluster_from_flags(f: &InitFlags) -> Result<WireCluster, Error> {
 }
 
 fn parse_flag_port(flag: &str, s: &Option<String>) -> Result<Option<i64>, Error> {
-    s.as_deref()
-        .map(|p| p.trim().parse::<i64>().map_err(|_| Error::invalid(flag, p, "not a port number")))
-        .transpose()
+    s.as_deref().map(|p| p.trim().parse::<i64>().map_err(|_| Error::invalid(flag, p, "not a port number"))).transpose()
 }
 
 fn init_from_flags(f: &InitFlags) -> Result<WireInit, Error> {
     Ok(WireInit {
-        bootstrap_tokens: Some(vec![WireToken { token: f.token.clone(), ttl: f.token_ttl.clone(), ..Default::default() }]),
+        bootstrap_tokens: Some(vec![WireToken {
+            token: f.token.clone(),
+            ttl: f.token_ttl.clone(),
+            ..Default::default()
+        }]),
         node_registration: Some(WireNodeRegistration { cri_socket: f.cri_socket.clone(), ..Default::default() }),
         local_api_endpoint: Some(WireEndpoint {
             advertise_address: f.apiserver_advertise_address.clone(),
@@ -714,7 +775,11 @@ fn init_from_flags(f: &InitFlags) -> Result<WireInit, Error> {
 }
 
 /// Loads `kbinit init`'s configuration: the `--config` documents (or only flags), defaulted from `host`, validated.
-pub fn load_init(config_text: Option<&str>, flags: &InitFlags, host: &HostFacts) -> Result<Loaded<InitConfiguration>, Error> {
+pub fn load_init(
+    config_text: Option<&str>,
+    flags: &InitFlags,
+    host: &HostFacts,
+) -> Result<Loaded<InitConfiguration>, Error> {
     let mut warnings = Vec::new();
     let nm = Namer { flags: config_text.is_none() };
     let (docs, wi, wc, description) = match config_text {
@@ -741,7 +806,9 @@ pub fn load_init(config_text: Option<&str>, flags: &InitFlags, host: &HostFacts)
             return Err(Error::invalid(
                 "apiVersion",
                 api_version_string(ApiVersion::V1beta4),
-                format!("kubeadm of Kubernetes {version} does not know kubeadm.k8s.io/v1beta4 (1.31+); use kubeadm.k8s.io/v1beta3"),
+                format!(
+                    "kubeadm of Kubernetes {version} does not know kubeadm.k8s.io/v1beta4 (1.31+); use kubeadm.k8s.io/v1beta3"
+                ),
             ));
         }
         Some(ApiVersion::V1beta3) => {
@@ -837,7 +904,11 @@ fn join_from_flags(f: &JoinFlags) -> Result<WireJoin, Error> {
 }
 
 /// Loads `kbinit join`'s configuration: the `--config` JoinConfiguration (or only flags), defaulted, validated.
-pub fn load_join(config_text: Option<&str>, flags: &JoinFlags, host: &HostFacts) -> Result<Loaded<JoinConfiguration>, Error> {
+pub fn load_join(
+    config_text: Option<&str>,
+    flags: &JoinFlags,
+    host: &HostFacts,
+) -> Result<Loaded<JoinConfiguration>, Error> {
     let mut warnings = Vec::new();
     let nm = Namer { flags: config_text.is_none() };
     let kind = "JoinConfiguration";
@@ -872,7 +943,8 @@ pub fn load_join(config_text: Option<&str>, flags: &JoinFlags, host: &HostFacts)
                     ));
                 }
             }
-            let api = if KubeVersion::default_version().has_v1beta4() { ApiVersion::V1beta4 } else { ApiVersion::V1beta3 };
+            let api =
+                if KubeVersion::default_version().has_v1beta4() { ApiVersion::V1beta4 } else { ApiVersion::V1beta3 };
             (api, join_from_flags(flags)?)
         }
     };
@@ -937,7 +1009,11 @@ pub fn load_join(config_text: Option<&str>, flags: &JoinFlags, host: &HostFacts)
         (None, Some(f)) => {
             let kube_config_path = f.kube_config_path.unwrap_or_default();
             if kube_config_path.is_empty() {
-                return Err(Error::invalid(nm.n("discovery.file.kubeConfigPath", "discovery-file"), "", "must not be empty"));
+                return Err(Error::invalid(
+                    nm.n("discovery.file.kubeConfigPath", "discovery-file"),
+                    "",
+                    "must not be empty",
+                ));
             }
             if !kube_config_path.starts_with("https://") {
                 validate_absolute(&nm.n("discovery.file.kubeConfigPath", "discovery-file"), &kube_config_path)?;
@@ -964,7 +1040,10 @@ pub fn load_join(config_text: Option<&str>, flags: &JoinFlags, host: &HostFacts)
             let local_api_endpoint = endpoint(cp.local_api_endpoint, nm, "controlPlane.", host)?;
             let certificate_key = cp.certificate_key.unwrap_or_default();
             if !certificate_key.is_empty() {
-                validate_certificate_key_field(&nm.n("controlPlane.certificateKey", "certificate-key"), &certificate_key)?;
+                validate_certificate_key_field(
+                    &nm.n("controlPlane.certificateKey", "certificate-key"),
+                    &certificate_key,
+                )?;
             }
             Some(JoinControlPlane { local_api_endpoint, certificate_key })
         }
@@ -991,4 +1070,233 @@ pub fn load_join(config_text: Option<&str>, flags: &JoinFlags, host: &HostFacts)
 /// Feature gates as given, for callers that print them.
 pub fn feature_gate_list(gates: &BTreeMap<String, bool>) -> String {
     gates.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> HostFacts {
+        HostFacts {
+            hostname: "CP-1".into(),
+            default_address: Some("192.168.1.5".parse().unwrap()),
+            cri_sockets: Vec::new(),
+            systemd_resolved: false,
+        }
+    }
+
+    const REFERENCE: &str =
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/kubeadm-1.28.7/input-config.yaml"));
+
+    #[test]
+    fn reference_input_loads_to_kubeadms_values() {
+        let l = load_init(Some(REFERENCE), &InitFlags::default(), &host()).unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let c = &l.config;
+        assert_eq!(c.api_version, ApiVersion::V1beta3);
+        assert_eq!(c.cluster.kubernetes_version.to_string(), "v1.28.7");
+        assert_eq!(c.cluster.control_plane_endpoint, "lb.example.com:6443");
+        assert_eq!(c.cluster.networking.pod_subnet, "10.244.0.0/16");
+        assert_eq!(c.cluster.networking.service_subnet, "10.96.0.0/12");
+        assert_eq!(c.cluster.networking.dns_domain, "cluster.local");
+        assert_eq!(c.cluster.certificates_dir, "/etc/kubernetes/pki");
+        assert_eq!(c.cluster.image_repository, "registry.k8s.io");
+        assert_eq!(c.cluster.cluster_name, "kubernetes");
+        assert!(matches!(&c.cluster.etcd, Etcd::Local(l) if l.data_dir == "/var/lib/etcd"));
+        assert_eq!(c.cluster.encryption_algorithm, KeyAlgorithm::Rsa2048);
+        assert_eq!(c.cluster.certificate_validity, Duration::from_secs(8760 * 3600));
+        assert_eq!(c.node_registration.name, "cp1");
+        assert_eq!(c.node_registration.cri_socket, "unix:///run/containerd/containerd.sock");
+        assert_eq!(c.node_registration.image_pull_policy, "IfNotPresent");
+        assert_eq!(c.node_registration.taints.len(), 1);
+        assert_eq!(c.node_registration.taints[0].key, CONTROL_PLANE_TAINT);
+        assert_eq!(c.node_registration.taints[0].effect, "NoSchedule");
+        assert_eq!(c.local_api_endpoint.advertise_address.to_string(), "10.0.0.10");
+        assert_eq!(c.local_api_endpoint.bind_port, 6443);
+        assert_eq!(c.bootstrap_tokens.len(), 1);
+        let t = &c.bootstrap_tokens[0];
+        assert_eq!((t.token.as_deref(), t.ttl, t.description.as_str()), (None, Some(Duration::from_secs(86_400)), ""));
+        assert_eq!(t.usages, ["signing", "authentication"]);
+        assert_eq!(t.groups, [DEFAULT_TOKEN_GROUP]);
+        assert_eq!(c.timeouts, Timeouts::default());
+        assert!(c.kubelet.is_none() && c.kube_proxy.is_none());
+    }
+
+    #[test]
+    fn v1beta4_list_extra_args_and_timeouts() {
+        let text = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\ntimeouts:\n  controlPlaneComponentHealthCheck: 10m\n\
+nodeRegistration:\n  kubeletExtraArgs:\n  - name: v\n    value: \"4\"\n  taints: []\n---\n\
+apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.31.2\nencryptionAlgorithm: ECDSA-P256\n\
+apiServer:\n  extraArgs:\n  - name: feature-gates\n    value: A=true\n  - name: feature-gates\n    value: B=true\n  extraEnvs:\n  - name: HTTP_PROXY\n    value: http://p:3128\n\
+---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n";
+        let l = load_init(Some(text), &InitFlags::default(), &host()).unwrap();
+        let c = &l.config;
+        assert_eq!(c.api_version, ApiVersion::V1beta4);
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let a = &c.cluster.api_server.component;
+        assert_eq!(a.extra_args.len(), 2);
+        assert_eq!((a.extra_args[1].name.as_str(), a.extra_args[1].value.as_str()), ("feature-gates", "B=true"));
+        assert_eq!(a.extra_envs[0].value, "http://p:3128");
+        assert_eq!(c.node_registration.kubelet_extra_args, [Arg { name: "v".into(), value: "4".into() }]);
+        assert!(c.node_registration.taints.is_empty());
+        assert_eq!(c.cluster.encryption_algorithm, KeyAlgorithm::EcdsaP256);
+        assert_eq!(c.timeouts.control_plane_component_health_check, Duration::from_secs(600));
+        assert_eq!(c.node_registration.name, "cp-1");
+        assert_eq!(c.local_api_endpoint.advertise_address.to_string(), "192.168.1.5");
+        assert_eq!(c.kubelet.as_ref().unwrap()["cgroupDriver"], "cgroupfs");
+    }
+
+    #[test]
+    fn v1beta3_quirks_map_onto_the_model() {
+        let text = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.32.1\n\
+featureGates:\n  PublicKeysECDSA: true\napiServer:\n  timeoutForControlPlane: 7m0s\n  certSANs: [LB.Example.com, 10.0.0.99, \"bad name!\"]\n";
+        let l = load_init(Some(text), &InitFlags::default(), &host()).unwrap();
+        assert_eq!(l.config.cluster.encryption_algorithm, KeyAlgorithm::EcdsaP256);
+        assert_eq!(l.config.timeouts.control_plane_component_health_check, Duration::from_secs(420));
+        assert_eq!(l.config.cluster.api_server.cert_sans, ["lb.example.com", "10.0.0.99"]);
+        assert!(l.warnings.iter().any(|w| w.contains("deprecated")), "{:?}", l.warnings);
+        assert!(l.warnings.iter().any(|w| w.contains("bad name!")), "{:?}", l.warnings);
+    }
+
+    #[test]
+    fn flags_only() {
+        let flags = InitFlags {
+            kubernetes_version: Some("stable-1.30".into()),
+            pod_network_cidr: Some("10.244.0.0/16".into()),
+            token: Some("abcdef.0123456789abcdef".into()),
+            token_ttl: Some("0".into()),
+            apiserver_extra_args: Some("v=2,profiling=false".into()),
+            cri_socket: Some("/run/crio/crio.sock".into()),
+            ignore_preflight_errors: Some(vec!["Swap".into(), "NumCPU".into()]),
+            skip_phases: Some(vec!["addon/kube-proxy".into()]),
+            ..Default::default()
+        };
+        let l = load_init(None, &flags, &host()).unwrap();
+        let c = &l.config;
+        assert_eq!(c.api_version, ApiVersion::V1beta3, "1.30 has no v1beta4");
+        assert_eq!(c.cluster.kubernetes_version.minor, 30);
+        let t = &c.bootstrap_tokens[0];
+        assert_eq!(t.token.as_deref(), Some("abcdef.0123456789abcdef"));
+        assert_eq!(t.ttl, None);
+        assert_eq!(t.description, INIT_TOKEN_DESCRIPTION);
+        let names: Vec<&str> = c.cluster.api_server.component.extra_args.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["profiling", "v"]);
+        assert_eq!(c.node_registration.cri_socket, "unix:///run/crio/crio.sock");
+        assert!(l.warnings.iter().any(|w| w.contains("without URL scheme")));
+        assert_eq!(c.node_registration.ignore_preflight_errors, ["swap", "numcpu"]);
+        assert_eq!(c.skip_phases, ["addon/kube-proxy"]);
+        let newest = load_init(None, &InitFlags::default(), &host()).unwrap();
+        assert_eq!(newest.config.api_version, ApiVersion::V1beta4);
+    }
+
+    #[test]
+    fn unknown_fields_warn_with_path_and_kind() {
+        let text = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.28.7\n\
+networking:\n  podSubnett: 10.244.0.0/16\ntimeouts: {}\n";
+        let l = load_init(Some(text), &InitFlags::default(), &host()).unwrap();
+        assert!(l.warnings.contains(
+            &r#"unknown field "networking.podSubnett" in ClusterConfiguration (kubeadm.k8s.io/v1beta3)"#.to_string()
+        ));
+        assert_eq!(l.config.cluster.networking.pod_subnet, "");
+    }
+
+    #[test]
+    fn allowed_flags_overlay_the_config() {
+        let text = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\nskipPhases: [addon/coredns]\n\
+nodeRegistration:\n  name: fromconfig\n  ignorePreflightErrors: [Swap]\n";
+        let flags = InitFlags {
+            node_name: Some("fromflag".into()),
+            ignore_preflight_errors: Some(vec!["NumCPU".into()]),
+            skip_phases: Some(vec!["preflight".into()]),
+            ..Default::default()
+        };
+        let l = load_init(Some(text), &flags, &host()).unwrap();
+        assert_eq!(l.config.node_registration.name, "fromflag");
+        assert_eq!(l.config.node_registration.ignore_preflight_errors, ["swap", "numcpu"]);
+        assert_eq!(l.config.skip_phases, ["preflight"]);
+    }
+
+    #[test]
+    fn cri_socket_detection() {
+        let mut h = host();
+        h.cri_sockets = vec!["unix:///var/run/crio/crio.sock".into()];
+        let l = load_init(None, &InitFlags::default(), &h).unwrap();
+        assert_eq!(l.config.node_registration.cri_socket, "unix:///var/run/crio/crio.sock");
+        h.cri_sockets.push(DEFAULT_CRI_SOCKET.into());
+        let err = load_init(None, &InitFlags::default(), &h).unwrap_err().to_string();
+        assert!(err.contains("found multiple CRI endpoints on the host"), "{err}");
+        h.cri_sockets.clear();
+        let l = load_init(None, &InitFlags::default(), &h).unwrap();
+        assert_eq!(l.config.node_registration.cri_socket, DEFAULT_CRI_SOCKET);
+    }
+
+    #[test]
+    fn advertise_address_needs_a_route_or_a_value() {
+        let mut h = host();
+        h.default_address = None;
+        let err = load_init(None, &InitFlags::default(), &h).unwrap_err().to_string();
+        assert!(err.contains("--apiserver-advertise-address"), "{err}");
+        let err =
+            load_init(Some("apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n"), &InitFlags::default(), &h)
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("localAPIEndpoint.advertiseAddress"), "{err}");
+    }
+
+    fn hash() -> String {
+        format!("sha256:{}", "ab".repeat(32))
+    }
+
+    #[test]
+    fn join_with_flags() {
+        let flags = JoinFlags {
+            api_server_endpoint: Some("10.0.0.10:6443".into()),
+            token: Some("abcdef.0123456789abcdef".into()),
+            discovery_token_ca_cert_hash: Some(vec![hash()]),
+            certificate_key: Some("00".repeat(32)),
+            ..Default::default()
+        };
+        let l = load_join(None, &flags, &host()).unwrap();
+        let c = &l.config;
+        assert!(matches!(&c.discovery, Discovery::BootstrapToken { token, api_server_endpoint, .. }
+            if token == "abcdef.0123456789abcdef" && api_server_endpoint == "10.0.0.10:6443"));
+        assert_eq!(c.tls_bootstrap_token, "abcdef.0123456789abcdef");
+        assert!(c.control_plane.is_none());
+        assert!(c.node_registration.taints.is_empty());
+        assert!(l.warnings.iter().any(|w| w.contains("certificate-key")), "{:?}", l.warnings);
+
+        let cp = JoinFlags { control_plane: true, ..flags.clone() };
+        let l = load_join(None, &cp, &host()).unwrap();
+        let jcp = l.config.control_plane.unwrap();
+        assert_eq!(jcp.certificate_key, "00".repeat(32));
+        assert_eq!(jcp.local_api_endpoint.bind_port, 6443);
+        assert_eq!(l.config.node_registration.taints[0].key, CONTROL_PLANE_TAINT);
+
+        let no_hash = JoinFlags { discovery_token_ca_cert_hash: None, ..flags.clone() };
+        assert!(load_join(None, &no_hash, &host()).unwrap_err().to_string().contains("--discovery-token-ca-cert-hash"));
+        let neither = JoinFlags { api_server_endpoint: None, ..flags };
+        assert!(load_join(None, &neither, &host()).is_err());
+    }
+
+    #[test]
+    fn join_with_config() {
+        let text = format!(
+            "apiVersion: kubeadm.k8s.io/v1beta3\nkind: JoinConfiguration\ndiscovery:\n  timeout: 2m0s\n  bootstrapToken:\n    \
+token: abcdef.0123456789abcdef\n    apiServerEndpoint: \"[fd00::1]:6443\"\n    caCertHashes: [\"{}\"]\n",
+            hash()
+        );
+        let l = load_join(Some(&text), &JoinFlags::default(), &host()).unwrap();
+        assert_eq!(l.config.api_version, ApiVersion::V1beta3);
+        assert_eq!(l.config.timeouts.discovery, Duration::from_secs(120));
+        assert_eq!(l.config.ca_cert_path, "/etc/kubernetes/pki/ca.crt");
+        let mixed = JoinFlags { control_plane: true, token: Some("x".into()), ..Default::default() };
+        let err = load_join(Some(&text), &mixed, &host()).unwrap_err().to_string();
+        assert!(err.contains("can not mix '--config' with arguments [control-plane token]"), "{err}");
+        let bad = text.replace("kind: JoinConfiguration\n", "kind: JoinConfiguration\ncaCertPath: /etc/ca.pem\n");
+        assert!(load_join(Some(&bad), &JoinFlags::default(), &host()).unwrap_err().to_string().contains("caCertPath"));
+        let file = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  file:\n    kubeConfigPath: /etc/kubernetes/discovery.conf\n";
+        let l = load_join(Some(file), &JoinFlags::default(), &host()).unwrap();
+        assert!(matches!(l.config.discovery, Discovery::File { .. }));
+        assert_eq!(l.config.tls_bootstrap_token, "");
+    }
 }

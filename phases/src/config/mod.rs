@@ -118,3 +118,88 @@ pub struct Loaded<T> {
     /// Warnings, one line each, without a `WARNING:` prefix.
     pub warnings: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> HostFacts {
+        HostFacts {
+            hostname: "Node1".into(),
+            default_address: Some("10.0.0.10".parse().unwrap()),
+            cri_sockets: Vec::new(),
+            systemd_resolved: false,
+        }
+    }
+
+    /// The corpus runner's tiny `--flag=value` → [`InitFlags`] mapping.
+    fn init_flags(lines: &str) -> InitFlags {
+        let mut f = InitFlags::default();
+        for line in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let (name, value) = line.trim_start_matches("--").split_once('=').unwrap_or((line, ""));
+            let v = Some(value.to_string());
+            let list = |slot: &mut Option<Vec<String>>| {
+                slot.get_or_insert_with(Vec::new).extend(value.split(',').map(str::to_string))
+            };
+            match name {
+                "apiserver-advertise-address" => f.apiserver_advertise_address = v,
+                "apiserver-bind-port" => f.apiserver_bind_port = v,
+                "apiserver-cert-extra-sans" => list(&mut f.apiserver_cert_extra_sans),
+                "cert-dir" => f.cert_dir = v,
+                "certificate-key" => f.certificate_key = v,
+                "control-plane-endpoint" => f.control_plane_endpoint = v,
+                "cri-socket" => f.cri_socket = v,
+                "feature-gates" => f.feature_gates = v,
+                "ignore-preflight-errors" => list(&mut f.ignore_preflight_errors),
+                "image-repository" => f.image_repository = v,
+                "kubernetes-version" => f.kubernetes_version = v,
+                "node-name" => f.node_name = v,
+                "patches" => f.patches = v,
+                "pod-network-cidr" => f.pod_network_cidr = v,
+                "service-cidr" => f.service_cidr = v,
+                "service-dns-domain" => f.service_dns_domain = v,
+                "skip-phases" => list(&mut f.skip_phases),
+                "token" => f.token = v,
+                "token-ttl" => f.token_ttl = v,
+                "apiserver-extra-args" => f.apiserver_extra_args = v,
+                "controller-manager-extra-args" => f.controller_manager_extra_args = v,
+                "scheduler-extra-args" => f.scheduler_extra_args = v,
+                other => panic!("corpus uses a flag the test mapping does not know: {other}"),
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn bad_input_corpus() {
+        let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/corpus/bad-input"));
+        let mut dirs: Vec<_> =
+            std::fs::read_dir(root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+        dirs.sort();
+        assert!(dirs.len() >= 35, "the corpus has only {} cases", dirs.len());
+        for dir in dirs {
+            let name = dir.file_name().unwrap().to_string_lossy().to_string();
+            let config = std::fs::read_to_string(dir.join("config.yaml")).ok();
+            let args = std::fs::read_to_string(dir.join("args")).unwrap();
+            let expect = std::fs::read_to_string(dir.join("expect")).unwrap();
+            let expect = expect.trim_end_matches('\n');
+            assert!(!expect.is_empty(), "{name}: empty expect");
+            match load_init(config.as_deref(), &init_flags(&args), &host()) {
+                Ok(l) => panic!("{name}: loaded without error (warnings {:?})", l.warnings),
+                Err(e) => {
+                    let msg = e.to_string();
+                    assert!(msg.contains(expect), "{name}: error {msg:?} does not contain {expect:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn corpus_flag_mapping_accepts_good_flags() {
+        // the same mapping with good values loads, so corpus failures come from the bad value alone
+        let f = init_flags("--pod-network-cidr=10.244.0.0/16\n--token=abcdef.0123456789abcdef\n--node-name=cp1\n");
+        let l = load_init(None, &f, &host()).unwrap();
+        assert_eq!(l.config.cluster.networking.pod_subnet, "10.244.0.0/16");
+        assert_eq!(l.config.node_registration.name, "cp1");
+    }
+}

@@ -252,7 +252,11 @@ fn join_docs(docs: &[Value]) -> String {
 
 /// `kbinit config print init-defaults` (placeholders as kubeadm: advertiseAddress 1.2.3.4, name node, token
 /// abcdef.0123456789abcdef); `component_configs` e.g. `["KubeletConfiguration","KubeProxyConfiguration"]`.
-pub fn init_defaults_document(version: &KubeVersion, api: ApiVersion, component_configs: &[String]) -> Result<String, Error> {
+pub fn init_defaults_document(
+    version: &KubeVersion,
+    api: ApiVersion,
+    component_configs: &[String],
+) -> Result<String, Error> {
     if api == ApiVersion::V1beta4 && !version.has_v1beta4() {
         return Err(Error::invalid(
             "apiVersion",
@@ -341,4 +345,104 @@ pub fn images(cluster: &ClusterConfiguration) -> Vec<String> {
         out.push(format!("{r}/coredns:{t}"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{InitFlags, JoinFlags, load_init, load_join};
+
+    fn host() -> HostFacts {
+        HostFacts { hostname: "h".into(), default_address: None, cri_sockets: Vec::new(), systemd_resolved: false }
+    }
+
+    #[test]
+    fn init_defaults_round_trip_through_load_init() {
+        for (minor, api) in [(28, ApiVersion::V1beta3), (31, ApiVersion::V1beta4), (34, ApiVersion::V1beta4)] {
+            let v = KubeVersion::resolve(&format!("v1.{minor}.3")).unwrap();
+            let comps = vec!["KubeletConfiguration".to_string(), "KubeProxyConfiguration".to_string()];
+            let text = init_defaults_document(&v, api, &comps).unwrap();
+            let l = load_init(Some(&text), &InitFlags::default(), &host()).unwrap();
+            assert!(l.warnings.is_empty(), "{minor}: {:?}", l.warnings);
+            let c = l.config;
+            assert_eq!(c.api_version, api);
+            assert_eq!(c.cluster.kubernetes_version.to_string(), format!("v1.{minor}.0"));
+            assert_eq!(c.local_api_endpoint.advertise_address.to_string(), "1.2.3.4");
+            assert_eq!(c.node_registration.name, "node");
+            assert_eq!(c.bootstrap_tokens[0].token.as_deref(), Some(PLACEHOLDER_TOKEN));
+            assert_eq!(c.node_registration.taints[0].key, super::super::load::CONTROL_PLANE_TAINT);
+            assert_eq!(c.kubelet.as_ref().unwrap()["kind"], "KubeletConfiguration");
+            assert_eq!(c.kube_proxy.as_ref().unwrap()["kind"], "KubeProxyConfiguration");
+        }
+        let v128 = KubeVersion::resolve("v1.28.7").unwrap();
+        assert!(init_defaults_document(&v128, ApiVersion::V1beta4, &[]).is_err());
+        assert!(init_defaults_document(&v128, ApiVersion::V1beta3, &["Nope".into()]).is_err());
+    }
+
+    #[test]
+    fn join_defaults_round_trip_through_load_join() {
+        for api in [ApiVersion::V1beta3, ApiVersion::V1beta4] {
+            let text = join_defaults_document(api).unwrap();
+            let l = load_join(Some(&text), &JoinFlags::default(), &host()).unwrap();
+            assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+            assert_eq!(l.config.node_registration.name, "vm");
+            assert!(matches!(l.config.discovery, Discovery::BootstrapToken { unsafe_skip_ca_verification: true, .. }));
+        }
+    }
+
+    const REFERENCE: &str =
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/kubeadm-1.28.7/input-config.yaml"));
+
+    #[test]
+    fn cluster_configuration_matches_the_kubeadm_config_configmap() {
+        let h = HostFacts { default_address: Some("10.0.0.10".parse().unwrap()), ..host() };
+        let l = load_init(Some(REFERENCE), &InitFlags::default(), &h).unwrap();
+        let doc = cluster_configuration_document(&l.config.cluster, 6443, ApiVersion::V1beta3);
+        let want = serde_json::json!({
+            "apiServer": {"extraArgs": {"authorization-mode": "Node,RBAC"}, "timeoutForControlPlane": "4m0s"},
+            "apiVersion": "kubeadm.k8s.io/v1beta3",
+            "certificatesDir": "/etc/kubernetes/pki",
+            "clusterName": "kubernetes",
+            "controlPlaneEndpoint": "lb.example.com:6443",
+            "controllerManager": {},
+            "dns": {},
+            "etcd": {"local": {"dataDir": "/var/lib/etcd"}},
+            "imageRepository": "registry.k8s.io",
+            "kind": "ClusterConfiguration",
+            "kubernetesVersion": "v1.28.7",
+            "networking": {"dnsDomain": "cluster.local", "podSubnet": "10.244.0.0/16", "serviceSubnet": "10.96.0.0/12"},
+            "scheduler": {},
+        });
+        assert_eq!(doc, want);
+        let mut c = l.config.cluster.clone();
+        c.control_plane_endpoint = "lb.example.com".into();
+        let v4 = cluster_configuration_document(&c, 8443, ApiVersion::V1beta4);
+        assert_eq!(v4["controlPlaneEndpoint"], "lb.example.com:8443");
+        assert_eq!(v4["apiServer"]["extraArgs"][0]["name"], "authorization-mode");
+        assert_eq!(v4["encryptionAlgorithm"], "RSA-2048");
+    }
+
+    #[test]
+    fn image_list() {
+        let h = HostFacts { default_address: Some("10.0.0.10".parse().unwrap()), ..host() };
+        let l = load_init(Some(REFERENCE), &InitFlags::default(), &h).unwrap();
+        assert_eq!(
+            images(&l.config.cluster),
+            [
+                "registry.k8s.io/kube-apiserver:v1.28.7",
+                "registry.k8s.io/kube-controller-manager:v1.28.7",
+                "registry.k8s.io/kube-scheduler:v1.28.7",
+                "registry.k8s.io/kube-proxy:v1.28.7",
+                "registry.k8s.io/pause:3.9",
+                "registry.k8s.io/etcd:3.5.10-0",
+                "registry.k8s.io/coredns/coredns:v1.10.1",
+            ]
+        );
+        let mut c = l.config.cluster;
+        c.image_repository = "my.reg/k8s".into();
+        c.etcd = Etcd::External(ExternalEtcd { endpoints: vec!["https://e:2379".into()], ..Default::default() });
+        let list = images(&c);
+        assert_eq!(list.len(), 6);
+        assert_eq!(list[5], "my.reg/k8s/coredns:v1.10.1");
+    }
 }

@@ -25,11 +25,7 @@ pub fn validate_token(s: &str) -> Result<(), Error> {
 pub fn validate_token_field(field: &str, s: &str) -> Result<(), Error> {
     match s.split_once('.') {
         Some((id, secret)) if is_token_part(id, 6) && is_token_part(secret, 16) => Ok(()),
-        _ => Err(Error::invalid(
-            field,
-            s,
-            "the bootstrap token must be of the form \"[a-z0-9]{6}.[a-z0-9]{16}\"",
-        )),
+        _ => Err(Error::invalid(field, s, "the bootstrap token must be of the form \"[a-z0-9]{6}.[a-z0-9]{16}\"")),
     }
 }
 
@@ -46,8 +42,7 @@ pub fn validate_ca_cert_hash_field(field: &str, s: &str) -> Result<(), Error> {
     if kind.to_ascii_lowercase() != "sha256" {
         return Err(Error::invalid(field, s, format!("unsupported hash type {kind:?}, only sha256 is known")));
     }
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b.to_ascii_lowercase()))
-    {
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b.to_ascii_lowercase())) {
         return Err(Error::invalid(field, s, "a sha256 pin is 64 hex characters"));
     }
     Ok(())
@@ -205,8 +200,7 @@ pub fn parse_cidrs(field: &str, s: &str) -> Result<Vec<IpNet>, Error> {
     let mut nets = Vec::new();
     for part in s.split(',') {
         let part = part.trim();
-        let net: IpNet =
-            part.parse().map_err(|_| Error::invalid(field, s, format!("{part:?} is not a valid CIDR")))?;
+        let net: IpNet = part.parse().map_err(|_| Error::invalid(field, s, format!("{part:?} is not a valid CIDR")))?;
         if net.network() != net.addr() {
             // kubeadm (net.ParseCIDR) accepts host bits; keep the network
         }
@@ -228,7 +222,9 @@ pub fn validate_service_subnet(field: &str, s: &str) -> Result<(), Error> {
             return Err(Error::invalid(
                 field,
                 s,
-                format!("{net} is too large: a service subnet may have at most 20 host bits (e.g. /12 IPv4, /108 IPv6)"),
+                format!(
+                    "{net} is too large: a service subnet may have at most 20 host bits (e.g. /12 IPv4, /108 IPv6)"
+                ),
             ));
         }
         if host_bits < 4 {
@@ -298,7 +294,9 @@ pub fn parse_feature_gates(field: &str, s: &str) -> Result<BTreeMap<String, bool
         let b = match v.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "t" => true,
             "false" | "0" | "f" => false,
-            _ => return Err(Error::invalid(field, s, format!("invalid value {v:?} of feature-gate key {k:?}"))),
+            _ => {
+                return Err(Error::invalid(field, s, format!("invalid value {v:?} of feature-gate key {k:?}")));
+            }
         };
         out.insert(k.trim().to_string(), b);
     }
@@ -313,7 +311,9 @@ pub fn parse_extra_args(field: &str, s: &str) -> Result<BTreeMap<String, String>
             Some((k, v)) if !k.trim().is_empty() => {
                 out.insert(k.trim().trim_start_matches("--").to_string(), v.to_string());
             }
-            _ => return Err(Error::invalid(field, s, format!("{part:?} is not of the form key=value"))),
+            _ => {
+                return Err(Error::invalid(field, s, format!("{part:?} is not of the form key=value")));
+            }
         }
     }
     Ok(out)
@@ -321,11 +321,7 @@ pub fn parse_extra_args(field: &str, s: &str) -> Result<BTreeMap<String, String>
 
 /// An absolute path.
 pub fn validate_absolute(field: &str, s: &str) -> Result<(), Error> {
-    if s.starts_with('/') {
-        Ok(())
-    } else {
-        Err(Error::invalid(field, s, "must be an absolute path"))
-    }
+    if s.starts_with('/') { Ok(()) } else { Err(Error::invalid(field, s, "must be an absolute path")) }
 }
 
 /// An etcd endpoint URL (`http://` or `https://` with a host).
@@ -350,11 +346,7 @@ pub fn normalize_ignore_preflight(field: &str, names: &[String]) -> Result<Vec<S
         }
     }
     if out.iter().any(|n| n == "all") && out.len() > 1 {
-        return Err(Error::invalid(
-            field,
-            out.join(","),
-            "don't specify individual checks if 'all' is used",
-        ));
+        return Err(Error::invalid(field, out.join(","), "don't specify individual checks if 'all' is used"));
     }
     Ok(out)
 }

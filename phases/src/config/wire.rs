@@ -396,6 +396,22 @@ pub struct WireJoin {
     pub dry_run: Option<bool>,
 }
 
+/// Writes a serde_ignored path as `a.b[0].c` (Option and newtype layers left out).
+fn ignored_path(p: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match p {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
+        Path::Map { parent, key } => {
+            let head = ignored_path(parent);
+            if head.is_empty() { key.clone() } else { format!("{head}.{key}") }
+        }
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+            ignored_path(parent)
+        }
+    }
+}
+
 /// Finds the value at a serde_path_to_error path, for the error message.
 fn value_at<'a>(doc: &'a Value, path: &serde_path_to_error::Path) -> Option<&'a Value> {
     let mut cur = doc;
@@ -422,7 +438,7 @@ pub fn decode<T: DeserializeOwned>(
         map.remove("kind");
     }
     let mut unknown = Vec::new();
-    let mut on_unknown = |p: serde_ignored::Path<'_>| unknown.push(p.to_string());
+    let mut on_unknown = |p: serde_ignored::Path<'_>| unknown.push(ignored_path(&p));
     let de = serde_ignored::Deserializer::new(&doc, &mut on_unknown);
     let out = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
