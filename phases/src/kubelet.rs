@@ -1,1 +1,377 @@
-//! (being written)
+//! The kubelet files kubeadm's `kubelet-start` writes: `/var/lib/kubelet/config.yaml` (§E.1),
+//! `/var/lib/kubelet/kubeadm-flags.env` (§E.2) and, from 1.34 (NodeLocalCRISocket),
+//! `/var/lib/kubelet/instance-config.yaml`; plus the component-config hash of the `kubelet-config` ConfigMap
+//! (§E.4). Starting the kubelet is the binary's job.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde_json::{Map, Value, json};
+
+use crate::Error;
+use crate::config::model::{
+    Arg, ClusterConfiguration, HostFacts, InitConfiguration, NodeRegistration,
+};
+use crate::paths;
+use crate::plan::{FileKind, Step};
+use crate::yaml::to_yaml;
+
+/// The KubeletConfiguration kubeadm writes to /var/lib/kubelet/config.yaml (§E.1) with a user-supplied
+/// KubeletConfiguration document (init.kubelet) merged over the defaults.
+pub fn kubelet_configuration(init: &InitConfiguration, host: &HostFacts) -> Value {
+    let cluster = &init.cluster;
+    let mut config = json!({
+        "apiVersion": "kubelet.config.k8s.io/v1beta1",
+        "kind": "KubeletConfiguration",
+        "authentication": {
+            "anonymous": {"enabled": false},
+            "webhook": {"cacheTTL": "0s", "enabled": true},
+            "x509": {"clientCAFile": paths::join(&cluster.certificates_dir, "ca.crt")},
+        },
+        "authorization": {
+            "mode": "Webhook",
+            "webhook": {"cacheAuthorizedTTL": "0s", "cacheUnauthorizedTTL": "0s"},
+        },
+        "cgroupDriver": "systemd",
+        "clusterDNS": [cluster_dns(&cluster.networking.service_subnet)],
+        "clusterDomain": cluster.networking.dns_domain,
+        "containerRuntimeEndpoint": "",
+        "cpuManagerReconcilePeriod": "0s",
+        "evictionPressureTransitionPeriod": "0s",
+        "fileCheckFrequency": "0s",
+        "healthzBindAddress": "127.0.0.1",
+        "healthzPort": 10248,
+        "httpCheckFrequency": "0s",
+        "imageMinimumGCAge": "0s",
+        "logging": {"flushFrequency": 0, "options": {"json": {"infoBufferSize": "0"}}, "verbosity": 0},
+        "memorySwap": {},
+        "nodeStatusReportFrequency": "0s",
+        "nodeStatusUpdateFrequency": "0s",
+        "rotateCertificates": true,
+        "runtimeRequestTimeout": "0s",
+        "shutdownGracePeriod": "0s",
+        "shutdownGracePeriodCriticalPods": "0s",
+        "staticPodPath": paths::MANIFESTS_DIR,
+        "streamingConnectionIdleTimeout": "0s",
+        "syncFrequency": "0s",
+        "volumeStatsAggPeriod": "0s",
+    });
+    if host.systemd_resolved {
+        config["resolvConf"] = json!("/run/systemd/resolve/resolv.conf");
+    }
+    if let Some(user) = &init.kubelet {
+        merge(&mut config, user);
+    }
+    // kubeadm always forces these
+    config["apiVersion"] = json!("kubelet.config.k8s.io/v1beta1");
+    config["kind"] = json!("KubeletConfiguration");
+    config["rotateCertificates"] = json!(true);
+    config
+}
+
+/// Deep-merges `over` into `base`: objects merge key by key, anything else replaces.
+fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
+/// The cluster DNS address: the 10th address of the first service CIDR (`10.96.0.0/12` → `10.96.0.10`).
+fn cluster_dns(service_subnet: &str) -> String {
+    let first = service_subnet.split(',').next().unwrap_or_default().trim();
+    match first.parse::<ipnet::IpNet>().map(|n| n.network()) {
+        Ok(IpAddr::V4(v4)) => std::net::Ipv4Addr::from(u32::from(v4).wrapping_add(10)).to_string(),
+        Ok(IpAddr::V6(v6)) => std::net::Ipv6Addr::from(u128::from(v6).wrapping_add(10)).to_string(),
+        Err(_) => "10.96.0.10".into(),
+    }
+}
+
+/// KUBELET_KUBEADM_ARGS line (§E.2): sorted flags, Go %q quoting, --hostname-override only when node name !=
+/// lower-cased hostname, --pod-infra-container-image (all versions ≤1.34), register-with-taints only for worker
+/// join.
+pub fn flags_env(
+    node_reg: &NodeRegistration,
+    cluster: &ClusterConfiguration,
+    host: &HostFacts,
+    register_taints: bool,
+) -> String {
+    let mut defaults = vec![
+        Arg {
+            name: "container-runtime-endpoint".into(),
+            value: node_reg.cri_socket.clone(),
+        },
+        Arg {
+            name: "pod-infra-container-image".into(),
+            value: format!(
+                "{}/pause:{}",
+                cluster.image_repository,
+                cluster.kubernetes_version.pause_tag()
+            ),
+        },
+    ];
+    if node_reg.name != host.hostname.to_lowercase() {
+        defaults.push(Arg {
+            name: "hostname-override".into(),
+            value: node_reg.name.clone(),
+        });
+    }
+    if register_taints && !node_reg.taints.is_empty() {
+        let taints: Vec<String> = node_reg
+            .taints
+            .iter()
+            .map(|t| {
+                if t.value.is_empty() {
+                    format!("{}:{}", t.key, t.effect)
+                } else {
+                    format!("{}={}:{}", t.key, t.value, t.effect)
+                }
+            })
+            .collect();
+        defaults.push(Arg {
+            name: "register-with-taints".into(),
+            value: taints.join(","),
+        });
+    }
+    let extra = &node_reg.kubelet_extra_args;
+    let mut args: Vec<Arg> = defaults
+        .into_iter()
+        .filter(|d| !extra.iter().any(|e| e.name == d.name))
+        .collect();
+    args.extend(extra.iter().cloned());
+    args.sort_by(|a, b| a.name.cmp(&b.name));
+    let line: Vec<String> = args
+        .iter()
+        .map(|a| format!("--{}={}", a.name, a.value))
+        .collect();
+    format!("KUBELET_KUBEADM_ARGS={}\n", go_quote(&line.join(" ")))
+}
+
+/// Go's `%q` for a string: double quotes, backslash escapes for quotes, backslashes and unprintables.
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{07}' => out.push_str("\\a"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0C}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{0B}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7F}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => {
+                if (c as u32) <= 0xFFFF {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                } else {
+                    out.push_str(&format!("\\U{:08x}", c as u32));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `sha256:<hex>` component-config hash over ConfigMap data values in key order (§E.4, §Q.4).
+pub fn component_config_hash(data: &BTreeMap<String, String>) -> String {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for value in data.values() {
+        ctx.update(value.as_bytes());
+    }
+    format!("sha256:{}", hex::encode(ctx.finish().as_ref()))
+}
+
+/// kubelet-start's file steps for init: Say lines as §N.3, EnsureDir /var/lib/kubelet 0700, kubeadm-flags.env
+/// and config.yaml (FileKind::Kubelet), and for 1.34+ /var/lib/kubelet/instance-config.yaml (a
+/// KubeletConfiguration with only containerRuntimeEndpoint). Starting the kubelet is the binary's job.
+pub fn plan_kubelet_start(init: &InitConfiguration, host: &HostFacts) -> Result<Vec<Step>, Error> {
+    let cluster = &init.cluster;
+    let env = flags_env(&init.node_registration, cluster, host, false);
+    let config = to_yaml(&kubelet_configuration(init, host));
+    let mut steps = vec![
+        Step::EnsureDir {
+            path: paths::KUBELET_DIR.into(),
+            mode: 0o700,
+        },
+        Step::say(format!(
+            "[kubelet-start] Writing kubelet environment file with flags to file {:?}",
+            paths::KUBELET_FLAGS_ENV
+        )),
+        Step::write(paths::KUBELET_FLAGS_ENV, env, FileKind::Kubelet),
+        Step::say(format!(
+            "[kubelet-start] Writing kubelet configuration to file {:?}",
+            paths::KUBELET_CONFIG
+        )),
+        Step::write(paths::KUBELET_CONFIG, config, FileKind::Kubelet),
+    ];
+    if cluster.kubernetes_version.node_local_cri_socket() {
+        let mut instance = Map::new();
+        instance.insert("apiVersion".into(), json!("kubelet.config.k8s.io/v1beta1"));
+        instance.insert("kind".into(), json!("KubeletConfiguration"));
+        instance.insert(
+            "containerRuntimeEndpoint".into(),
+            json!(init.node_registration.cri_socket),
+        );
+        steps.push(Step::write(
+            paths::KUBELET_INSTANCE_CONFIG,
+            to_yaml(&Value::Object(instance)),
+            FileKind::Kubelet,
+        ));
+    }
+    Ok(steps)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::config::model::Taint;
+    use crate::manifests::fixture;
+    use crate::version::KubeVersion;
+
+    #[test]
+    fn reference_config_yaml_and_hash() {
+        let init = fixture::init();
+        let yaml = to_yaml(&kubelet_configuration(&init, &fixture::host()));
+        assert_eq!(yaml, fixture::reference("kubelet-config.yaml"));
+        assert_eq!(yaml.len(), 999);
+        let data = BTreeMap::from([("kubelet".to_string(), yaml)]);
+        assert_eq!(
+            component_config_hash(&data),
+            "sha256:1a57e3f87b04a6bde4ecbbdc2a102ed31a3de10425da3154f44eaf02012235cc"
+        );
+    }
+
+    #[test]
+    fn reference_flags_env() {
+        let init = fixture::init();
+        let env = flags_env(
+            &init.node_registration,
+            &init.cluster,
+            &fixture::host(),
+            false,
+        );
+        assert_eq!(env, fixture::reference("kubeadm-flags.env"));
+    }
+
+    #[test]
+    fn hostname_override_taints_extra_args_and_quoting() {
+        let mut init = fixture::init();
+        let host = HostFacts {
+            hostname: "CP1".into(),
+            ..fixture::host()
+        };
+        init.node_registration.taints.push(Taint {
+            key: "dedicated".into(),
+            value: "db".into(),
+            effect: "NoExecute".into(),
+        });
+        init.node_registration.kubelet_extra_args = vec![
+            Arg {
+                name: "pod-infra-container-image".into(),
+                value: "my/pause:1".into(),
+            },
+            Arg {
+                name: "node-labels".into(),
+                value: "a=\"b\"".into(),
+            },
+        ];
+        let env = flags_env(&init.node_registration, &init.cluster, &host, true);
+        assert_eq!(
+            env,
+            "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///run/containerd/containerd.sock \
+             --node-labels=a=\\\"b\\\" --pod-infra-container-image=my/pause:1 \
+             --register-with-taints=node-role.kubernetes.io/control-plane:NoSchedule,dedicated=db:NoExecute\"\n"
+        );
+    }
+
+    #[test]
+    fn user_config_merges_and_resolved_and_ipv6_dns() {
+        let mut init = fixture::init();
+        init.kubelet = Some(json!({
+            "apiVersion": "kubelet.config.k8s.io/v1beta1",
+            "kind": "KubeletConfiguration",
+            "cgroupDriver": "cgroupfs",
+            "rotateCertificates": false,
+            "authentication": {"anonymous": {"enabled": true}},
+            "maxPods": 50,
+        }));
+        init.cluster.networking.service_subnet = "fd00:10:96::/112,10.96.0.0/12".into();
+        let host = HostFacts {
+            systemd_resolved: true,
+            ..fixture::host()
+        };
+        let c = kubelet_configuration(&init, &host);
+        assert_eq!(c["cgroupDriver"], "cgroupfs");
+        assert_eq!(c["rotateCertificates"], true);
+        assert_eq!(c["authentication"]["anonymous"]["enabled"], true);
+        assert_eq!(c["authentication"]["webhook"]["enabled"], true);
+        assert_eq!(c["maxPods"], 50);
+        assert_eq!(c["resolvConf"], "/run/systemd/resolve/resolv.conf");
+        assert_eq!(c["clusterDNS"], json!(["fd00:10:96::a"]));
+    }
+
+    #[test]
+    fn plan_steps_and_instance_config_from_1_34() {
+        let mut init = fixture::init();
+        let steps = plan_kubelet_start(&init, &fixture::host()).unwrap();
+        assert_eq!(steps.len(), 5);
+        assert_eq!(
+            steps[0],
+            Step::EnsureDir {
+                path: "/var/lib/kubelet".into(),
+                mode: 0o700
+            }
+        );
+        assert_eq!(
+            steps[1],
+            Step::say(
+                "[kubelet-start] Writing kubelet environment file with flags to file \"/var/lib/kubelet/kubeadm-flags.env\""
+            )
+        );
+        assert_eq!(
+            steps[3],
+            Step::say(
+                "[kubelet-start] Writing kubelet configuration to file \"/var/lib/kubelet/config.yaml\""
+            )
+        );
+        assert!(
+            matches!(&steps[4], Step::WriteFile { path, kind: FileKind::Kubelet, .. } if path == "/var/lib/kubelet/config.yaml")
+        );
+
+        init.cluster.kubernetes_version = KubeVersion::resolve("v1.34.1").unwrap();
+        let steps = plan_kubelet_start(&init, &fixture::host()).unwrap();
+        let Some(Step::WriteFile { path, bytes, .. }) = steps.last() else {
+            panic!()
+        };
+        assert_eq!(path, "/var/lib/kubelet/instance-config.yaml");
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            "apiVersion: kubelet.config.k8s.io/v1beta1\ncontainerRuntimeEndpoint: unix:///run/containerd/containerd.sock\nkind: KubeletConfiguration\n"
+        );
+        let Step::WriteFile { bytes, .. } = &steps[2] else {
+            panic!()
+        };
+        assert!(
+            String::from_utf8(bytes.clone())
+                .unwrap()
+                .contains("--pod-infra-container-image=registry.k8s.io/pause:3.10.1")
+        );
+    }
+}
