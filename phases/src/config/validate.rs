@@ -39,7 +39,7 @@ pub fn validate_ca_cert_hash_field(field: &str, s: &str) -> Result<(), Error> {
     let Some((kind, hex)) = s.split_once(':') else {
         return Err(Error::invalid(field, s, "expected \"sha256:<hex>\" (the hash format is missing)"));
     };
-    if kind.to_ascii_lowercase() != "sha256" {
+    if !kind.eq_ignore_ascii_case("sha256") {
         return Err(Error::invalid(field, s, format!("unsupported hash type {kind:?}, only sha256 is known")));
     }
     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b.to_ascii_lowercase())) {
@@ -201,9 +201,7 @@ pub fn parse_cidrs(field: &str, s: &str) -> Result<Vec<IpNet>, Error> {
     for part in s.split(',') {
         let part = part.trim();
         let net: IpNet = part.parse().map_err(|_| Error::invalid(field, s, format!("{part:?} is not a valid CIDR")))?;
-        if net.network() != net.addr() {
-            // kubeadm (net.ParseCIDR) accepts host bits; keep the network
-        }
+        // like Go's net.ParseCIDR, host bits are accepted and dropped
         nets.push(net.trunc());
     }
     let v4 = nets.iter().filter(|n| matches!(n, IpNet::V4(_))).count();
@@ -415,7 +413,7 @@ mod tests {
         assert!(normalize_ignore_preflight("f", &["all".into(), "Swap".into()]).is_err());
         assert_eq!(parse_extra_args("f", "v=2,profiling=false").unwrap().len(), 2);
         assert!(parse_extra_args("f", "novalue").is_err());
-        assert_eq!(parse_feature_gates("f", "PublicKeysECDSA=true").unwrap()["PublicKeysECDSA"], true);
+        assert!(parse_feature_gates("f", "PublicKeysECDSA=true").unwrap()["PublicKeysECDSA"]);
         assert!(parse_feature_gates("f", "PublicKeysECDSA=maybe").is_err());
     }
 }
