@@ -1,0 +1,351 @@
+//! The small commands: `token`, `certs`, `config`, `version`, `completion`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use kbinit_phases::config::{self, ApiVersion, HostFacts, InitFlags};
+use kbinit_phases::version::KubeVersion;
+
+use super::Global;
+use crate::error::invalid;
+use crate::output::Output;
+
+/// `kbinit token …`
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a bootstrap token on the cluster.
+    Create(TokenCreateArgs),
+    /// Delete bootstrap tokens (by id or whole token).
+    Delete {
+        /// Token ids (`abcdef`) or whole tokens.
+        #[arg(required = true)]
+        tokens: Vec<String>,
+        /// kubeconfig used to talk to the cluster.
+        #[arg(long, default_value = "/etc/kubernetes/admin.conf")]
+        kubeconfig: String,
+    },
+    /// Print a new random token (nothing is created).
+    Generate,
+    /// List the bootstrap tokens of the cluster.
+    List {
+        /// Output format: text, json or yaml.
+        #[arg(
+            short = 'o',
+            long = "output",
+            alias = "experimental-output",
+            default_value = "text"
+        )]
+        output: String,
+        /// kubeconfig used to talk to the cluster.
+        #[arg(long, default_value = "/etc/kubernetes/admin.conf")]
+        kubeconfig: String,
+    },
+}
+
+/// Flags of `kbinit token create`.
+#[derive(Args, Debug)]
+pub struct TokenCreateArgs {
+    /// The token to create (default: random).
+    pub token: Option<String>,
+    /// A kubeadm InitConfiguration file with bootstrapTokens.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Description for the token.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Extra groups the token authenticates as.
+    #[arg(long, value_delimiter = ',')]
+    pub groups: Option<Vec<String>>,
+    /// Print the whole join command instead of the token.
+    #[arg(long)]
+    pub print_join_command: bool,
+    /// With --print-join-command: the certificate key to add for control-plane joins.
+    #[arg(long)]
+    pub certificate_key: Option<String>,
+    /// Token lifetime, 0 for never [default: 24h0m0s].
+    #[arg(long)]
+    pub ttl: Option<String>,
+    /// What the token may be used for [default: signing,authentication].
+    #[arg(long, value_delimiter = ',')]
+    pub usages: Option<Vec<String>>,
+    /// kubeconfig used to talk to the cluster.
+    #[arg(long, default_value = "/etc/kubernetes/admin.conf")]
+    pub kubeconfig: String,
+    /// Print what would be done, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `kbinit certs …`
+#[derive(Subcommand, Debug)]
+pub enum CertsCommand {
+    /// Print a new random certificate key for --certificate-key.
+    CertificateKey,
+    /// Show when the certificates of this node expire.
+    CheckExpiration,
+    /// Renew certificates with the local CA.
+    Renew {
+        /// Which certificate (or `all`).
+        name: String,
+    },
+    /// Write keys and certificate signing requests for an external CA.
+    GenerateCsr,
+}
+
+/// `kbinit config …`
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print default configuration documents.
+    #[command(subcommand)]
+    Print(PrintCommand),
+    /// The images a cluster needs.
+    #[command(subcommand)]
+    Images(ImagesCommand),
+    /// Check a configuration file and report what is wrong with it.
+    Validate {
+        /// The file.
+        #[arg(long, required = true)]
+        config: PathBuf,
+    },
+}
+
+/// `kbinit config print …`
+#[derive(Subcommand, Debug)]
+pub enum PrintCommand {
+    /// Default InitConfiguration and ClusterConfiguration.
+    InitDefaults(PrintArgs),
+    /// Default JoinConfiguration.
+    JoinDefaults(PrintArgs),
+}
+
+/// Flags of `kbinit config print …`.
+#[derive(Args, Debug)]
+pub struct PrintArgs {
+    /// Also print these component configs: KubeletConfiguration, KubeProxyConfiguration.
+    #[arg(long, value_delimiter = ',')]
+    pub component_configs: Vec<String>,
+    /// Kubernetes version whose defaults to print.
+    #[arg(long)]
+    pub kubernetes_version: Option<String>,
+}
+
+/// `kbinit config images …`
+#[derive(Subcommand, Debug)]
+pub enum ImagesCommand {
+    /// List the images.
+    List(ImagesArgs),
+}
+
+/// Flags of `kbinit config images list`.
+#[derive(Args, Debug)]
+pub struct ImagesArgs {
+    /// A kubeadm configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Kubernetes version.
+    #[arg(long)]
+    pub kubernetes_version: Option<String>,
+    /// Image registry.
+    #[arg(long)]
+    pub image_repository: Option<String>,
+    /// Feature gates.
+    #[arg(long)]
+    pub feature_gates: Option<String>,
+    /// Output: text, json or yaml.
+    #[arg(short = 'o', long = "output", default_value = "text")]
+    pub output: String,
+}
+
+/// Flags of `kbinit version`.
+#[derive(Args, Debug)]
+pub struct VersionArgs {
+    /// Output: short, json or yaml (default: a line of text).
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<String>,
+}
+
+/// Flags of `kbinit completion`.
+#[derive(Args, Debug)]
+pub struct CompletionArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}
+
+fn not_yet(what: &str) -> anyhow::Error {
+    anyhow::anyhow!("{what}: talking to the cluster is not implemented yet in this kbinit build")
+}
+
+/// Runs `kbinit token …`.
+pub fn token(_g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()> {
+    match cmd {
+        TokenCommand::Generate => {
+            out.say(&config::generate_token());
+            Ok(())
+        }
+        TokenCommand::Create(a) => {
+            if let Some(t) = &a.token {
+                config::validate_token(t)?;
+            }
+            if let Some(k) = &a.certificate_key {
+                if !a.print_join_command {
+                    return Err(invalid(
+                        "cannot use --certificate-key without --print-join-command",
+                    ));
+                }
+                config::validate_certificate_key(k)?;
+            }
+            Err(not_yet("token create"))
+        }
+        TokenCommand::Delete { tokens, .. } => {
+            for t in &tokens {
+                let id_ok = t.len() == 6
+                    && t.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                if !id_ok {
+                    config::validate_token(t)?;
+                }
+            }
+            Err(not_yet("token delete"))
+        }
+        TokenCommand::List { output, .. } => {
+            if !matches!(output.as_str(), "text" | "json" | "yaml") {
+                return Err(invalid(format!(
+                    "invalid output format {output:?}: use text, json or yaml"
+                )));
+            }
+            Err(not_yet("token list"))
+        }
+    }
+}
+
+/// Runs `kbinit certs …`.
+pub fn certs(_g: &Global, cmd: CertsCommand, out: &Output) -> anyhow::Result<()> {
+    match cmd {
+        CertsCommand::CertificateKey => {
+            let mut key = [0u8; 32];
+            aws_lc_rs::rand::fill(&mut key)
+                .map_err(|_| anyhow::anyhow!("the random number generator failed"))?;
+            out.say(&hex::encode(key));
+            Ok(())
+        }
+        CertsCommand::CheckExpiration => Err(anyhow::anyhow!(
+            "certs check-expiration is not implemented yet"
+        )),
+        CertsCommand::Renew { .. } => Err(anyhow::anyhow!("certs renew is not implemented yet")),
+        CertsCommand::GenerateCsr => {
+            Err(anyhow::anyhow!("certs generate-csr is not implemented yet"))
+        }
+    }
+}
+
+fn read_config(path: &PathBuf) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        invalid(format!(
+            "unable to read config from {:?}: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// Runs `kbinit config …`.
+pub fn config(g: &Global, cmd: ConfigCommand, out: &Output) -> anyhow::Result<()> {
+    let host = crate::host::Host::new(g.root.clone(), None);
+    match cmd {
+        ConfigCommand::Print(p) => {
+            let (args, init) = match p {
+                PrintCommand::InitDefaults(a) => (a, true),
+                PrintCommand::JoinDefaults(a) => (a, false),
+            };
+            let version = KubeVersion::resolve(args.kubernetes_version.as_deref().unwrap_or(""))?;
+            let api = if version.has_v1beta4() {
+                ApiVersion::V1beta4
+            } else {
+                ApiVersion::V1beta3
+            };
+            let doc = if init {
+                config::init_defaults_document(&version, api, &args.component_configs)?
+            } else {
+                config::join_defaults_document(api)?
+            };
+            out.raw(&doc);
+            Ok(())
+        }
+        ConfigCommand::Images(ImagesCommand::List(a)) => {
+            let text = a.config.as_ref().map(read_config).transpose()?;
+            let flags = InitFlags {
+                kubernetes_version: a.kubernetes_version,
+                image_repository: a.image_repository,
+                feature_gates: a.feature_gates,
+                ..Default::default()
+            };
+            let facts = placeholder_facts(&host);
+            let loaded = config::load_init(text.as_deref(), &flags, &facts)?;
+            let images = config::images(&loaded.config.cluster);
+            match a.output.as_str() {
+                "text" => images.iter().for_each(|i| out.say(i)),
+                "json" => out.say(&serde_json::to_string_pretty(&serde_json::json!({
+                    "kind": "Images", "apiVersion": "output.kubeadm.k8s.io/v1alpha3", "images": images }))?),
+                "yaml" => out.raw(&kbinit_phases::yaml::to_yaml(&serde_json::json!({
+                    "kind": "Images", "apiVersion": "output.kubeadm.k8s.io/v1alpha3", "images": images }))),
+                o => return Err(invalid(format!("invalid output format {o:?}: use text, json or yaml"))),
+            }
+            Ok(())
+        }
+        ConfigCommand::Validate { config: path } => {
+            let text = read_config(&path)?;
+            let facts = placeholder_facts(&host);
+            let is_join = text.contains("JoinConfiguration");
+            let warnings = if is_join {
+                config::load_join(Some(&text), &Default::default(), &facts)?.warnings
+            } else {
+                config::load_init(Some(&text), &Default::default(), &facts)?.warnings
+            };
+            warnings.iter().for_each(|w| out.warn(w));
+            out.say("ok");
+            Ok(())
+        }
+    }
+}
+
+/// Host facts for commands that only need a config to be well-formed, not bound to this machine: a
+/// documentation address stands in when the machine has no default route.
+fn placeholder_facts(host: &crate::host::Host) -> HostFacts {
+    let mut f = crate::host::facts::gather(host);
+    if f.default_address.is_none() {
+        f.default_address = Some(std::net::IpAddr::from([192, 0, 2, 1]));
+    }
+    f
+}
+
+/// Runs `kbinit version`.
+pub fn version(a: VersionArgs, out: &Output) -> anyhow::Result<()> {
+    let v = env!("CARGO_PKG_VERSION");
+    let info = serde_json::json!({ "clientVersion": {
+        "gitVersion": format!("v{v}"),
+        "kubernetesVersions": format!("v1.{}-v1.{}", kbinit_phases::version::MIN_MINOR, kbinit_phases::version::MAX_MINOR),
+        "platform": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
+    }});
+    match a.output.as_deref() {
+        None => out.say(&format!(
+            "kbinit version: v{v} (sets up Kubernetes v1.{} to v1.{})",
+            kbinit_phases::version::MIN_MINOR,
+            kbinit_phases::version::MAX_MINOR
+        )),
+        Some("short") => out.say(&format!("v{v}")),
+        Some("json") => out.say(&serde_json::to_string_pretty(&info)?),
+        Some("yaml") => out.raw(&kbinit_phases::yaml::to_yaml(&info)),
+        Some(o) => {
+            return Err(invalid(format!(
+                "invalid output format {o:?}: use short, json or yaml"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `kbinit completion`.
+pub fn completion(a: CompletionArgs, _out: &Output) -> anyhow::Result<()> {
+    let mut cmd = super::command();
+    clap_complete::generate(a.shell, &mut cmd, "kbinit", &mut std::io::stdout());
+    Ok(())
+}

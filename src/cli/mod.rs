@@ -1,0 +1,140 @@
+//! The command tree. clap-derive structs hold the flags; the `phase` sub-command trees are generated from the
+//! workflows in [`crate::flows`], so phase names exist in one place only. Each command's `exec` is a thin
+//! wrapper over a flow or a small operation.
+
+pub mod init;
+pub mod join;
+pub mod misc;
+pub mod reset;
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::flows;
+use crate::output::Output;
+
+/// kbinit: one command per machine to make it a Kubernetes node (a drop-in for kubeadm).
+#[derive(Parser, Debug)]
+#[command(name = "kbinit", version, about, long_about = None, disable_help_subcommand = true)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Resolve every node path under this directory instead of / (no service is started unless it is /).
+    #[arg(long, global = true, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Log level: 0 is kubeadm's normal output, higher numbers add detail on stderr.
+    #[arg(
+        short = 'v',
+        long = "v",
+        global = true,
+        value_name = "N",
+        default_value_t = 0
+    )]
+    pub verbosity: u8,
+}
+
+/// kbinit's commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Make this machine the first control-plane node of a new cluster.
+    Init(init::InitArgs),
+    /// Make this machine a worker or control-plane node of an existing cluster.
+    Join(join::JoinArgs),
+    /// Undo what init or join did on this machine.
+    Reset(reset::ResetArgs),
+    /// Manage bootstrap tokens.
+    #[command(subcommand)]
+    Token(misc::TokenCommand),
+    /// Certificate operations.
+    #[command(subcommand, visible_alias = "certificates")]
+    Certs(misc::CertsCommand),
+    /// Configuration documents and images.
+    #[command(subcommand)]
+    Config(misc::ConfigCommand),
+    /// Print kbinit's version.
+    Version(misc::VersionArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completion(misc::CompletionArgs),
+}
+
+/// The full command tree: the derived one plus the generated `phase` sub-commands.
+pub fn command() -> clap::Command {
+    Cli::command()
+        .mut_subcommand("init", |c| {
+            c.subcommand(flows::init::workflow().phase_command(init::InitArgs::augment_args))
+                .after_long_help(flows::init::workflow().help_listing())
+                .args_conflicts_with_subcommands(true)
+                .term_width(0)
+        })
+        .mut_subcommand("join", |c| {
+            c.subcommand(flows::join::workflow().phase_command(join::JoinArgs::augment_args))
+                .after_long_help(flows::join::workflow().help_listing())
+                .args_conflicts_with_subcommands(true)
+                .term_width(0)
+        })
+        .mut_subcommand("reset", |c| {
+            c.subcommand(flows::reset::workflow().phase_command(reset::ResetArgs::augment_args))
+                .after_long_help(flows::reset::workflow().help_listing())
+                .args_conflicts_with_subcommands(true)
+                .term_width(0)
+        })
+}
+
+/// Parses the command line and runs the command.
+pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
+    let matches = command().try_get_matches_from(argv)?;
+    let global = Global::from_arg_matches(&matches)?;
+    let out = Output::new(global.verbosity);
+    let (name, sub) = matches
+        .subcommand()
+        .ok_or_else(|| anyhow::anyhow!("no command given"))?;
+    match (name, sub.subcommand()) {
+        ("init", Some(("phase", pm))) => {
+            let (phase, leaf) = crate::workflow::matched_phase(pm);
+            flows::init::exec(
+                &global,
+                init::InitArgs::from_arg_matches(leaf)?,
+                Some(&phase),
+                &out,
+            )
+        }
+        ("join", Some(("phase", pm))) => {
+            let (phase, leaf) = crate::workflow::matched_phase(pm);
+            flows::join::exec(
+                &global,
+                join::JoinArgs::from_arg_matches(leaf)?,
+                Some(&phase),
+                &out,
+            )
+        }
+        ("reset", Some(("phase", pm))) => {
+            let (phase, leaf) = crate::workflow::matched_phase(pm);
+            flows::reset::exec(
+                &global,
+                reset::ResetArgs::from_arg_matches(leaf)?,
+                Some(&phase),
+                &out,
+            )
+        }
+        _ => match Cli::from_arg_matches(&matches)?.command {
+            Command::Init(a) => flows::init::exec(&global, a, None, &out),
+            Command::Join(a) => flows::join::exec(&global, a, None, &out),
+            Command::Reset(a) => flows::reset::exec(&global, a, None, &out),
+            Command::Token(c) => misc::token(&global, c, &out),
+            Command::Certs(c) => misc::certs(&global, c, &out),
+            Command::Config(c) => misc::config(&global, c, &out),
+            Command::Version(a) => misc::version(a, &out),
+            Command::Completion(a) => misc::completion(a, &out),
+        },
+    }
+}

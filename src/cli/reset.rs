@@ -1,0 +1,36 @@
+//! `kbinit reset`: its flags.
+
+use clap::Args;
+
+/// Flags of `kbinit reset` and of every `kbinit reset phase …`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ResetArgs {
+    /// Where certificates are kept [default: /etc/kubernetes/pki].
+    #[arg(long, value_name = "DIR", default_value = "/etc/kubernetes/pki")]
+    pub cert_dir: String,
+    /// Also clean the temporary directory /etc/kubernetes/tmp.
+    #[arg(long)]
+    pub cleanup_tmp_dir: bool,
+    /// CRI socket to talk to (default: detected).
+    #[arg(long, value_name = "URL")]
+    pub cri_socket: Option<String>,
+    /// Print every action, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Preflight checks whose errors become warnings; 'all' ignores every check.
+    #[arg(long, value_name = "CHECKS", value_delimiter = ',')]
+    pub ignore_preflight_errors: Option<Vec<String>>,
+    /// kubeconfig used to talk to the cluster.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/kubernetes/admin.conf"
+    )]
+    pub kubeconfig: String,
+    /// Phases to skip.
+    #[arg(long, value_name = "PHASES", value_delimiter = ',')]
+    pub skip_phases: Option<Vec<String>>,
+}

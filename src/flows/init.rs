@@ -1,0 +1,366 @@
+//! `kbinit init`: kubeadm's init phase tree, the run data, and each phase's action.
+
+use kbinit_phases::certs::{self, KeyPool, KeySource, OnDemandKeys, PkiContext};
+use kbinit_phases::config::{self, EnvVar, HostFacts, InitConfiguration, NodeIdentity};
+use kbinit_phases::{kubeconfig, kubelet, manifests, paths};
+
+use crate::apply::apply;
+use crate::cli::Global;
+use crate::cli::init::InitArgs;
+use crate::host::{Host, facts, services};
+use crate::output::Output;
+use crate::workflow::{Phase, Workflow};
+
+/// Everything init's phases share: flags, the node, the resolved configuration, and the key pool.
+pub struct InitData {
+    /// The flags.
+    pub args: InitArgs,
+    /// The node.
+    pub host: Host,
+    /// What was found out about the machine.
+    pub facts: HostFacts,
+    /// The resolved configuration.
+    pub cfg: InitConfiguration,
+    /// This node's identity (from the configuration).
+    pub node: NodeIdentity,
+    /// The time certificates are issued at.
+    pub now: time::OffsetDateTime,
+    /// Keys generated ahead, in parallel, when a whole group of certificates is planned.
+    pub keys: Option<KeyPool>,
+    /// `*_proxy` variables passed on to the control-plane components.
+    pub proxy_env: Vec<EnvVar>,
+}
+
+impl InitData {
+    fn pki(&self) -> PkiContext<'_> {
+        PkiContext {
+            cluster: &self.cfg.cluster,
+            node: &self.node,
+            now: self.now,
+        }
+    }
+    fn keys(&self) -> &dyn KeySource {
+        match &self.keys {
+            Some(k) => k,
+            None => &OnDemandKeys,
+        }
+    }
+    fn dry_run(&self) -> bool {
+        self.args.dry_run
+    }
+}
+
+fn run_preflight(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
+    crate::preflight::run_init(&d.cfg, &d.host, out)
+}
+
+fn run_certs(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
+    out.say(&format!(
+        "[certs] Using certificateDir folder {:?}",
+        d.cfg.cluster.certificates_dir
+    ));
+    let ctx = d.pki();
+    let n = certs::keys_needed(&ctx, &d.host);
+    d.keys = Some(KeyPool::prefetch(d.cfg.cluster.encryption_algorithm, n));
+    Ok(())
+}
+
+fn run_cert(d: &mut InitData, out: &Output, name: &str) -> anyhow::Result<()> {
+    let ctx = d.pki();
+    apply(
+        &certs::plan_one(name, &ctx, &d.host, d.keys())?,
+        &d.host,
+        out,
+    )
+}
+
+fn run_kubeconfigs(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
+    out.say(&format!(
+        "[kubeconfig] Using kubeconfig folder {:?}",
+        d.args.kubeconfig_dir
+    ));
+    d.keys = Some(KeyPool::prefetch(
+        d.cfg.cluster.encryption_algorithm,
+        kubeconfig::subphases(&d.cfg.cluster.kubernetes_version).len(),
+    ));
+    Ok(())
+}
+
+fn run_kubeconfig(d: &mut InitData, out: &Output, name: &str) -> anyhow::Result<()> {
+    let ctx = d.pki();
+    apply(
+        &kubeconfig::plan_one(name, &ctx, &d.args.kubeconfig_dir, &d.host, d.keys())?,
+        &d.host,
+        out,
+    )
+}
+
+fn has_super_admin(d: &InitData) -> bool {
+    d.cfg.cluster.kubernetes_version.has_super_admin()
+}
+
+fn run_etcd_local(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
+    apply(
+        &manifests::plan_etcd_local(&d.cfg.cluster, &d.node, &[], false)?,
+        &d.host,
+        out,
+    )
+}
+
+fn run_control_planes(_: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
+    out.say(&format!(
+        "[control-plane] Using manifest folder {:?}",
+        paths::MANIFESTS_DIR
+    ));
+    Ok(())
+}
+
+fn run_control_plane(d: &mut InitData, out: &Output, name: &str) -> anyhow::Result<()> {
+    let component = format!("kube-{name}");
+    let steps =
+        manifests::plan_control_plane(&component, &d.cfg.cluster, &d.node, &d.host, &d.proxy_env)?;
+    apply(&steps, &d.host, out)
+}
+
+fn run_kubelet_start(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
+    let manage = !d.dry_run() && d.host.is_real_root() && services::has_systemd();
+    if manage {
+        if let Err(e) = services::systemctl(&["stop", "kubelet"]) {
+            out.warn(&format!("[kubelet-start] stopping the kubelet: {e:#}"));
+        }
+    }
+    apply(
+        &kubelet::plan_kubelet_start(&d.cfg, &d.facts)?,
+        &d.host,
+        out,
+    )?;
+    if d.dry_run() {
+        out.say("[dryrun] Would start the kubelet");
+    } else if !d.host.is_real_root() {
+        out.say(&format!(
+            "[kubelet-start] Not starting the kubelet: --root is {:?}, not /",
+            d.host.root().display()
+        ));
+    } else if !services::has_systemd() {
+        out.say("[kubelet-start] No supported init system detected, won't make sure the kubelet is running properly.");
+    } else {
+        out.say("[kubelet-start] Starting the kubelet");
+        services::systemctl(&["daemon-reload"])?;
+        services::systemctl(&["restart", "kubelet"])?;
+    }
+    Ok(())
+}
+
+fn run_cluster(d: &mut InitData, out: &Output, name: &str) -> anyhow::Result<()> {
+    super::needs_cluster(d.dry_run(), name, out)
+}
+
+/// kbinit's one-line description of each init sub-phase, by name.
+fn describe(name: &str) -> &'static str {
+    match name {
+        "ca" => "Create the cluster CA (ca.crt, ca.key) that every component identity chains to",
+        "apiserver" => "Create the API server's serving certificate",
+        "apiserver-kubelet-client" => {
+            "Create the client certificate the API server presents to kubelets"
+        }
+        "front-proxy-ca" => "Create the CA for the aggregation layer's front proxy",
+        "front-proxy-client" => {
+            "Create the client certificate of the aggregation layer's front proxy"
+        }
+        "etcd-ca" => "Create the CA that etcd members and etcd clients chain to",
+        "etcd-server" => "Create etcd's serving certificate",
+        "etcd-peer" => "Create the certificate etcd members use between each other",
+        "etcd-healthcheck-client" => "Create the client certificate for etcd health checks",
+        "apiserver-etcd-client" => "Create the client certificate the API server uses for etcd",
+        "sa" => "Create the key pair that signs service account tokens (sa.key, sa.pub)",
+        "admin" => "Write admin.conf, the kubeconfig for cluster administrators and kbinit itself",
+        "super-admin" => "Write super-admin.conf, the break-glass kubeconfig (v1.29 and later)",
+        "kubelet" => "Write kubelet.conf, the kubeconfig this node's kubelet starts with",
+        "controller-manager" => "Write controller-manager.conf for kube-controller-manager",
+        "scheduler" => "Write scheduler.conf for kube-scheduler",
+        _ => "",
+    }
+}
+
+/// init's phases, in kubeadm's order (the union over supported versions; version-specific ones run only for
+/// their versions).
+pub fn workflow() -> Workflow<InitData> {
+    let cert_phases = certs::subphases()
+        .iter()
+        .map(|(n, _)| Phase::leaf(n, describe(n), run_cert))
+        .collect();
+    let newest = kbinit_phases::version::KubeVersion::default_version();
+    let kubeconfig_phases = kubeconfig::subphases(&newest)
+        .into_iter()
+        .map(|(n, _)| {
+            let p = Phase::leaf(n, describe(n), run_kubeconfig);
+            if n == "super-admin" {
+                p.run_if(has_super_admin)
+            } else {
+                p
+            }
+        })
+        .collect();
+    let cp = manifests::control_plane_components()
+        .iter()
+        .map(|(n, c)| {
+            Phase::leaf(
+                n,
+                format!("Write the static Pod manifest of {c}"),
+                run_control_plane,
+            )
+        })
+        .collect();
+    let cluster = |n: &'static str, s: &str| Phase::leaf(n, s, run_cluster);
+    Workflow {
+        command: "init",
+        phases: vec![
+            Phase::leaf(
+                "preflight",
+                "Check that this machine can become a control-plane node",
+                run_preflight,
+            ),
+            Phase::parent(
+                "certs",
+                "Create the cluster's certificates and keys",
+                Some(run_certs),
+                cert_phases,
+            ),
+            Phase::parent(
+                "kubeconfig",
+                "Write the kubeconfig files of the control plane and its administrators",
+                Some(run_kubeconfigs),
+                kubeconfig_phases,
+            ),
+            Phase::parent(
+                "etcd",
+                "Write the static Pod manifest of the local etcd member",
+                None,
+                vec![Phase::leaf(
+                    "local",
+                    "Write the manifest of a stacked etcd member on this node",
+                    run_etcd_local,
+                )],
+            ),
+            Phase::parent(
+                "control-plane",
+                "Write the static Pod manifests of the control-plane components",
+                Some(run_control_planes),
+                cp,
+            ),
+            Phase::leaf(
+                "kubelet-start",
+                "Write the kubelet's configuration and flags, then (re)start it",
+                run_kubelet_start,
+            ),
+            cluster(
+                "wait-control-plane",
+                "Wait until the kubelet and the control-plane components are healthy",
+            ),
+            Phase::parent(
+                "upload-config",
+                "Store the cluster and kubelet configuration in ConfigMaps",
+                None,
+                vec![
+                    cluster(
+                        "kubeadm",
+                        "Store the ClusterConfiguration in the kubeadm-config ConfigMap",
+                    ),
+                    cluster(
+                        "kubelet",
+                        "Store the kubelet configuration in the kubelet-config ConfigMap",
+                    ),
+                ],
+            )
+            .aliases(&["uploadconfig"]),
+            cluster(
+                "upload-certs",
+                "Encrypt the shared control-plane certificates into the kubeadm-certs Secret",
+            ),
+            cluster(
+                "mark-control-plane",
+                "Label and taint this node as a control-plane node",
+            ),
+            cluster(
+                "bootstrap-token",
+                "Create the bootstrap token, its RBAC rules and the cluster-info ConfigMap",
+            )
+            .aliases(&["bootstraptoken"]),
+            Phase::parent(
+                "kubelet-finalize",
+                "Point the kubelet at its rotating client certificate after its TLS bootstrap",
+                None,
+                vec![
+                    cluster(
+                        "enable-client-cert-rotation",
+                        "Switch kubelet.conf to the rotating client certificate (v1.31 and later)",
+                    ),
+                    cluster(
+                        "experimental-cert-rotation",
+                        "The same, under its name before v1.31",
+                    ),
+                ],
+            ),
+            Phase::parent(
+                "addon",
+                "Install the essential addons",
+                None,
+                vec![
+                    cluster("coredns", "Install CoreDNS"),
+                    cluster("kube-proxy", "Install kube-proxy"),
+                ],
+            ),
+            cluster(
+                "show-join-command",
+                "Print the commands that join more control-plane and worker nodes",
+            ),
+        ],
+    }
+}
+
+/// Runs `kbinit init` (or one phase of it).
+pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
+    let wf = workflow();
+    let flag_skips = args.skip_phases.clone().unwrap_or_default();
+    wf.select(only, &flag_skips)?;
+    let text = super::read_config(args.config.as_ref())?;
+    let root_host = Host::new(g.root.clone(), None);
+    let facts = facts::gather(&root_host);
+    let loaded = config::load_init(text.as_deref(), &args.flags(), &facts)?;
+    for w in &loaded.warnings {
+        out.warn(w);
+    }
+    let cfg = loaded.config;
+    let skips = if flag_skips.is_empty() {
+        cfg.skip_phases.clone()
+    } else {
+        flag_skips
+    };
+    let selected = wf.select(only, &skips)?;
+    let host = super::host_for(
+        &g.root,
+        args.dry_run,
+        args.dry_run_dir.as_ref(),
+        "init",
+        out,
+    )?;
+    out.say(&format!(
+        "[init] Using Kubernetes version: {}",
+        cfg.cluster.kubernetes_version
+    ));
+    let mut data = InitData {
+        args,
+        host,
+        facts,
+        node: cfg.node(),
+        cfg,
+        now: time::OffsetDateTime::now_utc(),
+        keys: None,
+        proxy_env: facts::proxy_env(),
+    };
+    wf.run(&selected, &mut data, out)?;
+    if let Some(d) = data.host.dry_run_dir() {
+        out.say(&format!("[dryrun] Finished dry-running successfully. Above are the resources that would be created; the files are in {:?}", d.display()));
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! The node as kbinit sees it: every node path resolved under one root directory (`--root`, default `/`),
+//! atomic writes with the right mode from the first byte, and `--dry-run`, which sends every write into a fresh
+//! directory instead while reads still see the real node.
+//!
+//! This is the only module that writes to the file system.
+
+mod atomic;
+pub mod facts;
+pub mod services;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use kbinit_phases::plan::NodeView;
+
+pub use atomic::write_atomic;
+
+/// The node's file system, under a root, with an optional dry-run redirect.
+#[derive(Debug, Clone)]
+pub struct Host {
+    root: PathBuf,
+    dry_run_dir: Option<PathBuf>,
+}
+
+impl Host {
+    /// A host rooted at `root`; with `dry_run_dir`, writes go there (as a tree mirroring the node) and nothing
+    /// under `root` changes.
+    pub fn new(root: PathBuf, dry_run_dir: Option<PathBuf>) -> Host {
+        Host { root, dry_run_dir }
+    }
+
+    /// `true` when the root is `/`, i.e. kbinit acts on the real machine (services may be started).
+    pub fn is_real_root(&self) -> bool {
+        self.root == Path::new("/")
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The dry-run directory, when dry-running.
+    pub fn dry_run_dir(&self) -> Option<&Path> {
+        self.dry_run_dir.as_deref()
+    }
+
+    /// Where a node path lives on this machine (under the root).
+    pub fn path(&self, node_path: &str) -> PathBuf {
+        self.root.join(node_path.trim_start_matches('/'))
+    }
+
+    /// Where a write of this node path goes (the dry-run directory when dry-running).
+    pub fn write_path(&self, node_path: &str) -> PathBuf {
+        match &self.dry_run_dir {
+            Some(d) => d.join(node_path.trim_start_matches('/')),
+            None => self.path(node_path),
+        }
+    }
+
+    /// Where reads of a node path are served from: the dry-run copy if one was written, else the node.
+    fn read_path(&self, node_path: &str) -> PathBuf {
+        if let Some(d) = &self.dry_run_dir {
+            let p = d.join(node_path.trim_start_matches('/'));
+            if p.exists() {
+                return p;
+            }
+        }
+        self.path(node_path)
+    }
+
+    /// Writes a file atomically with its final mode (see [`write_atomic`]).
+    pub fn write(&self, node_path: &str, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+        let p = self.write_path(node_path);
+        write_atomic(&p, bytes, mode).with_context(|| format!("writing {node_path}"))
+    }
+
+    /// Creates a directory and its missing parents; new directories get `mode`.
+    pub fn ensure_dir(&self, node_path: &str, mode: u32) -> anyhow::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        let p = self.write_path(node_path);
+        if p.is_dir() {
+            return Ok(());
+        }
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(mode)
+            .create(&p)
+            .with_context(|| format!("creating directory {node_path}"))
+    }
+
+    /// Reads a node path (through the dry-run overlay).
+    pub fn read(&self, node_path: &str) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.read_path(node_path))
+    }
+}
+
+impl NodeView for Host {
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        Host::read(self, path).ok()
+    }
+    fn exists(&self, path: &str) -> bool {
+        self.read_path(path).symlink_metadata().is_ok()
+    }
+    fn is_dir(&self, path: &str) -> bool {
+        self.read_path(path).is_dir()
+    }
+}
