@@ -4,8 +4,8 @@
 //!
 //! | submodule | holds |
 //! |---|---|
-//! | [`control_plane`] | kube-apiserver, kube-controller-manager, kube-scheduler |
-//! | [`etcd`] | the local etcd member |
+//! | `control_plane` | kube-apiserver, kube-controller-manager, kube-scheduler |
+//! | `etcd` | the local etcd member |
 //!
 //! This module holds what they share: the Pod shell, probes, argument merging, hostPath volumes and the file
 //! steps.

@@ -1,5 +1,5 @@
 //! `kbinit init`: its flags (kubeadm's names and defaults, kbinit's words) and how they become
-//! [`InitFlags`](kbinit_phases::config::InitFlags).
+//! [`InitFlags`].
 
 use std::path::PathBuf;
 

@@ -1,4 +1,4 @@
-//! `kbinit join`: its flags and how they become [`JoinFlags`](kbinit_phases::config::JoinFlags).
+//! `kbinit join`: its flags and how they become [`JoinFlags`].
 
 use std::path::PathBuf;
 
@@ -35,7 +35,7 @@ pub struct JoinArgs {
     /// Token used to discover and verify the cluster.
     #[arg(long, value_name = "TOKEN")]
     pub discovery_token: Option<String>,
-    /// Pin of the cluster CA's public key (sha256:<hex>); may be given more than once.
+    /// Pin of the cluster CA's public key (`sha256:<hex>`); may be given more than once.
     #[arg(long, value_name = "HASH", value_delimiter = ',')]
     pub discovery_token_ca_cert_hash: Option<Vec<String>>,
     /// Trust the cluster without pinning its CA (unsafe: anyone on the path can impersonate the cluster).

@@ -47,9 +47,9 @@ pub struct Global {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Make this machine the first control-plane node of a new cluster.
-    Init(init::InitArgs),
+    Init(Box<init::InitArgs>),
     /// Make this machine a worker or control-plane node of an existing cluster.
-    Join(join::JoinArgs),
+    Join(Box<join::JoinArgs>),
     /// Undo what init or join did on this machine.
     Reset(reset::ResetArgs),
     /// Manage bootstrap tokens.
@@ -127,8 +127,8 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
             )
         }
         _ => match Cli::from_arg_matches(&matches)?.command {
-            Command::Init(a) => flows::init::exec(&global, a, None, &out),
-            Command::Join(a) => flows::join::exec(&global, a, None, &out),
+            Command::Init(a) => flows::init::exec(&global, *a, None, &out),
+            Command::Join(a) => flows::join::exec(&global, *a, None, &out),
             Command::Reset(a) => flows::reset::exec(&global, a, None, &out),
             Command::Token(c) => misc::token(&global, c, &out),
             Command::Certs(c) => misc::certs(&global, c, &out),

@@ -124,10 +124,8 @@ fn run_control_plane(d: &mut InitData, out: &Output, name: &str) -> anyhow::Resu
 
 fn run_kubelet_start(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
     let manage = !d.dry_run() && d.host.is_real_root() && services::has_systemd();
-    if manage {
-        if let Err(e) = services::systemctl(&["stop", "kubelet"]) {
+    if manage && let Err(e) = services::systemctl(&["stop", "kubelet"]) {
             out.warn(&format!("[kubelet-start] stopping the kubelet: {e:#}"));
-        }
     }
     apply(
         &kubelet::plan_kubelet_start(&d.cfg, &d.facts)?,

@@ -181,8 +181,9 @@ impl<D> Workflow<D> {
             if !selected.contains(&f.full) {
                 continue;
             }
-            if let Some(cond) = f.phase.run_if {
-                if !cond(data) {
+            if let Some(cond) = f.phase.run_if
+                && !cond(data)
+            {
                     out.debug(
                         1,
                         &format!(
@@ -190,8 +191,7 @@ impl<D> Workflow<D> {
                             self.command, f.full
                         ),
                     );
-                    continue;
-                }
+                continue;
             }
             if let Some(run) = f.phase.run {
                 out.debug(1, &format!("[{}] running phase {}", self.command, f.full));

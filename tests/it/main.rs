@@ -1,5 +1,8 @@
 //! The one integration-test binary. Each module is one kind of evidence.
 
+// unwrap is how a test says "this must hold"; helper functions outside #[test] need the same freedom
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod bad_input; // malformed configs and flags: exit 3, the field named, the root untouched
 mod cli; // the command tree, phases, --skip-phases, --root, --dry-run
 mod etcd; // real etcd started from the rendered manifest with the generated PKI

@@ -8,7 +8,7 @@
 //! | [`duration`] | Go duration text |
 //! | [`load`] | documents + flags → resolved config ([`load_init`], [`load_join`]) |
 //! | [`validate`] | field checks, also used by the CLI ([`validate_token`] …) |
-//! | [`print`] | documents kbinit prints or uploads ([`init_defaults_document`], [`images`] …) |
+//! | [`mod@print`] | documents kbinit prints or uploads ([`init_defaults_document`], [`images`] …) |
 
 pub mod duration;
 pub mod load;
