@@ -3,17 +3,15 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, SanType,
-    SerialNumber,
-};
+use rcgen::{CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, Issuer, KeyPair, SerialNumber};
 use time::OffsetDateTime;
+use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::Error;
 use crate::config::{ClusterConfiguration, Etcd, NodeIdentity};
 
+use super::ext::{self, KeyUsageBit};
 use super::table::{Sans, Usage};
 
 /// A certificate read from a PEM file: its DER (first `CERTIFICATE` block) and where it came from.
@@ -32,17 +30,11 @@ impl LoadedCert {
     pub fn parse(path: &str, pem_bytes: &[u8]) -> Result<LoadedCert, Error> {
         let bad = |why: String| Error::Crypto(format!("cannot load certificate {path:?}: {why}"));
         let blocks = pem::parse_many(pem_bytes).map_err(|e| bad(e.to_string()))?;
-        let block = blocks
-            .into_iter()
-            .find(|b| b.tag() == "CERTIFICATE")
-            .ok_or_else(|| bad("no CERTIFICATE block".into()))?;
+        let block =
+            blocks.into_iter().find(|b| b.tag() == "CERTIFICATE").ok_or_else(|| bad("no CERTIFICATE block".into()))?;
         let der = block.into_contents();
         X509Certificate::from_der(&der).map_err(|e| bad(e.to_string()))?;
-        Ok(LoadedCert {
-            path: path.to_string(),
-            pem: pem_bytes.to_vec(),
-            der,
-        })
+        Ok(LoadedCert { path: path.to_string(), pem: pem_bytes.to_vec(), der })
     }
 
     /// The parsed certificate (parsing was checked in [`LoadedCert::parse`]).
@@ -82,8 +74,7 @@ pub(crate) struct Subject<'a> {
 pub(crate) fn random_serial() -> Result<SerialNumber, Error> {
     loop {
         let mut b = [0u8; 8];
-        aws_lc_rs::rand::fill(&mut b)
-            .map_err(|_| Error::Crypto("the system random generator failed".into()))?;
+        aws_lc_rs::rand::fill(&mut b).map_err(|_| Error::Crypto("the system random generator failed".into()))?;
         let v = u64::from_be_bytes(b) & (u64::MAX >> 1);
         if v != 0 && v != u64::MAX >> 1 {
             return Ok(SerialNumber::from_slice(&v.to_be_bytes()));
@@ -100,58 +91,68 @@ fn distinguished_name(cn: &str, org: Option<&str>) -> DistinguishedName {
     dn
 }
 
-fn sans(dns: &[String], ips: &[IpAddr]) -> Result<Vec<SanType>, Error> {
-    let mut out = Vec::new();
-    for d in dns {
-        let name = d
-            .clone()
-            .try_into()
-            .map_err(|_| Error::invalid("certSANs", d.as_str(), "not a valid DNS name"))?;
-        out.push(SanType::DnsName(name));
-    }
-    out.extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
-    Ok(out)
-}
-
 /// Go's subject key identifier: SHA-1 of the subjectPublicKey bit string.
-fn go_key_id(key: &KeyPair) -> Vec<u8> {
-    aws_lc_rs::digest::digest(
-        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
-        key.public_key_raw(),
-    )
-    .as_ref()
-    .to_vec()
+fn go_key_id(public_key_bits: &[u8]) -> Vec<u8> {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, public_key_bits).as_ref().to_vec()
 }
 
-/// A new self-signed CA (PEM) for `cn`: NotBefore = now − 5 min, NotAfter = now + `validity`, `DNS:<cn>`.
+/// The key id a leaf's AKI names: the CA's SKI, or Go's key id of its public key when it has none.
+fn ca_key_id(ca: &X509Certificate<'_>) -> Vec<u8> {
+    ca.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+            _ => None,
+        })
+        .unwrap_or_else(|| go_key_id(ca.public_key().subject_public_key.data.as_ref()))
+}
+
+/// Parameters with no field that rcgen would turn into an extension of its own (is_ca = NoCa, no key usages,
+/// no SANs, no AKI): the extensions are all in `extensions`, written in that order.
+fn bare_params(
+    cn: &str,
+    org: Option<&str>,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    extensions: Vec<CustomExtension>,
+) -> Result<CertificateParams, Error> {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = distinguished_name(cn, org);
+    p.not_before = not_before;
+    p.not_after = not_after;
+    p.serial_number = Some(random_serial()?);
+    p.is_ca = IsCa::NoCa;
+    p.key_usages = Vec::new();
+    p.extended_key_usages = Vec::new();
+    p.subject_alt_names = Vec::new();
+    p.name_constraints = None;
+    p.crl_distribution_points = Vec::new();
+    p.use_authority_key_identifier_extension = false;
+    p.custom_extensions = extensions;
+    Ok(p)
+}
+
+/// A new self-signed CA (PEM) for `cn`: NotBefore = now − 5 min, NotAfter = now + `validity`, `DNS:<cn>`,
+/// SKI = Go's key id; extensions in Go's order (see [`super::ext`]).
 pub(crate) fn new_ca(
     cn: &str,
     key: &KeyPair,
     now: OffsetDateTime,
     validity: std::time::Duration,
 ) -> Result<String, Error> {
-    let mut p = CertificateParams::default();
-    p.distinguished_name = distinguished_name(cn, None);
-    p.not_before = now - time::Duration::minutes(5);
-    p.not_after = now + validity;
-    p.serial_number = Some(random_serial()?);
-    p.subject_alt_names = sans(&[cn.to_string()], &[])?;
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-        KeyUsagePurpose::KeyCertSign,
+    // Go's order for a CA: KU, BC, SKI, SAN
+    let mut extensions = vec![
+        ext::key_usage(&[KeyUsageBit::DigitalSignature, KeyUsageBit::KeyEncipherment, KeyUsageBit::KeyCertSign]),
+        ext::basic_constraints(true),
+        ext::subject_key_id(&go_key_id(key.public_key_raw())),
     ];
-    p.key_identifier_method = KeyIdMethod::PreSpecified(go_key_id(key));
+    extensions.extend(ext::subject_alt_name(&[cn.to_string()], &[])?);
+    let p = bare_params(cn, None, now - time::Duration::minutes(5), now + validity, extensions)?;
     Ok(p.self_signed(key)?.pem())
 }
 
 /// Loads a CA's private key and checks it belongs to the CA certificate.
-pub(crate) fn load_ca_key(
-    ca: &LoadedCert,
-    key_path: &str,
-    key_pem: &[u8],
-) -> Result<KeyPair, Error> {
+pub(crate) fn load_ca_key(ca: &LoadedCert, key_path: &str, key_pem: &[u8]) -> Result<KeyPair, Error> {
     let key = super::keys::load_private_key(key_pem, key_path)?;
     let cert = ca.x509()?;
     if cert.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
@@ -164,7 +165,7 @@ pub(crate) fn load_ca_key(
 }
 
 /// A leaf (PEM) for `subject` and `key`, signed by `ca`: NotBefore = the CA's NotBefore, NotAfter = now +
-/// `validity`, CA:FALSE, AKI = the CA's SKI, no SKI.
+/// `validity`, CA:FALSE, AKI = the CA's SKI, no SKI; extensions in Go's order (see [`super::ext`]).
 pub(crate) fn issue_leaf(
     ca: &LoadedCert,
     ca_key: &KeyPair,
@@ -173,31 +174,19 @@ pub(crate) fn issue_leaf(
     now: OffsetDateTime,
     validity: std::time::Duration,
 ) -> Result<String, Error> {
-    let mut p = CertificateParams::default();
-    p.distinguished_name = distinguished_name(subject.cn, subject.org);
-    p.not_before = ca.not_before()?;
-    p.not_after = now + validity;
-    p.serial_number = Some(random_serial()?);
-    p.subject_alt_names = sans(&subject.dns, &subject.ips)?;
-    // rcgen writes an SKI with ExplicitNoCa; kubeadm's leaves have none, so CA:FALSE is written by hand
-    p.is_ca = IsCa::NoCa;
-    let mut bc = CustomExtension::from_oid_content(&[2, 5, 29, 19], vec![0x30, 0x00]);
-    bc.set_criticality(true);
-    p.custom_extensions = vec![bc];
-    p.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    p.extended_key_usages = match subject.usage {
-        Usage::None => vec![],
-        Usage::Server => vec![ExtendedKeyUsagePurpose::ServerAuth],
-        Usage::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
-        Usage::ServerClient => vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ],
+    let purposes: &[&[u64]] = match subject.usage {
+        Usage::None => &[],
+        Usage::Server => &[ext::EKU_SERVER_AUTH],
+        Usage::Client => &[ext::EKU_CLIENT_AUTH],
+        Usage::ServerClient => &[ext::EKU_SERVER_AUTH, ext::EKU_CLIENT_AUTH],
     };
-    p.use_authority_key_identifier_extension = true;
+    // Go's order for a leaf: KU, EKU, BC, AKI, SAN (no SKI)
+    let mut extensions = vec![ext::key_usage(&[KeyUsageBit::DigitalSignature, KeyUsageBit::KeyEncipherment])];
+    extensions.extend(ext::extended_key_usage(purposes));
+    extensions.push(ext::basic_constraints(false));
+    extensions.push(ext::authority_key_id(&ca_key_id(&ca.x509()?)));
+    extensions.extend(ext::subject_alt_name(&subject.dns, &subject.ips)?);
+    let p = bare_params(subject.cn, subject.org, ca.not_before()?, now + validity, extensions)?;
     let issuer = Issuer::from_ca_cert_der(&ca.der.as_slice().into(), ca_key)
         .map_err(|e| Error::Crypto(format!("cannot sign with the CA {:?}: {e}", ca.path)))?;
     let cert = p.signed_by(key, &issuer)?;
@@ -222,23 +211,18 @@ pub(crate) fn signed_by(leaf: &LoadedCert, ca: &LoadedCert) -> bool {
     if l.issuer().as_raw() != c.subject().as_raw() {
         return false;
     }
-    let algs: &[&'static dyn VerificationAlgorithm] =
-        match l.signature_algorithm.algorithm.to_id_string().as_str() {
-            "1.2.840.113549.1.1.11" => &[&sig::RSA_PKCS1_2048_8192_SHA256],
-            "1.2.840.113549.1.1.12" => &[&sig::RSA_PKCS1_2048_8192_SHA384],
-            "1.2.840.113549.1.1.13" => &[&sig::RSA_PKCS1_2048_8192_SHA512],
-            "1.2.840.10045.4.3.2" => &[&sig::ECDSA_P256_SHA256_ASN1, &sig::ECDSA_P384_SHA256_ASN1],
-            "1.2.840.10045.4.3.3" => &[&sig::ECDSA_P384_SHA384_ASN1, &sig::ECDSA_P256_SHA384_ASN1],
-            _ => return false,
-        };
+    let algs: &[&'static dyn VerificationAlgorithm] = match l.signature_algorithm.algorithm.to_id_string().as_str() {
+        "1.2.840.113549.1.1.11" => &[&sig::RSA_PKCS1_2048_8192_SHA256],
+        "1.2.840.113549.1.1.12" => &[&sig::RSA_PKCS1_2048_8192_SHA384],
+        "1.2.840.113549.1.1.13" => &[&sig::RSA_PKCS1_2048_8192_SHA512],
+        "1.2.840.10045.4.3.2" => &[&sig::ECDSA_P256_SHA256_ASN1, &sig::ECDSA_P384_SHA256_ASN1],
+        "1.2.840.10045.4.3.3" => &[&sig::ECDSA_P384_SHA384_ASN1, &sig::ECDSA_P256_SHA384_ASN1],
+        _ => return false,
+    };
     let public = c.public_key().subject_public_key.data.as_ref();
     let message = l.tbs_certificate.as_ref();
     let signature = l.signature_value.data.as_ref();
-    algs.iter().any(|a| {
-        UnparsedPublicKey::new(*a, public)
-            .verify(message, signature)
-            .is_ok()
-    })
+    algs.iter().any(|a| UnparsedPublicKey::new(*a, public).verify(message, signature).is_ok())
 }
 
 /// Splits `host`, `host:port`, `[v6]:port` or a bare IPv6 address into host and optional port.
@@ -260,9 +244,8 @@ pub(crate) fn split_host_port(endpoint: &str) -> (String, Option<String>) {
 /// The first usable address of the first service CIDR (`10.96.0.0/12` → `10.96.0.1`).
 pub(crate) fn service_ip(service_subnet: &str) -> Result<IpAddr, Error> {
     let first = service_subnet.split(',').next().unwrap_or("").trim();
-    let net: ipnet::IpNet = first
-        .parse()
-        .map_err(|_| Error::invalid("networking.serviceSubnet", service_subnet, "not a CIDR"))?;
+    let net: ipnet::IpNet =
+        first.parse().map_err(|_| Error::invalid("networking.serviceSubnet", service_subnet, "not a CIDR"))?;
     Ok(match net.network() {
         IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a).wrapping_add(1))),
         IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a).wrapping_add(1))),
@@ -277,9 +260,7 @@ fn is_dns_subdomain(name: &str) -> bool {
         && body.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -340,11 +321,7 @@ pub(crate) fn alt_names(
             push_ip(&mut ips, IpAddr::V4(Ipv4Addr::LOCALHOST));
             push_ip(&mut ips, IpAddr::V6(Ipv6Addr::LOCALHOST));
             if let Etcd::Local(local) = &cluster.etcd {
-                let list = if rule == Sans::EtcdServer {
-                    &local.server_cert_sans
-                } else {
-                    &local.peer_cert_sans
-                };
+                let list = if rule == Sans::EtcdServer { &local.server_cert_sans } else { &local.peer_cert_sans };
                 extra_sans(list, &mut dns, &mut ips);
             }
         }

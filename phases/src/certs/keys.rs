@@ -5,9 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, mpsc};
 
 use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair,
-};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair};
 use rcgen::{KeyPair, RsaKeySize, SignatureAlgorithm};
 
 use crate::Error;
@@ -33,9 +31,7 @@ impl KeySource for OnDemandKeys {
 /// The rcgen signature algorithm kbinit signs with for keys of `alg` (SHA-256, SHA-384 for P-384).
 pub(crate) fn signature_algorithm(alg: KeyAlgorithm) -> &'static SignatureAlgorithm {
     match alg {
-        KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
-            &rcgen::PKCS_RSA_SHA256
-        }
+        KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
         KeyAlgorithm::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
         KeyAlgorithm::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
     }
@@ -63,9 +59,7 @@ pub struct KeyPool {
 
 impl std::fmt::Debug for KeyPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyPool")
-            .field("alg", &self.alg)
-            .finish_non_exhaustive()
+        f.debug_struct("KeyPool").field("alg", &self.alg).finish_non_exhaustive()
     }
 }
 
@@ -73,31 +67,21 @@ impl KeyPool {
     /// Starts generating `count` keys of `alg` in the background and returns at once.
     pub fn prefetch(alg: KeyAlgorithm, count: usize) -> KeyPool {
         let (tx, rx) = mpsc::channel();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(count.max(1));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(count.max(1));
         let left = std::sync::Arc::new(AtomicUsize::new(count));
         for _ in 0..threads {
             let tx = tx.clone();
             let left = left.clone();
             // a thread that cannot start just means fewer workers; on-demand generation covers the rest
-            let _ = std::thread::Builder::new()
-                .name("kbinit-keygen".into())
-                .spawn(move || {
-                    while left
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                        .is_ok()
-                    {
-                        if tx.send(generate_key(alg)).is_err() {
-                            break; // the pool was dropped
-                        }
+            let _ = std::thread::Builder::new().name("kbinit-keygen".into()).spawn(move || {
+                while left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                    if tx.send(generate_key(alg)).is_err() {
+                        break; // the pool was dropped
                     }
-                });
+                }
+            });
         }
-        KeyPool {
-            alg,
-            ready: Mutex::new(rx),
-        }
+        KeyPool { alg, ready: Mutex::new(rx) }
     }
 }
 
@@ -114,10 +98,7 @@ impl KeySource for KeyPool {
 }
 
 fn pem_lf(tag: &str, der: &[u8]) -> String {
-    pem::encode_config(
-        &pem::Pem::new(tag, der),
-        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-    )
+    pem::encode_config(&pem::Pem::new(tag, der), pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF))
 }
 
 const OID_RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
@@ -153,13 +134,10 @@ pub fn private_key_pem(key: &KeyPair) -> Result<String, Error> {
 
 /// Reads a private key PEM in any of the encodings kubeadm accepts (PKCS#1, PKCS#8, SEC1; RSA or ECDSA).
 pub(crate) fn load_private_key(pem_bytes: &[u8], path: &str) -> Result<KeyPair, Error> {
-    let text = std::str::from_utf8(pem_bytes)
-        .map_err(|_| Error::Crypto(format!("private key {path:?} is not a PEM file")))?;
-    KeyPair::from_pem(text).map_err(|e| {
-        Error::Crypto(format!(
-            "private key {path:?} is neither in RSA nor ECDSA format: {e}"
-        ))
-    })
+    let text =
+        std::str::from_utf8(pem_bytes).map_err(|_| Error::Crypto(format!("private key {path:?} is not a PEM file")))?;
+    KeyPair::from_pem(text)
+        .map_err(|e| Error::Crypto(format!("private key {path:?} is neither in RSA nor ECDSA format: {e}")))
 }
 
 #[cfg(test)]
@@ -193,11 +171,7 @@ mod tests {
     fn p384_and_rsa3072_sizes() {
         let p384 = generate_key(KeyAlgorithm::EcdsaP384).unwrap();
         assert_eq!(p384.public_key_raw().len(), 97); // uncompressed point: 1 + 2 * 48
-        assert!(
-            private_key_pem(&p384)
-                .unwrap()
-                .starts_with("-----BEGIN EC PRIVATE KEY-----")
-        );
+        assert!(private_key_pem(&p384).unwrap().starts_with("-----BEGIN EC PRIVATE KEY-----"));
         let rsa = generate_key(KeyAlgorithm::Rsa3072).unwrap();
         let spki = rcgen::PublicKeyData::subject_public_key_info(&rsa);
         use x509_parser::prelude::FromDer;
@@ -216,10 +190,7 @@ mod tests {
             // 5 from the pool, 2 on demand
             let k = pool.key(KeyAlgorithm::EcdsaP256).unwrap();
             assert_eq!(k.algorithm(), &rcgen::PKCS_ECDSA_P256_SHA256);
-            assert!(
-                seen.insert(k.public_key_raw().to_vec()),
-                "a key was handed out twice"
-            );
+            assert!(seen.insert(k.public_key_raw().to_vec()), "a key was handed out twice");
         }
         // another algorithm is generated on demand
         let k = pool.key(KeyAlgorithm::EcdsaP384).unwrap();

@@ -5,12 +5,14 @@
 //! |---|---|
 //! | `table` | the 11 sub-phases as data (kubeadm's certlist) |
 //! | `issue` | CA and leaf issuance, SANs, chain verification |
+//! | `ext` | the X.509 extensions, DER-encoded in Go's order |
 //! | [`keys`] | [`KeySource`], [`KeyPool`], kubeadm's private-key PEM encodings |
 //!
 //! The planners never write: they read the node through a [`NodeView`] and return [`Step`]s.
 
 pub mod keys;
 
+mod ext;
 pub(crate) mod issue;
 mod table;
 
@@ -78,10 +80,7 @@ fn key_path(cluster: &ClusterConfiguration, base: &str) -> String {
 }
 
 fn parent_dir(path: &str) -> String {
-    path.rsplit_once('/').map_or_else(
-        || "/".to_string(),
-        |(d, _)| if d.is_empty() { "/".into() } else { d.into() },
-    )
+    path.rsplit_once('/').map_or_else(|| "/".to_string(), |(d, _)| if d.is_empty() { "/".into() } else { d.into() })
 }
 
 fn external_etcd(cluster: &ClusterConfiguration) -> bool {
@@ -92,9 +91,7 @@ fn external_etcd(cluster: &ClusterConfiguration) -> bool {
 pub(crate) fn load_cert(view: &dyn NodeView, path: &str) -> Result<Option<LoadedCert>, Error> {
     match view.read(path) {
         Some(bytes) => LoadedCert::parse(path, &bytes).map(Some),
-        None if view.exists(path) => {
-            Err(Error::Crypto(format!("cannot read certificate {path:?}")))
-        }
+        None if view.exists(path) => Err(Error::Crypto(format!("cannot read certificate {path:?}"))),
         None => Ok(None),
     }
 }
@@ -107,18 +104,14 @@ pub(crate) fn load_signing_ca(
     for_what: &str,
 ) -> Result<(LoadedCert, rcgen::KeyPair), Error> {
     let ca = load_cert(view, crt)?.ok_or_else(|| {
-        Error::Conflict(format!(
-            "cannot create {for_what}: the CA certificate {crt:?} does not exist"
-        ))
+        Error::Conflict(format!("cannot create {for_what}: the CA certificate {crt:?} does not exist"))
     })?;
     if !ca.is_ca() {
         return Err(Error::Conflict(format!("certificate {crt:?} is not a CA")));
     }
-    let key_pem = view.read(key).ok_or_else(|| {
-        Error::Conflict(format!(
-            "cannot create {for_what}: the CA key {key:?} does not exist"
-        ))
-    })?;
+    let key_pem = view
+        .read(key)
+        .ok_or_else(|| Error::Conflict(format!("cannot create {for_what}: the CA key {key:?} does not exist")))?;
     let ca_key = issue::load_ca_key(&ca, key, &key_pem)?;
     Ok((ca, ca_key))
 }
@@ -126,8 +119,7 @@ pub(crate) fn load_signing_ca(
 /// True when `<pki>/ca.crt` is a CA and `ca.key` is absent (external CA mode, §B.6).
 pub fn is_external_ca(cluster: &ClusterConfiguration, view: &dyn NodeView) -> bool {
     let key = key_path(cluster, "ca");
-    matches!(load_cert(view, &crt_path(cluster, "ca")), Ok(Some(c)) if c.is_ca())
-        && !view.exists(&key)
+    matches!(load_cert(view, &crt_path(cluster, "ca")), Ok(Some(c)) if c.is_ca()) && !view.exists(&key)
 }
 
 /// `sha256:<hex>` of the DER SubjectPublicKeyInfo of a PEM CA certificate (§Q.1).
@@ -146,25 +138,12 @@ fn common_name(spec: &CertSpec, node: &NodeIdentity) -> String {
 }
 
 /// Plans one sub-phase (by phase name): the lines kubeadm prints, the directories and the files to write.
-pub fn plan_one(
-    name: &str,
-    ctx: &PkiContext,
-    view: &dyn NodeView,
-    keys: &dyn KeySource,
-) -> Result<Vec<Step>, Error> {
-    let spec =
-        table::find(name).ok_or_else(|| Error::invalid("phase", name, "not a certs sub-phase"))?;
+pub fn plan_one(name: &str, ctx: &PkiContext, view: &dyn NodeView, keys: &dyn KeySource) -> Result<Vec<Step>, Error> {
+    let spec = table::find(name).ok_or_else(|| Error::invalid("phase", name, "not a certs sub-phase"))?;
     let mut steps = Vec::new();
     if spec.etcd && external_etcd(ctx.cluster) {
-        let what = if spec.kind == Kind::Ca {
-            "certificate authority generation"
-        } else {
-            "certificate generation"
-        };
-        steps.push(Step::say(format!(
-            "[certs] External etcd mode: Skipping {} {what}",
-            spec.base
-        )));
+        let what = if spec.kind == Kind::Ca { "certificate authority generation" } else { "certificate generation" };
+        steps.push(Step::say(format!("[certs] External etcd mode: Skipping {} {what}", spec.base)));
         return Ok(steps);
     }
     match spec.kind {
@@ -176,10 +155,7 @@ pub fn plan_one(
 }
 
 fn write_pair(steps: &mut Vec<Step>, crt: &str, crt_pem: String, key: &str, key_pem: String) {
-    steps.push(Step::EnsureDir {
-        path: parent_dir(crt),
-        mode: 0o755,
-    });
+    steps.push(Step::EnsureDir { path: parent_dir(crt), mode: 0o755 });
     steps.push(Step::write(crt, crt_pem, FileKind::Cert));
     steps.push(Step::write(key, key_pem, FileKind::Key));
 }
@@ -191,19 +167,11 @@ fn plan_ca(
     keys: &dyn KeySource,
     steps: &mut Vec<Step>,
 ) -> Result<(), Error> {
-    let (crt, key) = (
-        crt_path(ctx.cluster, spec.base),
-        key_path(ctx.cluster, spec.base),
-    );
+    let (crt, key) = (crt_path(ctx.cluster, spec.base), key_path(ctx.cluster, spec.base));
     if load_cert(view, &crt)?.is_some() {
-        let with_key = view
-            .read(&key)
-            .is_some_and(|k| keys::load_private_key(&k, &key).is_ok());
+        let with_key = view.read(&key).is_some_and(|k| keys::load_private_key(&k, &key).is_ok());
         let keyless = if with_key { "" } else { "keyless " };
-        steps.push(Step::say(format!(
-            "[certs] Using existing {} {keyless}certificate authority",
-            spec.base
-        )));
+        steps.push(Step::say(format!("[certs] Using existing {} {keyless}certificate authority", spec.base)));
         return Ok(());
     }
     if view.exists(&key) {
@@ -212,10 +180,7 @@ fn plan_ca(
             spec.base
         )));
     }
-    steps.push(Step::say(format!(
-        "[certs] Generating {:?} certificate and key",
-        spec.base
-    )));
+    steps.push(Step::say(format!("[certs] Generating {:?} certificate and key", spec.base)));
     let ca_key = keys.key(ctx.cluster.encryption_algorithm)?;
     let cn = common_name(spec, ctx.node);
     let pem = issue::new_ca(&cn, &ca_key, ctx.now, ctx.cluster.ca_certificate_validity)?;
@@ -231,31 +196,17 @@ fn plan_leaf(
     keys: &dyn KeySource,
     steps: &mut Vec<Step>,
 ) -> Result<(), Error> {
-    let ca_spec = table::find(ca_phase)
-        .ok_or_else(|| Error::invalid("phase", ca_phase, "not a CA sub-phase"))?;
-    let (crt, key) = (
-        crt_path(ctx.cluster, spec.base),
-        key_path(ctx.cluster, spec.base),
-    );
-    let (ca_crt, ca_key_path) = (
-        crt_path(ctx.cluster, ca_spec.base),
-        key_path(ctx.cluster, ca_spec.base),
-    );
+    let ca_spec = table::find(ca_phase).ok_or_else(|| Error::invalid("phase", ca_phase, "not a CA sub-phase"))?;
+    let (crt, key) = (crt_path(ctx.cluster, spec.base), key_path(ctx.cluster, spec.base));
+    let (ca_crt, ca_key_path) = (crt_path(ctx.cluster, ca_spec.base), key_path(ctx.cluster, ca_spec.base));
     if let Some(existing) = load_cert(view, &crt)? {
         let ca = load_cert(view, &ca_crt)?.ok_or_else(|| {
-            Error::Conflict(format!(
-                "cannot check certificate {crt:?}: its CA certificate {ca_crt:?} does not exist"
-            ))
+            Error::Conflict(format!("cannot check certificate {crt:?}: its CA certificate {ca_crt:?} does not exist"))
         })?;
         if !issue::signed_by(&existing, &ca) {
-            return Err(Error::Conflict(format!(
-                "certificate {crt:?} is not signed by the CA certificate {ca_crt:?}"
-            )));
+            return Err(Error::Conflict(format!("certificate {crt:?} is not signed by the CA certificate {ca_crt:?}")));
         }
-        steps.push(Step::say(format!(
-            "[certs] Using existing {} certificate and key on disk",
-            spec.base
-        )));
+        steps.push(Step::say(format!("[certs] Using existing {} certificate and key on disk", spec.base)));
         return Ok(());
     }
     if view.exists(&key) {
@@ -265,10 +216,7 @@ fn plan_leaf(
         )));
     }
     let (ca, ca_key) = load_signing_ca(view, &ca_crt, &ca_key_path, &format!("{crt:?}"))?;
-    steps.push(Step::say(format!(
-        "[certs] Generating {:?} certificate and key",
-        spec.base
-    )));
+    steps.push(Step::say(format!("[certs] Generating {:?} certificate and key", spec.base)));
     let cn = common_name(spec, ctx.node);
     let (dns, ips) = issue::alt_names(spec.sans, &cn, ctx.cluster, ctx.node)?;
     if !dns.is_empty() || !ips.is_empty() {
@@ -280,32 +228,14 @@ fn plan_leaf(
             ip_list.join(" ")
         )));
     }
-    let subject = Subject {
-        cn: &cn,
-        org: spec.org,
-        dns,
-        ips,
-        usage: spec.usage,
-    };
+    let subject = Subject { cn: &cn, org: spec.org, dns, ips, usage: spec.usage };
     let leaf_key = keys.key(ctx.cluster.encryption_algorithm)?;
-    let pem = issue::issue_leaf(
-        &ca,
-        &ca_key,
-        &subject,
-        &leaf_key,
-        ctx.now,
-        ctx.cluster.certificate_validity,
-    )?;
+    let pem = issue::issue_leaf(&ca, &ca_key, &subject, &leaf_key, ctx.now, ctx.cluster.certificate_validity)?;
     write_pair(steps, &crt, pem, &key, private_key_pem(&leaf_key)?);
     Ok(())
 }
 
-fn plan_sa(
-    ctx: &PkiContext,
-    view: &dyn NodeView,
-    keys: &dyn KeySource,
-    steps: &mut Vec<Step>,
-) -> Result<(), Error> {
+fn plan_sa(ctx: &PkiContext, view: &dyn NodeView, keys: &dyn KeySource, steps: &mut Vec<Step>) -> Result<(), Error> {
     if is_external_ca(ctx.cluster, view) {
         steps.push(Step::say("[certs] Using existing sa keys"));
         return Ok(());
@@ -315,19 +245,14 @@ fn plan_sa(
     if view.exists(&key) {
         let loaded = view.read(&key).map(|k| keys::load_private_key(&k, &key));
         if !matches!(loaded, Some(Ok(_))) {
-            return Err(Error::Conflict(format!(
-                "file {key:?} existed but it could not be loaded properly"
-            )));
+            return Err(Error::Conflict(format!("file {key:?} existed but it could not be loaded properly")));
         }
         steps.push(Step::say("[certs] Using the existing \"sa\" key"));
         return Ok(());
     }
     steps.push(Step::say("[certs] Generating \"sa\" key and public key"));
     let sa = keys.key(ctx.cluster.encryption_algorithm)?;
-    steps.push(Step::EnsureDir {
-        path: parent_dir(&key),
-        mode: 0o755,
-    });
+    steps.push(Step::EnsureDir { path: parent_dir(&key), mode: 0o755 });
     steps.push(Step::write(&key, private_key_pem(&sa)?, FileKind::Key));
     steps.push(Step::write(public, sa.public_key_pem(), FileKind::Key));
     Ok(())
@@ -335,19 +260,9 @@ fn plan_sa(
 
 /// All sub-phases in order, preceded by `[certs] Using certificateDir folder "<dir>"`. Later sub-phases see the
 /// files earlier ones wrote.
-pub fn plan_all(
-    ctx: &PkiContext,
-    view: &dyn NodeView,
-    keys: &dyn KeySource,
-) -> Result<Vec<Step>, Error> {
-    let mut steps = vec![Step::say(format!(
-        "[certs] Using certificateDir folder {:?}",
-        ctx.cluster.certificates_dir
-    ))];
-    let mut overlay = Overlay {
-        base: view,
-        mem: MemoryNode::default(),
-    };
+pub fn plan_all(ctx: &PkiContext, view: &dyn NodeView, keys: &dyn KeySource) -> Result<Vec<Step>, Error> {
+    let mut steps = vec![Step::say(format!("[certs] Using certificateDir folder {:?}", ctx.cluster.certificates_dir))];
+    let mut overlay = Overlay { base: view, mem: MemoryNode::default() };
     for (name, _) in subphases() {
         let planned = plan_one(name, ctx, &overlay, keys)?;
         overlay.mem.absorb(&planned);
@@ -366,9 +281,7 @@ pub fn keys_needed(ctx: &PkiContext, view: &dyn NodeView) -> usize {
         .filter(|spec| !(spec.etcd && external_etcd(cluster)))
         .filter(|spec| match spec.kind {
             Kind::Ca | Kind::Leaf { .. } => !view.exists(&crt_path(cluster, spec.base)),
-            Kind::Sa => {
-                !external_ca && !view.exists(&paths::join(&cluster.certificates_dir, "sa.key"))
-            }
+            Kind::Sa => !external_ca && !view.exists(&paths::join(&cluster.certificates_dir, "sa.key")),
         })
         .count()
 }

@@ -83,17 +83,7 @@ const fn row(
     usage: Usage,
     etcd: bool,
 ) -> CertSpec {
-    CertSpec {
-        phase,
-        base,
-        help,
-        kind,
-        cn,
-        org,
-        sans,
-        usage,
-        etcd,
-    }
+    CertSpec { phase, base, help, kind, cn, org, sans, usage, etcd }
 }
 
 const MASTERS: Option<&str> = Some("system:masters");
@@ -148,9 +138,7 @@ pub(crate) const TABLE: [CertSpec; 11] = [
         "front-proxy-client",
         "front-proxy-client",
         "Generate the certificate for the front proxy client",
-        Kind::Leaf {
-            ca: "front-proxy-ca",
-        },
+        Kind::Leaf { ca: "front-proxy-ca" },
         Cn::Fixed("front-proxy-client"),
         None,
         Sans::None,

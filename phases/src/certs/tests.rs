@@ -54,11 +54,7 @@ pub(crate) fn reference_cluster(alg: KeyAlgorithm) -> ClusterConfiguration {
 
 /// The reference node: cp1 at 10.0.0.10:6443.
 pub(crate) fn reference_node() -> NodeIdentity {
-    NodeIdentity {
-        name: "cp1".into(),
-        advertise_address: "10.0.0.10".parse().unwrap(),
-        bind_port: 6443,
-    }
+    NodeIdentity { name: "cp1".into(), advertise_address: "10.0.0.10".parse().unwrap(), bind_port: 6443 }
 }
 
 /// A fixed issuing time.
@@ -78,16 +74,7 @@ impl KeySource for CountingKeys {
 }
 
 fn says(steps: &[Step]) -> Vec<String> {
-    steps
-        .iter()
-        .filter_map(|s| {
-            if let Step::Say(l) = s {
-                Some(l.clone())
-            } else {
-                None
-            }
-        })
-        .collect()
+    steps.iter().filter_map(|s| if let Step::Say(l) = s { Some(l.clone()) } else { None }).collect()
 }
 
 fn writes(steps: &[Step]) -> BTreeMap<String, (Vec<u8>, FileKind)> {
@@ -156,11 +143,7 @@ const PKI: &str = "/etc/kubernetes/pki";
 fn reference_pki_matches_kubeadm() {
     let cluster = reference_cluster(KeyAlgorithm::Rsa2048);
     let node = reference_node();
-    let ctx = PkiContext {
-        cluster: &cluster,
-        node: &node,
-        now: now(),
-    };
+    let ctx = PkiContext { cluster: &cluster, node: &node, now: now() };
     let steps = plan_all(&ctx, &MemoryNode::default(), &OnDemandKeys).unwrap();
     let expected = r#"[certs] Using certificateDir folder "/etc/kubernetes/pki"
 [certs] Generating "ca" certificate and key
@@ -178,14 +161,8 @@ fn reference_pki_matches_kubeadm() {
 [certs] Generating "apiserver-etcd-client" certificate and key
 [certs] Generating "sa" key and public key"#;
     assert_eq!(says(&steps).join("\n"), expected);
-    assert!(steps.contains(&Step::EnsureDir {
-        path: PKI.into(),
-        mode: 0o755
-    }));
-    assert!(steps.contains(&Step::EnsureDir {
-        path: format!("{PKI}/etcd"),
-        mode: 0o755
-    }));
+    assert!(steps.contains(&Step::EnsureDir { path: PKI.into(), mode: 0o755 }));
+    assert!(steps.contains(&Step::EnsureDir { path: format!("{PKI}/etcd"), mode: 0o755 }));
 
     let files = writes(&steps);
     assert_eq!(files.len(), 22);
@@ -199,25 +176,9 @@ fn reference_pki_matches_kubeadm() {
         .collect();
 
     // (base, CA base, subject, DNS SANs, IP SANs, server, client)
-    type Row<'a> = (
-        &'a str,
-        &'a str,
-        &'a [(&'a str, &'a str)],
-        &'a [&'a str],
-        &'a [&'a str],
-        bool,
-        bool,
-    );
+    type Row<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a [&'a str], &'a [&'a str], bool, bool);
     let rows: &[Row] = &[
-        (
-            "ca",
-            "ca",
-            &[("CN", "kubernetes")],
-            &["kubernetes"],
-            &[],
-            false,
-            false,
-        ),
+        ("ca", "ca", &[("CN", "kubernetes")], &["kubernetes"], &[], false, false),
         (
             "apiserver",
             "ca",
@@ -237,42 +198,15 @@ fn reference_pki_matches_kubeadm() {
         (
             "apiserver-kubelet-client",
             "ca",
-            &[
-                ("O", "system:masters"),
-                ("CN", "kube-apiserver-kubelet-client"),
-            ],
+            &[("O", "system:masters"), ("CN", "kube-apiserver-kubelet-client")],
             &[],
             &[],
             false,
             true,
         ),
-        (
-            "front-proxy-ca",
-            "front-proxy-ca",
-            &[("CN", "front-proxy-ca")],
-            &["front-proxy-ca"],
-            &[],
-            false,
-            false,
-        ),
-        (
-            "front-proxy-client",
-            "front-proxy-ca",
-            &[("CN", "front-proxy-client")],
-            &[],
-            &[],
-            false,
-            true,
-        ),
-        (
-            "etcd/ca",
-            "etcd/ca",
-            &[("CN", "etcd-ca")],
-            &["etcd-ca"],
-            &[],
-            false,
-            false,
-        ),
+        ("front-proxy-ca", "front-proxy-ca", &[("CN", "front-proxy-ca")], &["front-proxy-ca"], &[], false, false),
+        ("front-proxy-client", "front-proxy-ca", &[("CN", "front-proxy-client")], &[], &[], false, true),
+        ("etcd/ca", "etcd/ca", &[("CN", "etcd-ca")], &["etcd-ca"], &[], false, false),
         (
             "etcd/server",
             "etcd/ca",
@@ -294,10 +228,7 @@ fn reference_pki_matches_kubeadm() {
         (
             "etcd/healthcheck-client",
             "etcd/ca",
-            &[
-                ("O", "system:masters"),
-                ("CN", "kube-etcd-healthcheck-client"),
-            ],
+            &[("O", "system:masters"), ("CN", "kube-etcd-healthcheck-client")],
             &[],
             &[],
             false,
@@ -306,10 +237,7 @@ fn reference_pki_matches_kubeadm() {
         (
             "apiserver-etcd-client",
             "etcd/ca",
-            &[
-                ("O", "system:masters"),
-                ("CN", "kube-apiserver-etcd-client"),
-            ],
+            &[("O", "system:masters"), ("CN", "kube-apiserver-etcd-client")],
             &[],
             &[],
             false,
@@ -322,74 +250,37 @@ fn reference_pki_matches_kubeadm() {
         assert_eq!(*kind, FileKind::Cert, "{crt}");
         let (key_pem, key_kind) = &files[&format!("{PKI}/{base}.key")];
         assert_eq!(*key_kind, FileKind::Key);
-        assert!(
-            key_pem.starts_with(b"-----BEGIN RSA PRIVATE KEY-----\n"),
-            "{base}"
-        );
+        assert!(key_pem.starts_with(b"-----BEGIN RSA PRIVATE KEY-----\n"), "{base}");
         let der = der_of(crt_pem);
         let (_, c) = X509Certificate::from_der(&der).unwrap();
         let is_ca = base == ca_base;
         assert_eq!(c.version().0, 2, "{base}: v3");
-        let want: Vec<(String, String)> = subject
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
+        let want: Vec<(String, String)> = subject.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
         assert_eq!(subject_of(&c), want, "{base}: subject");
         let (got_dns, got_ips) = sans_of(&c);
         assert_eq!(got_dns, *dns, "{base}: DNS SANs");
         assert_eq!(got_ips, *ips, "{base}: IP SANs");
-        assert_eq!(
-            eku_of(&c),
-            (*server, *client, *server || *client),
-            "{base}: EKU"
-        );
+        assert_eq!(eku_of(&c), (*server, *client, *server || *client), "{base}: EKU");
         let ku = c.key_usage().unwrap().unwrap();
         assert!(ku.critical, "{base}: key usage critical");
-        assert!(
-            ku.value.digital_signature() && ku.value.key_encipherment(),
-            "{base}"
-        );
+        assert!(ku.value.digital_signature() && ku.value.key_encipherment(), "{base}");
         assert_eq!(ku.value.key_cert_sign(), is_ca, "{base}: certSign");
         let bc = c.basic_constraints().unwrap().unwrap();
         assert!(bc.critical, "{base}: basic constraints critical");
         assert_eq!(bc.value.ca, is_ca, "{base}: CA flag");
         assert!(bc.value.path_len_constraint.is_none());
-        assert_eq!(
-            has_ext(&c, |e| matches!(
-                e,
-                ParsedExtension::SubjectKeyIdentifier(_)
-            )),
-            is_ca,
-            "{base}: SKI"
-        );
-        assert_eq!(
-            has_ext(&c, |e| matches!(
-                e,
-                ParsedExtension::AuthorityKeyIdentifier(_)
-            )),
-            !is_ca,
-            "{base}: AKI"
-        );
-        assert_eq!(
-            c.signature_algorithm.algorithm.to_id_string(),
-            "1.2.840.113549.1.1.11",
-            "{base}: sha256WithRSA"
-        );
+        assert_eq!(has_ext(&c, |e| matches!(e, ParsedExtension::SubjectKeyIdentifier(_))), is_ca, "{base}: SKI");
+        assert_eq!(has_ext(&c, |e| matches!(e, ParsedExtension::AuthorityKeyIdentifier(_))), !is_ca, "{base}: AKI");
+        assert_eq!(c.signature_algorithm.algorithm.to_id_string(), "1.2.840.113549.1.1.11", "{base}: sha256WithRSA");
         match c.public_key().parsed().unwrap() {
             x509_parser::public_key::PublicKey::RSA(k) => assert_eq!(k.key_size(), 2048),
             other => panic!("{base}: not RSA {other:?}"),
         }
         // serial in [1, 2^63-1)
         let serial = c.tbs_certificate.serial.to_u64_digits();
-        assert!(
-            serial.len() == 1 && serial[0] >= 1 && serial[0] < (1u64 << 63) - 1,
-            "{base}: serial {serial:?}"
-        );
+        assert!(serial.len() == 1 && serial[0] >= 1 && serial[0] < (1u64 << 63) - 1, "{base}: serial {serial:?}");
         // validity: CA now-5m .. now+10y; leaf CA's NotBefore .. now+1y
-        let (nb, na) = (
-            c.validity().not_before.to_datetime(),
-            c.validity().not_after.to_datetime(),
-        );
+        let (nb, na) = (c.validity().not_before.to_datetime(), c.validity().not_after.to_datetime());
         if is_ca {
             assert_eq!(nb, now() - time::Duration::minutes(5), "{base}");
             assert_eq!(na, now() + time::Duration::hours(87600), "{base}");
@@ -410,9 +301,7 @@ fn reference_pki_matches_kubeadm() {
             .iter()
             .find_map(|e| match e.parsed_extension() {
                 ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
-                ParsedExtension::AuthorityKeyIdentifier(a) => {
-                    a.key_identifier.as_ref().map(|k| k.0.to_vec())
-                }
+                ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| k.0.to_vec()),
                 _ => None,
             })
             .unwrap()
@@ -433,11 +322,7 @@ fn reference_pki_matches_kubeadm() {
 fn rerun_reuses_everything() {
     let cluster = reference_cluster(KeyAlgorithm::EcdsaP256);
     let node = reference_node();
-    let ctx = PkiContext {
-        cluster: &cluster,
-        node: &node,
-        now: now(),
-    };
+    let ctx = PkiContext { cluster: &cluster, node: &node, now: now() };
     let mut disk = MemoryNode::default();
     disk.absorb(&plan_all(&ctx, &disk, &OnDemandKeys).unwrap());
     let keys = CountingKeys::default();
@@ -446,14 +331,8 @@ fn rerun_reuses_everything() {
     assert!(writes(&again).is_empty());
     let lines = says(&again);
     assert_eq!(lines[1], "[certs] Using existing ca certificate authority");
-    assert_eq!(
-        lines[2],
-        "[certs] Using existing apiserver certificate and key on disk"
-    );
-    assert_eq!(
-        lines[6],
-        "[certs] Using existing etcd/ca certificate authority"
-    );
+    assert_eq!(lines[2], "[certs] Using existing apiserver certificate and key on disk");
+    assert_eq!(lines[6], "[certs] Using existing etcd/ca certificate authority");
     assert_eq!(lines[11], "[certs] Using the existing \"sa\" key");
     assert_eq!(keys_needed(&ctx, &disk), 0);
 }
@@ -462,11 +341,7 @@ fn rerun_reuses_everything() {
 fn keys_needed_matches_what_plan_all_uses() {
     let node = reference_node();
     let mut cluster = reference_cluster(KeyAlgorithm::EcdsaP256);
-    let ctx = PkiContext {
-        cluster: &cluster,
-        node: &node,
-        now: now(),
-    };
+    let ctx = PkiContext { cluster: &cluster, node: &node, now: now() };
     let empty = MemoryNode::default();
     assert_eq!(keys_needed(&ctx, &empty), 11);
     let keys = CountingKeys::default();
@@ -475,14 +350,7 @@ fn keys_needed_matches_what_plan_all_uses() {
     assert_eq!(keys.0.load(Ordering::SeqCst), 11);
 
     // a node with two leaves and sa removed needs exactly three
-    for f in [
-        "apiserver.crt",
-        "apiserver.key",
-        "etcd/peer.crt",
-        "etcd/peer.key",
-        "sa.key",
-        "sa.pub",
-    ] {
+    for f in ["apiserver.crt", "apiserver.key", "etcd/peer.crt", "etcd/peer.key", "sa.key", "sa.pub"] {
         disk.files.remove(&format!("{PKI}/{f}"));
     }
     assert_eq!(keys_needed(&ctx, &disk), 3);
@@ -492,11 +360,7 @@ fn keys_needed_matches_what_plan_all_uses() {
 
     // external etcd: 5 fewer
     cluster.etcd = Etcd::External(Default::default());
-    let ctx = PkiContext {
-        cluster: &cluster,
-        node: &node,
-        now: now(),
-    };
+    let ctx = PkiContext { cluster: &cluster, node: &node, now: now() };
     assert_eq!(keys_needed(&ctx, &empty), 6);
 }
 
@@ -505,26 +369,13 @@ fn external_etcd_skips_etcd_certs() {
     let node = reference_node();
     let mut cluster = reference_cluster(KeyAlgorithm::EcdsaP256);
     cluster.etcd = Etcd::External(Default::default());
-    let ctx = PkiContext {
-        cluster: &cluster,
-        node: &node,
-        now: now(),
-    };
+    let ctx = PkiContext { cluster: &cluster, node: &node, now: now() };
     let keys = CountingKeys::default();
     let steps = plan_all(&ctx, &MemoryNode::default(), &keys).unwrap();
     let lines = says(&steps);
-    assert_eq!(
-        lines[7],
-        "[certs] External etcd mode: Skipping etcd/ca certificate authority generation"
-    );
-    assert_eq!(
-        lines[8],
-        "[certs] External etcd mode: Skipping etcd/server certificate generation"
-    );
-    assert_eq!(
-        lines[11],
-        "[certs] External etcd mode: Skipping apiserver-etcd-client certificate generation"
-    );
+    assert_eq!(lines[7], "[certs] External etcd mode: Skipping etcd/ca certificate authority generation");
+    assert_eq!(lines[8], "[certs] External etcd mode: Skipping etcd/server certificate generation");
+    assert_eq!(lines[11], "[certs] External etcd mode: Skipping apiserver-etcd-client certificate generation");
     assert_eq!(lines[12], "[certs] Generating \"sa\" key and public key");
     assert!(!writes(&steps).keys().any(|p| p.contains("etcd")));
     assert_eq!(keys.0.load(Ordering::SeqCst), 6);
@@ -535,22 +386,10 @@ fn ipv6_advertise_address() {
     let mut cluster = reference_cluster(KeyAlgorithm::EcdsaP256);
     cluster.networking.service_subnet = "fd00:10:96::/108,10.96.0.0/12".into();
     cluster.control_plane_endpoint = "[fd00::100]:6443".into();
-    cluster.api_server.cert_sans = vec![
-        "Extra.Example.com".into(),
-        "10.1.1.1".into(),
-        "fd00::10".into(),
-        "bad_name!".into(),
-    ];
-    let node = NodeIdentity {
-        name: "cp1".into(),
-        advertise_address: "fd00::10".parse().unwrap(),
-        bind_port: 6443,
-    };
-    let ctx = PkiContext {
-        cluster: &cluster,
-        node: &node,
-        now: now(),
-    };
+    cluster.api_server.cert_sans =
+        vec!["Extra.Example.com".into(), "10.1.1.1".into(), "fd00::10".into(), "bad_name!".into()];
+    let node = NodeIdentity { name: "cp1".into(), advertise_address: "fd00::10".parse().unwrap(), bind_port: 6443 };
+    let ctx = PkiContext { cluster: &cluster, node: &node, now: now() };
     let mut disk = MemoryNode::default();
     disk.absorb(&plan_one("ca", &ctx, &disk, &OnDemandKeys).unwrap());
     let steps = plan_one("apiserver", &ctx, &disk, &OnDemandKeys).unwrap();
@@ -562,18 +401,11 @@ fn ipv6_advertise_address() {
     let files = writes(&steps);
     let der = der_of(&files[&format!("{PKI}/apiserver.crt")].0);
     let (_, c) = X509Certificate::from_der(&der).unwrap();
-    assert_eq!(
-        sans_of(&c).1,
-        ["fd00:10:96::1", "fd00::10", "fd00::100", "10.1.1.1"]
-    );
+    assert_eq!(sans_of(&c).1, ["fd00:10:96::1", "fd00::10", "fd00::100", "10.1.1.1"]);
     let etcd = plan_one("etcd-ca", &ctx, &disk, &OnDemandKeys).unwrap();
     disk.absorb(&etcd);
     let steps = plan_one("etcd-server", &ctx, &disk, &OnDemandKeys).unwrap();
-    assert!(
-        says(&steps)[1].ends_with("and IPs [fd00::10 127.0.0.1 ::1]"),
-        "{:?}",
-        says(&steps)
-    );
+    assert!(says(&steps)[1].ends_with("and IPs [fd00::10 127.0.0.1 ::1]"), "{:?}", says(&steps));
 }
 
 fn ca_cert(files: &BTreeMap<String, (Vec<u8>, FileKind)>, base: &str) -> Vec<u8> {
@@ -584,28 +416,12 @@ fn ca_cert(files: &BTreeMap<String, (Vec<u8>, FileKind)>, base: &str) -> Vec<u8>
 fn ecdsa_p256_p384_and_rsa3072_keys() {
     let node = reference_node();
     for (alg, sig_oid, key_label) in [
-        (
-            KeyAlgorithm::EcdsaP256,
-            "1.2.840.10045.4.3.2",
-            "EC PRIVATE KEY",
-        ),
-        (
-            KeyAlgorithm::EcdsaP384,
-            "1.2.840.10045.4.3.3",
-            "EC PRIVATE KEY",
-        ),
-        (
-            KeyAlgorithm::Rsa3072,
-            "1.2.840.113549.1.1.11",
-            "RSA PRIVATE KEY",
-        ),
+        (KeyAlgorithm::EcdsaP256, "1.2.840.10045.4.3.2", "EC PRIVATE KEY"),
+        (KeyAlgorithm::EcdsaP384, "1.2.840.10045.4.3.3", "EC PRIVATE KEY"),
+        (KeyAlgorithm::Rsa3072, "1.2.840.113549.1.1.11", "RSA PRIVATE KEY"),
     ] {
         let cluster = reference_cluster(alg);
-        let ctx = PkiContext {
-            cluster: &cluster,
-            node: &node,
-            now: now(),
-        };
+        let ctx = PkiContext { cluster: &cluster, node: &node, now: now() };
         let mut disk = MemoryNode::default();
         disk.absorb(&plan_one("ca", &ctx, &disk, &OnDemandKeys).unwrap());
         let leaf = plan_one("apiserver-kubelet-client", &ctx, &disk, &OnDemandKeys).unwrap();
@@ -620,11 +436,7 @@ fn ecdsa_p256_p384_and_rsa3072_keys() {
             };
             let der = der_of(&der);
             let (_, c) = X509Certificate::from_der(&der).unwrap();
-            assert_eq!(
-                c.signature_algorithm.algorithm.to_id_string(),
-                sig_oid,
-                "{alg:?} {base}"
-            );
+            assert_eq!(c.signature_algorithm.algorithm.to_id_string(), sig_oid, "{alg:?} {base}");
             let size = match c.public_key().parsed().unwrap() {
                 x509_parser::public_key::PublicKey::RSA(k) => k.key_size(),
                 x509_parser::public_key::PublicKey::EC(p) => p.key_size(),
@@ -637,112 +449,43 @@ fn ecdsa_p256_p384_and_rsa3072_keys() {
             };
             assert_eq!(size, want, "{alg:?} {base}");
             let key = &disk.files[&format!("{PKI}/{base}.key")];
-            assert!(
-                key.starts_with(format!("-----BEGIN {key_label}-----").as_bytes()),
-                "{alg:?} {base}"
-            );
+            assert!(key.starts_with(format!("-----BEGIN {key_label}-----").as_bytes()), "{alg:?} {base}");
         }
         let sa = &disk.files[&format!("{PKI}/sa.key")];
-        assert!(
-            sa.starts_with(format!("-----BEGIN {key_label}-----").as_bytes()),
-            "{alg:?} sa uses the algorithm too"
-        );
+        assert!(sa.starts_with(format!("-----BEGIN {key_label}-----").as_bytes()), "{alg:?} sa uses the algorithm too");
         let _ = ca_cert(&files, "apiserver-kubelet-client");
     }
 }
 
 /// Runs openssl in `dir`; panics with its stderr on failure.
 fn openssl(dir: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
 fn reuses_an_openssl_ca_with_pkcs8_and_sec1_keys() {
     let tmp = std::env::temp_dir().join(format!("kbinit-certs-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let ext = [
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,digitalSignature",
-    ];
+    let ext =
+        ["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,digitalSignature"];
     // RSA, PKCS#8 key ("PRIVATE KEY")
-    openssl(
-        &tmp,
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            "rsa.key",
-        ],
-    );
-    let mut args = vec![
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "rsa.key",
-        "-subj",
-        "/CN=kubernetes",
-        "-days",
-        "10",
-        "-out",
-        "rsa.crt",
-    ];
+    openssl(&tmp, &["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rsa.key"]);
+    let mut args =
+        vec!["req", "-x509", "-new", "-key", "rsa.key", "-subj", "/CN=kubernetes", "-days", "10", "-out", "rsa.crt"];
     args.extend(ext);
     openssl(&tmp, &args);
     // ECDSA P-256, SEC1 key ("EC PRIVATE KEY")
-    openssl(
-        &tmp,
-        &[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "ec.key",
-        ],
-    );
-    let mut args = vec![
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "ec.key",
-        "-subj",
-        "/CN=kubernetes",
-        "-days",
-        "10",
-        "-out",
-        "ec.crt",
-    ];
+    openssl(&tmp, &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.key"]);
+    let mut args =
+        vec!["req", "-x509", "-new", "-key", "ec.key", "-subj", "/CN=kubernetes", "-days", "10", "-out", "ec.crt"];
     args.extend(ext);
     openssl(&tmp, &args);
 
     let cluster = reference_cluster(KeyAlgorithm::EcdsaP256);
     let node = reference_node();
-    let ctx = PkiContext {
-        cluster: &cluster,
-        node: &node,
-        now: OffsetDateTime::now_utc(),
-    };
-    for (name, label) in [
-        ("rsa", "-----BEGIN PRIVATE KEY-----"),
-        ("ec", "-----BEGIN EC PRIVATE KEY-----"),
-    ] {
+    let ctx = PkiContext { cluster: &cluster, node: &node, now: OffsetDateTime::now_utc() };
+    for (name, label) in [("rsa", "-----BEGIN PRIVATE KEY-----"), ("ec", "-----BEGIN EC PRIVATE KEY-----")] {
         let crt = std::fs::read(tmp.join(format!("{name}.crt"))).unwrap();
         let key = std::fs::read(tmp.join(format!("{name}.key"))).unwrap();
         assert!(key.starts_with(label.as_bytes()), "{name}");
@@ -750,52 +493,23 @@ fn reuses_an_openssl_ca_with_pkcs8_and_sec1_keys() {
         disk.files.insert(format!("{PKI}/ca.crt"), crt.clone());
         disk.files.insert(format!("{PKI}/ca.key"), key);
         let steps = plan_all(&ctx, &disk, &OnDemandKeys).unwrap();
-        assert_eq!(
-            says(&steps)[1],
-            "[certs] Using existing ca certificate authority"
-        );
+        assert_eq!(says(&steps)[1], "[certs] Using existing ca certificate authority");
         let files = writes(&steps);
         assert!(!files.contains_key(&format!("{PKI}/ca.crt")));
         let leaf_pem = &files[&format!("{PKI}/apiserver.crt")].0;
         let ca = LoadedCert::parse("ca", &crt).unwrap();
         let leaf = LoadedCert::parse("apiserver", leaf_pem).unwrap();
         assert!(issue::signed_by(&leaf, &ca), "{name}");
-        assert_eq!(
-            leaf.x509().unwrap().issuer().as_raw(),
-            ca.x509().unwrap().subject().as_raw()
-        );
-        assert_eq!(
-            leaf.not_before().unwrap(),
-            ca.not_before().unwrap(),
-            "{name}: NotBefore from the CA on disk"
-        );
+        assert_eq!(leaf.x509().unwrap().issuer().as_raw(), ca.x509().unwrap().subject().as_raw());
+        assert_eq!(leaf.not_before().unwrap(), ca.not_before().unwrap(), "{name}: NotBefore from the CA on disk");
         // openssl agrees, including hostname checks
         std::fs::write(tmp.join("leaf.crt"), leaf_pem).unwrap();
         let path = format!("{name}.crt");
         openssl(
             &tmp,
-            &[
-                "verify",
-                "-CAfile",
-                &path,
-                "-purpose",
-                "sslserver",
-                "-verify_hostname",
-                "lb.example.com",
-                "leaf.crt",
-            ],
+            &["verify", "-CAfile", &path, "-purpose", "sslserver", "-verify_hostname", "lb.example.com", "leaf.crt"],
         );
-        openssl(
-            &tmp,
-            &[
-                "verify",
-                "-CAfile",
-                &path,
-                "-verify_ip",
-                "10.96.0.1",
-                "leaf.crt",
-            ],
-        );
+        openssl(&tmp, &["verify", "-CAfile", &path, "-verify_ip", "10.96.0.1", "leaf.crt"]);
     }
     std::fs::remove_dir_all(&tmp).unwrap();
 }
@@ -804,11 +518,7 @@ fn reuses_an_openssl_ca_with_pkcs8_and_sec1_keys() {
 fn leaf_from_another_ca_is_refused() {
     let cluster = reference_cluster(KeyAlgorithm::EcdsaP256);
     let node = reference_node();
-    let ctx = PkiContext {
-        cluster: &cluster,
-        node: &node,
-        now: now(),
-    };
+    let ctx = PkiContext { cluster: &cluster, node: &node, now: now() };
     let mut disk = MemoryNode::default();
     disk.absorb(&plan_one("ca", &ctx, &disk, &OnDemandKeys).unwrap());
     disk.absorb(&plan_one("apiserver", &ctx, &disk, &OnDemandKeys).unwrap());
@@ -816,9 +526,7 @@ fn leaf_from_another_ca_is_refused() {
     let mut other = MemoryNode::default();
     other.absorb(&plan_one("ca", &ctx, &other, &OnDemandKeys).unwrap());
     disk.files.extend(other.files);
-    let err = plan_one("apiserver", &ctx, &disk, &OnDemandKeys)
-        .unwrap_err()
-        .to_string();
+    let err = plan_one("apiserver", &ctx, &disk, &OnDemandKeys).unwrap_err().to_string();
     assert_eq!(
         err,
         "certificate \"/etc/kubernetes/pki/apiserver.crt\" is not signed by the CA certificate \"/etc/kubernetes/pki/ca.crt\""
@@ -829,11 +537,7 @@ fn leaf_from_another_ca_is_refused() {
 fn external_ca_and_broken_files() {
     let cluster = reference_cluster(KeyAlgorithm::EcdsaP256);
     let node = reference_node();
-    let ctx = PkiContext {
-        cluster: &cluster,
-        node: &node,
-        now: now(),
-    };
+    let ctx = PkiContext { cluster: &cluster, node: &node, now: now() };
     let mut disk = MemoryNode::default();
     disk.absorb(&plan_one("ca", &ctx, &disk, &OnDemandKeys).unwrap());
     disk.absorb(&plan_one("apiserver", &ctx, &disk, &OnDemandKeys).unwrap());
@@ -843,32 +547,18 @@ fn external_ca_and_broken_files() {
         says(&plan_one("ca", &ctx, &disk, &OnDemandKeys).unwrap()),
         ["[certs] Using existing ca keyless certificate authority"]
     );
-    assert_eq!(
-        says(&plan_one("sa", &ctx, &disk, &OnDemandKeys).unwrap()),
-        ["[certs] Using existing sa keys"]
-    );
+    assert_eq!(says(&plan_one("sa", &ctx, &disk, &OnDemandKeys).unwrap()), ["[certs] Using existing sa keys"]);
     assert_eq!(
         says(&plan_one("apiserver", &ctx, &disk, &OnDemandKeys).unwrap()),
         ["[certs] Using existing apiserver certificate and key on disk"]
     );
-    let err = plan_one("apiserver-kubelet-client", &ctx, &disk, &OnDemandKeys)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("/etc/kubernetes/pki/ca.key") && err.contains("does not exist"),
-        "{err}"
-    );
+    let err = plan_one("apiserver-kubelet-client", &ctx, &disk, &OnDemandKeys).unwrap_err().to_string();
+    assert!(err.contains("/etc/kubernetes/pki/ca.key") && err.contains("does not exist"), "{err}");
 
     let mut disk = MemoryNode::default();
-    disk.files
-        .insert(format!("{PKI}/sa.key"), b"garbage".to_vec());
-    let err = plan_one("sa", &ctx, &disk, &OnDemandKeys)
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        err,
-        "file \"/etc/kubernetes/pki/sa.key\" existed but it could not be loaded properly"
-    );
+    disk.files.insert(format!("{PKI}/sa.key"), b"garbage".to_vec());
+    let err = plan_one("sa", &ctx, &disk, &OnDemandKeys).unwrap_err().to_string();
+    assert_eq!(err, "file \"/etc/kubernetes/pki/sa.key\" existed but it could not be loaded properly");
     assert!(plan_one("nope", &ctx, &disk, &OnDemandKeys).is_err());
 }
 
@@ -928,4 +618,51 @@ LufAw1/dNrsN
     let ca = LoadedCert::parse("ca", pem.as_bytes()).unwrap();
     assert!(ca.is_ca());
     assert!(ca_cert_hash(b"not a pem").is_err());
+}
+
+/// The extension OIDs of a certificate with their criticality, in the order they are written.
+fn extension_order(pem_bytes: &[u8]) -> Vec<(String, bool)> {
+    let der = der_of(pem_bytes);
+    let (_, c) = X509Certificate::from_der(&der).unwrap();
+    c.extensions().iter().map(|e| (e.oid.to_id_string(), e.critical)).collect()
+}
+
+#[test]
+fn extensions_are_in_gos_order() {
+    const KU: (&str, bool) = ("2.5.29.15", true);
+    const EKU: (&str, bool) = ("2.5.29.37", false);
+    const BC: (&str, bool) = ("2.5.29.19", true);
+    const SKI: (&str, bool) = ("2.5.29.14", false);
+    const AKI: (&str, bool) = ("2.5.29.35", false);
+    const SAN: (&str, bool) = ("2.5.29.17", false);
+    let cluster = reference_cluster(KeyAlgorithm::EcdsaP256);
+    let node = reference_node();
+    let ctx = PkiContext { cluster: &cluster, node: &node, now: now() };
+    let files = writes(&plan_all(&ctx, &MemoryNode::default(), &OnDemandKeys).unwrap());
+    let want = |list: &[(&str, bool)]| list.iter().map(|(o, c)| (o.to_string(), *c)).collect::<Vec<_>>();
+    for (base, order) in [
+        ("ca", want(&[KU, BC, SKI, SAN])),
+        ("front-proxy-ca", want(&[KU, BC, SKI, SAN])),
+        ("etcd/ca", want(&[KU, BC, SKI, SAN])),
+        ("apiserver", want(&[KU, EKU, BC, AKI, SAN])),
+        ("etcd/server", want(&[KU, EKU, BC, AKI, SAN])),
+        ("etcd/peer", want(&[KU, EKU, BC, AKI, SAN])),
+        ("apiserver-kubelet-client", want(&[KU, EKU, BC, AKI])),
+        ("front-proxy-client", want(&[KU, EKU, BC, AKI])),
+        ("etcd/healthcheck-client", want(&[KU, EKU, BC, AKI])),
+        ("apiserver-etcd-client", want(&[KU, EKU, BC, AKI])),
+    ] {
+        assert_eq!(extension_order(&files[&format!("{PKI}/{base}.crt")].0), order, "{base}");
+    }
+    // the exact DER of the fixed-content extensions, as Go writes them
+    let der = der_of(&files[&format!("{PKI}/ca.crt")].0);
+    let (_, c) = X509Certificate::from_der(&der).unwrap();
+    let value = |oid: &str| c.extensions().iter().find(|e| e.oid.to_id_string() == oid).unwrap().value.to_vec();
+    assert_eq!(value(KU.0), [0x03, 0x02, 0x02, 0xa4]);
+    assert_eq!(value(BC.0), [0x30, 0x03, 0x01, 0x01, 0xff]);
+    let der = der_of(&files[&format!("{PKI}/front-proxy-client.crt")].0);
+    let (_, c) = X509Certificate::from_der(&der).unwrap();
+    let value = |oid: &str| c.extensions().iter().find(|e| e.oid.to_id_string() == oid).unwrap().value.to_vec();
+    assert_eq!(value(KU.0), [0x03, 0x02, 0x05, 0xa0]);
+    assert_eq!(value(BC.0), [0x30, 0x00]);
 }
