@@ -1,1 +1,670 @@
-//! (being written)
+//! openssl as an independent judge of the PKI and kubeconfigs kbinit writes (§B, §C.1, §Q.7): every leaf verifies
+//! against its own CA and fails against a wrong one, every key matches its certificate, `openssl x509 -text` shows
+//! kubeadm's fields (subject, key usages, EKU, basic constraints, SANs in kubeadm's order, SKI/AKI, validity), keys
+//! have kubeadm's PEM encoding, size and curve, files have kubeadm's modes, and the CA pin (§Q.1) computed by openssl
+//! agrees with the one Python's `cryptography` computes. Runs for RSA-2048 (v1.28.7 reference input), ECDSA-P256
+//! (v1beta4, v1.31.0), RSA-3072 and ECDSA-P384 (v1beta4, v1.34.0).
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::support::{Node, mode, reference, require_tool, run_ok};
+
+/// kubeadm 1.28.7's CA from §Q.1, with the pin kubeadm printed for it.
+const VECTOR_CA: &str = "-----BEGIN CERTIFICATE-----
+MIIDBTCCAe2gAwIBAgIIB/gKRsDZOmUwDQYJKoZIhvcNAQELBQAwFTETMBEGA1UE
+AxMKa3ViZXJuZXRlczAeFw0yNjExMjIxMjU0MTNaFw0zNjExMTkxMjU5MTNaMBUx
+EzARBgNVBAMTCmt1YmVybmV0ZXMwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEK
+AoIBAQDFFM6kwW9OPWR2KX7Kuc6utQ4PBSUjz4GGLOVr+VURUDToKhMv5+aHP3sv
+6K8WEJQxyLupb3Z3sZleSWhSU2CIBa1YveqEbtMkjCC3rIwjTz7DbadF+tRmJ4vf
+PcAHuFHyTnVrqRty+mzHoUQtJZT5VxSYJ8Biqs1tM5ZVEcgoXuU1Q6U8oZi/N/uK
+b7e7P4Toh2gjvWdiPiOmaIeP4LBdxm3AYExQAc3m/2WXp9de+Nl/jzdMrrpKq/Ee
+hLIMhHOIgxWt6O869cMHsSQyH+q1geTM1tDN/MD/tLBYTxIjDmkosenV3HlDTSZ+
+NTiL5ZVK3LNSffdymm0JR8wNRtb9AgMBAAGjWTBXMA4GA1UdDwEB/wQEAwICpDAP
+BgNVHRMBAf8EBTADAQH/MB0GA1UdDgQWBBQMa2dKRVLhDsa2KuGbc2L2c4JQ2jAV
+BgNVHREEDjAMggprdWJlcm5ldGVzMA0GCSqGSIb3DQEBCwUAA4IBAQBNsjjbJ1JA
+9oHegBn50or108YA1tcBFSb6k66UpXO9FAWKw5xcwhEc8XOR35qFRqbDasIi/mmv
+MeHgWEacJiUX3G0WmGPqsuPZrt8+zkVAte2cOpPZGkCmu1xVrntF4UZndeUgPJEq
+Z8MLVBR+g+Nm+zLhPZufYB7Ux+oVOo2p0eMQ2WV0cDKLSUW3K2ZGaqm3LMiyegZ6
+xmDzzd5TP3rtrOFHnMBTOQHLGS+K6VORwe198XlGdjt/5zuNlk2etPuCJKj/E3wA
+ABqAUnxJIOBbDq29mpB473vFyKtDCOl5TEoCfVv+d05wMcKBcBuaULW5nUJGCSAi
+LufAw1/dNrsN
+-----END CERTIFICATE-----
+";
+const VECTOR_PIN: &str = "sha256:7d9be530bbd9026b979e7e184a1403c3bba86eab1e4f56ae0f013b85a97fc77a";
+
+const PKI: &str = "/etc/kubernetes/pki";
+const DAY: i64 = 86_400;
+const BACKDATE: i64 = 5 * 60;
+/// How much later than the CA's clock a leaf's clock may read (the kubeconfig phase is a second process).
+const SLACK: i64 = 60;
+
+/// The key algorithm a case asks for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Alg {
+    Rsa(u32),
+    Ec(u32),
+}
+
+impl Alg {
+    fn signature(self) -> &'static str {
+        match self {
+            Alg::Rsa(_) => "sha256WithRSAEncryption",
+            Alg::Ec(256) => "ecdsa-with-SHA256",
+            Alg::Ec(_) => "ecdsa-with-SHA384",
+        }
+    }
+    fn key_pem_header(self) -> &'static str {
+        match self {
+            Alg::Rsa(_) => "-----BEGIN RSA PRIVATE KEY-----",
+            Alg::Ec(_) => "-----BEGIN EC PRIVATE KEY-----",
+        }
+    }
+    fn bits(self) -> u32 {
+        match self {
+            Alg::Rsa(b) | Alg::Ec(b) => b,
+        }
+    }
+    fn curve(self) -> Option<&'static str> {
+        match self {
+            Alg::Rsa(_) => None,
+            Alg::Ec(256) => Some("prime256v1"),
+            Alg::Ec(_) => Some("secp384r1"),
+        }
+    }
+}
+
+/// One input and what openssl must see for it.
+struct Case {
+    config: String,
+    alg: Alg,
+    node: &'static str,
+    /// The apiserver's SAN line as openssl prints it, in kubeadm's order (§B.2).
+    apiserver_sans: &'static str,
+    /// etcd server and peer SAN line.
+    etcd_sans: &'static str,
+    /// admin.conf's organization: 1.29+ `kubeadm:cluster-admins`.
+    admin_org: &'static str,
+    /// super-admin.conf is written (1.29+).
+    super_admin: bool,
+}
+
+fn v1beta4(version: &str, alg: &str, node: &str, extra_cluster: &str) -> String {
+    format!(
+        "apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: 192.168.5.20
+  bindPort: 6443
+nodeRegistration:
+  name: {node}
+  criSocket: unix:///run/containerd/containerd.sock
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: {version}
+encryptionAlgorithm: {alg}
+{extra_cluster}"
+    )
+}
+
+/// The v1beta4 cluster with an IP endpoint, extra SANs (one upper-case), a custom service subnet and DNS domain.
+const V134_CLUSTER: &str = "controlPlaneEndpoint: 192.168.5.100:6443
+apiServer:
+  certSANs:
+  - API.Example.org
+  - 10.10.10.10
+networking:
+  serviceSubnet: 10.100.0.0/16
+  dnsDomain: corp.local
+";
+const V134_APISERVER_SANS: &str = "DNS:api.example.org, DNS:kubernetes, DNS:kubernetes.default, \
+DNS:kubernetes.default.svc, DNS:kubernetes.default.svc.corp.local, DNS:node-b, IP Address:10.100.0.1, \
+IP Address:192.168.5.20, IP Address:192.168.5.100, IP Address:10.10.10.10";
+const V134_ETCD_SANS: &str =
+    "DNS:localhost, DNS:node-b, IP Address:192.168.5.20, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1";
+
+fn case_reference() -> Case {
+    Case {
+        config: std::fs::read_to_string(reference("input-config.yaml")).unwrap(),
+        alg: Alg::Rsa(2048),
+        node: "cp1",
+        apiserver_sans: "DNS:cp1, DNS:kubernetes, DNS:kubernetes.default, DNS:kubernetes.default.svc, \
+DNS:kubernetes.default.svc.cluster.local, DNS:lb.example.com, IP Address:10.96.0.1, IP Address:10.0.0.10",
+        etcd_sans: "DNS:cp1, DNS:localhost, IP Address:10.0.0.10, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1",
+        admin_org: "system:masters",
+        super_admin: false,
+    }
+}
+
+/// The reference render's apiserver and etcd SAN lines are what kubeadm printed, not only what §Q.7 says.
+#[test]
+fn reference_case_matches_kubeadms_text() {
+    let c = case_reference();
+    let api = std::fs::read_to_string(reference("pki_apiserver.crt.txt")).unwrap();
+    assert!(api.contains(c.apiserver_sans), "kubeadm's apiserver SANs differ from the expected line");
+    let etcd = std::fs::read_to_string(reference("pki_etcd_server.crt.txt")).unwrap();
+    assert!(etcd.contains(c.etcd_sans), "kubeadm's etcd SANs differ from the expected line");
+}
+
+#[test]
+fn rsa2048_v1_28_reference_input() {
+    check(case_reference());
+}
+
+#[test]
+fn ecdsa_p256_v1beta4_v1_31() {
+    check(Case {
+        config: v1beta4(
+            "v1.31.0",
+            "ECDSA-P256",
+            "cp1",
+            "controlPlaneEndpoint: lb.example.com:6443\nnetworking:\n  podSubnet: 10.244.0.0/16\n",
+        ),
+        alg: Alg::Ec(256),
+        node: "cp1",
+        apiserver_sans: "DNS:cp1, DNS:kubernetes, DNS:kubernetes.default, DNS:kubernetes.default.svc, \
+DNS:kubernetes.default.svc.cluster.local, DNS:lb.example.com, IP Address:10.96.0.1, IP Address:192.168.5.20",
+        etcd_sans: "DNS:cp1, DNS:localhost, IP Address:192.168.5.20, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1",
+        admin_org: "kubeadm:cluster-admins",
+        super_admin: true,
+    });
+}
+
+#[test]
+fn rsa3072_v1beta4_v1_34() {
+    check(Case {
+        config: v1beta4("v1.34.0", "RSA-3072", "node-b", V134_CLUSTER),
+        alg: Alg::Rsa(3072),
+        node: "node-b",
+        apiserver_sans: V134_APISERVER_SANS,
+        etcd_sans: V134_ETCD_SANS,
+        admin_org: "kubeadm:cluster-admins",
+        super_admin: true,
+    });
+}
+
+#[test]
+fn ecdsa_p384_v1beta4_v1_34() {
+    check(Case {
+        config: v1beta4("v1.34.0", "ECDSA-P384", "node-b", V134_CLUSTER),
+        alg: Alg::Ec(384),
+        node: "node-b",
+        apiserver_sans: V134_APISERVER_SANS,
+        etcd_sans: V134_ETCD_SANS,
+        admin_org: "kubeadm:cluster-admins",
+        super_admin: true,
+    });
+}
+
+/// §Q.1: openssl's and Python's pin of kubeadm's CA are the pin kubeadm printed.
+#[test]
+fn pin_vector_from_kubeadm() {
+    if !require_tool("openssl") || !python_cryptography() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.crt");
+    std::fs::write(&ca, VECTOR_CA).unwrap();
+    assert_eq!(pin_openssl(&ca), VECTOR_PIN);
+    assert_eq!(pin_python(&ca), VECTOR_PIN);
+    // and the parser below reads kubeadm's CA as §Q.7 describes it
+    let c = Cert::read(&ca);
+    assert_eq!(c.subject, "CN = kubernetes");
+    assert_eq!(c.not_after - c.not_before, 3650 * DAY + BACKDATE);
+    assert_eq!(c.serial, 574220251489188453);
+    assert_eq!(
+        c.ext_names(),
+        set(&["Basic Constraints", "Key Usage", "Subject Alternative Name", "Subject Key Identifier"])
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/// A leaf: file base under the PKI dir, its CA's base, subject, EKU, SAN line (None: no SAN extension).
+struct Leaf {
+    base: &'static str,
+    ca: &'static str,
+    subject: String,
+    eku: &'static str,
+    sans: Option<&'static str>,
+}
+
+const CLIENT: &str = "TLS Web Client Authentication";
+const SERVER: &str = "TLS Web Server Authentication";
+const BOTH: &str = "TLS Web Server Authentication, TLS Web Client Authentication";
+
+fn leaves(c: &Case) -> Vec<Leaf> {
+    let l = |base, ca, subject: &str, eku, sans| Leaf { base, ca, subject: subject.to_string(), eku, sans };
+    vec![
+        l("apiserver", "ca", "CN = kube-apiserver", SERVER, Some(c.apiserver_sans)),
+        l("apiserver-kubelet-client", "ca", "O = system:masters, CN = kube-apiserver-kubelet-client", CLIENT, None),
+        l("front-proxy-client", "front-proxy-ca", "CN = front-proxy-client", CLIENT, None),
+        l("etcd/server", "etcd/ca", &format!("CN = {}", c.node), BOTH, Some(c.etcd_sans)),
+        l("etcd/peer", "etcd/ca", &format!("CN = {}", c.node), BOTH, Some(c.etcd_sans)),
+        l("etcd/healthcheck-client", "etcd/ca", "O = system:masters, CN = kube-etcd-healthcheck-client", CLIENT, None),
+        l("apiserver-etcd-client", "etcd/ca", "O = system:masters, CN = kube-apiserver-etcd-client", CLIENT, None),
+    ]
+}
+
+const CAS: [(&str, &str); 3] = [("ca", "kubernetes"), ("front-proxy-ca", "front-proxy-ca"), ("etcd/ca", "etcd-ca")];
+
+fn pki(node: &Node, base: &str, ext: &str) -> PathBuf {
+    node.path(&format!("{PKI}/{base}.{ext}"))
+}
+
+fn check(case: Case) {
+    if !require_tool("openssl") {
+        return;
+    }
+    let node = Node::new();
+    let config = node.root().join("input.yaml");
+    std::fs::write(&config, &case.config).unwrap();
+    let config = config.to_str().unwrap();
+    node.kbinit(&["init", "phase", "certs", "all", "--config", config]).ok();
+    node.kbinit(&["init", "phase", "kubeconfig", "all", "--config", config]).ok();
+    let scratch = node.root().join("scratch");
+    std::fs::create_dir(&scratch).unwrap();
+
+    // exactly kubeadm's file set (§B.1), with kubeadm's modes (§B.4)
+    let mut want: Vec<String> = ["ca", "apiserver", "apiserver-kubelet-client", "front-proxy-ca", "front-proxy-client"]
+        .iter()
+        .chain(&["etcd/ca", "etcd/server", "etcd/peer", "etcd/healthcheck-client", "apiserver-etcd-client"])
+        .flat_map(|b| [format!("{PKI}/{b}.crt"), format!("{PKI}/{b}.key")])
+        .chain([format!("{PKI}/sa.key"), format!("{PKI}/sa.pub")])
+        .collect();
+    want.sort();
+    let have: Vec<String> = crate::support::files(node.root()).into_iter().filter(|f| f.starts_with(PKI)).collect();
+    assert_eq!(have, want, "the PKI file set");
+    for f in &have {
+        let m = mode(&node, f);
+        let expect = if f.ends_with(".crt") { 0o644 } else { 0o600 };
+        assert_eq!(m, expect, "mode of {f}: {m:o}");
+    }
+
+    // CAs
+    let mut ca_certs = std::collections::BTreeMap::new();
+    for (base, cn) in CAS {
+        let crt = pki(&node, base, "crt");
+        let c = Cert::read(&crt);
+        c.common(case.alg, base);
+        assert_eq!(c.subject, format!("CN = {cn}"), "{base}");
+        assert_eq!(c.issuer, c.subject, "{base} is self-signed");
+        assert_eq!(
+            c.ext_names(),
+            set(&["Basic Constraints", "Key Usage", "Subject Alternative Name", "Subject Key Identifier"]),
+            "{base}: SKI only on CAs"
+        );
+        assert_eq!(
+            c.ext("Key Usage"),
+            (true, "Digital Signature, Key Encipherment, Certificate Sign".into()),
+            "{base}"
+        );
+        assert_eq!(c.ext("Basic Constraints"), (true, "CA:TRUE".into()), "{base}");
+        assert_eq!(c.ext("Subject Alternative Name"), (false, format!("DNS:{cn}")), "{base}");
+        assert_eq!(c.not_after - c.not_before, 3650 * DAY + BACKDATE, "{base}: 10 y + 5 min");
+        let now = now();
+        assert!(
+            c.not_before <= now - BACKDATE && c.not_before > now - BACKDATE - 600,
+            "{base}: backdated 5 min from now"
+        );
+        verify_ok(&crt, &crt, base);
+        key_matches(&pki(&node, base, "key"), &crt, case.alg, base);
+        // §Q.1: openssl and Python agree on the pin
+        if base == "ca" && python_cryptography() {
+            let pin = pin_openssl(&crt);
+            assert!(pin.starts_with("sha256:") && pin.len() == 71, "{pin}");
+            assert_eq!(pin_python(&crt), pin, "openssl and Python disagree on the CA pin");
+        }
+        ca_certs.insert(base, c);
+    }
+    // one CA never verifies as another
+    verify_fails(&pki(&node, "ca", "crt"), &pki(&node, "etcd/ca", "crt"), "etcd/ca vs ca");
+
+    // the same-named CA with another key (kubeadm's §Q.1 vector) must not verify our leaves
+    let foreign_ca = scratch.join("foreign-ca.crt");
+    std::fs::write(&foreign_ca, VECTOR_CA).unwrap();
+
+    // leaves signed by their CA
+    for leaf in leaves(&case) {
+        let crt = pki(&node, leaf.base, "crt");
+        let ca = &ca_certs[leaf.ca];
+        let c = Cert::read(&crt);
+        check_leaf(&c, ca, case.alg, leaf.base, &leaf.subject, leaf.eku, leaf.sans, 0);
+        verify_ok(&pki(&node, leaf.ca, "crt"), &crt, leaf.base);
+        let purpose = if leaf.eku == CLIENT { "sslclient" } else { "sslserver" };
+        verify_purpose(&pki(&node, leaf.ca, "crt"), &crt, purpose, leaf.base);
+        let wrong = if leaf.ca == "etcd/ca" { "ca" } else { "etcd/ca" };
+        verify_fails(&pki(&node, wrong, "crt"), &crt, &format!("{} against {wrong}", leaf.base));
+        verify_fails(&foreign_ca, &crt, &format!("{} against a foreign CN=kubernetes CA", leaf.base));
+        key_matches(&pki(&node, leaf.base, "key"), &crt, case.alg, leaf.base);
+    }
+
+    // sa: a bare key pair, the public half PKIX, same algorithm as the rest
+    let sa_pub = node.read_str(&format!("{PKI}/sa.pub"));
+    assert!(sa_pub.starts_with("-----BEGIN PUBLIC KEY-----\n"), "sa.pub is PKIX: {sa_pub}");
+    assert_eq!(
+        openssl(&["pkey", "-in", pki(&node, "sa", "key").to_str().unwrap(), "-pubout"]),
+        sa_pub,
+        "sa.key ↔ sa.pub"
+    );
+    key_shape(&pki(&node, "sa", "key"), case.alg, "sa");
+
+    // kubeconfigs: 0600, CA data = ca.crt, client cert signed by ca, key matches
+    let ca_pem = node.read_str(&format!("{PKI}/ca.crt"));
+    let mut confs = vec![
+        ("admin.conf", format!("O = {}, CN = kubernetes-admin", case.admin_org)),
+        ("kubelet.conf", format!("O = system:nodes, CN = system:node:{}", case.node)),
+        ("controller-manager.conf", "CN = system:kube-controller-manager".to_string()),
+        ("scheduler.conf", "CN = system:kube-scheduler".to_string()),
+    ];
+    if case.super_admin {
+        confs.push(("super-admin.conf", "O = system:masters, CN = kubernetes-super-admin".into()));
+    }
+    let mut want_confs: Vec<String> = confs.iter().map(|(f, _)| format!("/etc/kubernetes/{f}")).collect();
+    want_confs.sort();
+    let have_confs: Vec<String> =
+        crate::support::files(node.root()).into_iter().filter(|f| f.ends_with(".conf")).collect();
+    assert_eq!(have_confs, want_confs, "the kubeconfig file set");
+    for (file, subject) in confs {
+        let path = format!("/etc/kubernetes/{file}");
+        assert_eq!(mode(&node, &path), 0o600, "mode of {path}");
+        let text = node.read_str(&path);
+        let ca_data = String::from_utf8(base64(kubeconfig_field(&text, "certificate-authority-data"))).unwrap();
+        assert_eq!(ca_data, ca_pem, "{file}: certificate-authority-data is ca.crt");
+        let crt = scratch.join(format!("{file}.crt"));
+        let key = scratch.join(format!("{file}.key"));
+        std::fs::write(&crt, base64(kubeconfig_field(&text, "client-certificate-data"))).unwrap();
+        std::fs::write(&key, base64(kubeconfig_field(&text, "client-key-data"))).unwrap();
+        let c = Cert::read(&crt);
+        check_leaf(&c, &ca_certs["ca"], case.alg, file, &subject, CLIENT, None, SLACK);
+        verify_ok(&pki(&node, "ca", "crt"), &crt, file);
+        verify_purpose(&pki(&node, "ca", "crt"), &crt, "sslclient", file);
+        verify_fails(&pki(&node, "etcd/ca", "crt"), &crt, &format!("{file} against etcd/ca"));
+        verify_fails(&foreign_ca, &crt, &format!("{file} against a foreign CA"));
+        key_matches(&key, &crt, case.alg, file);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_leaf(c: &Cert, ca: &Cert, alg: Alg, what: &str, subject: &str, eku: &str, sans: Option<&str>, slack: i64) {
+    c.common(alg, what);
+    assert_eq!(c.subject, subject, "{what}: subject");
+    assert_eq!(c.issuer, ca.subject, "{what}: issuer");
+    let mut names = vec!["Authority Key Identifier", "Basic Constraints", "Extended Key Usage", "Key Usage"];
+    if sans.is_some() {
+        names.push("Subject Alternative Name");
+    }
+    assert_eq!(c.ext_names(), set(&names), "{what}: extensions (AKI only on leaves, no SKI)");
+    assert_eq!(c.ext("Key Usage"), (true, "Digital Signature, Key Encipherment".into()), "{what}");
+    assert_eq!(c.ext("Extended Key Usage"), (false, eku.into()), "{what}");
+    assert_eq!(c.ext("Basic Constraints"), (true, "CA:FALSE".into()), "{what}");
+    if let Some(sans) = sans {
+        assert_eq!(c.ext("Subject Alternative Name"), (false, sans.into()), "{what}: SANs in kubeadm's order");
+    }
+    let aki = c.ext("Authority Key Identifier").1;
+    assert_eq!(aki.trim_start_matches("keyid:"), ca.ext("Subject Key Identifier").1, "{what}: AKI = CA's SKI");
+    assert_eq!(c.not_before, ca.not_before, "{what}: Not Before is the CA's");
+    let span = c.not_after - c.not_before;
+    let want = 365 * DAY + BACKDATE;
+    assert!((want..=want + slack).contains(&span), "{what}: validity {span} s, want 1 y + 5 min ({want} s)");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/// What `openssl x509 -noout -text` shows, parsed.
+#[derive(Debug)]
+struct Cert {
+    text: String,
+    version: String,
+    serial: u64,
+    signature: String,
+    issuer: String,
+    subject: String,
+    not_before: i64,
+    not_after: i64,
+    /// (name without `X509v3 `, critical, value lines joined by '\n')
+    exts: Vec<(String, bool, String)>,
+}
+
+impl Cert {
+    fn read(path: &Path) -> Cert {
+        let text = openssl(&["x509", "-noout", "-text", "-in", path.to_str().unwrap()]);
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix(name))
+                .unwrap_or_else(|| panic!("{name} missing in\n{text}"))
+                .trim()
+                .to_string()
+        };
+        let serial = field("Serial Number:");
+        let serial = serial
+            .split_whitespace()
+            .next()
+            .and_then(|d| d.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("serial {serial:?} is not a decimal that fits 63 bits"));
+        let mut exts = Vec::new();
+        let mut in_ext = false;
+        for line in text.lines() {
+            if line.trim() == "X509v3 extensions:" {
+                in_ext = true;
+                continue;
+            }
+            if !in_ext {
+                continue;
+            }
+            let indent = line.len() - line.trim_start().len();
+            if indent <= 4 {
+                break; // "    Signature Algorithm:"
+            }
+            if indent == 12 {
+                let (name, rest) = line.trim().split_once(':').unwrap();
+                let name = name.trim_start_matches("X509v3 ").to_string();
+                exts.push((name, rest.trim() == "critical", String::new()));
+            } else {
+                let last = &mut exts.last_mut().unwrap().2;
+                if !last.is_empty() {
+                    last.push('\n');
+                }
+                last.push_str(line.trim());
+            }
+        }
+        Cert {
+            version: field("Version:"),
+            serial,
+            signature: field("Signature Algorithm:"),
+            issuer: field("Issuer:"),
+            subject: field("Subject:"),
+            not_before: rfc822(&field("Not Before:")),
+            not_after: rfc822(&field("Not After :")),
+            exts,
+            text,
+        }
+    }
+    fn ext_names(&self) -> BTreeSet<String> {
+        let names: BTreeSet<String> = self.exts.iter().map(|e| e.0.clone()).collect();
+        assert_eq!(names.len(), self.exts.len(), "an extension appears twice:\n{}", self.text);
+        names
+    }
+    fn ext(&self, name: &str) -> (bool, String) {
+        let e = self.exts.iter().find(|e| e.0 == name).unwrap_or_else(|| panic!("{name} missing:\n{}", self.text));
+        (e.1, e.2.clone())
+    }
+    /// What every certificate shows (§Q.7 "All").
+    fn common(&self, alg: Alg, what: &str) {
+        assert_eq!(self.version, "3 (0x2)", "{what}");
+        assert!(self.serial > 0 && self.serial < (1 << 63) - 1, "{what}: serial {}", self.serial);
+        assert_eq!(self.signature, alg.signature(), "{what}: signature algorithm");
+        let bits = format!("Public-Key: ({} bit)", alg.bits());
+        assert!(self.text.contains(&bits), "{what}: want {bits}:\n{}", self.text);
+        if let Some(curve) = alg.curve() {
+            assert!(self.text.contains(&format!("ASN1 OID: {curve}")), "{what}: want curve {curve}:\n{}", self.text);
+        } else {
+            assert!(self.text.contains("Public Key Algorithm: rsaEncryption"), "{what}:\n{}", self.text);
+        }
+    }
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+/// Seconds since the epoch of openssl's `Nov 22 12:26:52 2026 GMT`.
+fn rfc822(s: &str) -> i64 {
+    let p: Vec<&str> = s.split_whitespace().collect();
+    assert_eq!((p.len(), p.get(4)), (5, Some(&"GMT")), "date {s:?}");
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let m = months.iter().position(|m| *m == p[0]).unwrap() as i64 + 1;
+    let d: i64 = p[1].parse().unwrap();
+    let y: i64 = p[3].parse().unwrap();
+    let hms: Vec<i64> = p[2].split(':').map(|x| x.parse().unwrap()).collect();
+    // days from civil (Howard Hinnant)
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * DAY + hms[0] * 3600 + hms[1] * 60 + hms[2]
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn openssl(args: &[&str]) -> String {
+    run_ok("openssl", args)
+}
+
+/// Runs openssl with `input` on stdin; returns (success, stdout).
+fn openssl_stdin(args: &[&str], input: &[u8]) -> (bool, Vec<u8>) {
+    let mut child = Command::new("openssl")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let o = child.wait_with_output().unwrap();
+    (o.status.success(), o.stdout)
+}
+
+fn verify(ca: &Path, leaf: &Path, extra: &[&str]) -> (bool, String) {
+    let mut args = vec!["verify", "-x509_strict"];
+    args.extend_from_slice(extra);
+    args.extend(["-CAfile", ca.to_str().unwrap(), leaf.to_str().unwrap()]);
+    let o = Command::new("openssl").args(&args).output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    (o.status.success(), all)
+}
+
+fn verify_ok(ca: &Path, leaf: &Path, what: &str) {
+    let (ok, out) = verify(ca, leaf, &[]);
+    assert!(ok && out.trim_end().ends_with(": OK"), "{what}: openssl verify failed:\n{out}");
+}
+
+fn verify_purpose(ca: &Path, leaf: &Path, purpose: &str, what: &str) {
+    let (ok, out) = verify(ca, leaf, &["-purpose", purpose]);
+    assert!(ok, "{what}: openssl verify -purpose {purpose} failed:\n{out}");
+}
+
+fn verify_fails(ca: &Path, leaf: &Path, what: &str) {
+    let (ok, out) = verify(ca, leaf, &[]);
+    assert!(!ok, "{what}: openssl verify passed against the wrong CA:\n{out}");
+    assert!(out.contains("error"), "{what}: {out}");
+}
+
+/// The key's public half is the certificate's, and the key has the case's encoding, size and curve.
+fn key_matches(key: &Path, crt: &Path, alg: Alg, what: &str) {
+    let from_key = openssl(&["pkey", "-in", key.to_str().unwrap(), "-pubout"]);
+    let from_crt = openssl(&["x509", "-in", crt.to_str().unwrap(), "-pubkey", "-noout"]);
+    assert!(from_key.starts_with("-----BEGIN PUBLIC KEY-----"), "{what}: {from_key}");
+    assert_eq!(from_key, from_crt, "{what}: key does not match its certificate");
+    key_shape(key, alg, what);
+}
+
+fn key_shape(key: &Path, alg: Alg, what: &str) {
+    let pem = std::fs::read_to_string(key).unwrap();
+    assert_eq!(pem.lines().next(), Some(alg.key_pem_header()), "{what}: key PEM header");
+    assert_eq!(pem.matches("-----BEGIN").count(), 1, "{what}: one PEM block");
+    let text = openssl(&["pkey", "-in", key.to_str().unwrap(), "-noout", "-text"]);
+    let first = text.lines().next().unwrap();
+    match alg {
+        Alg::Rsa(b) => assert_eq!(first, format!("Private-Key: ({b} bit, 2 primes)"), "{what}"),
+        Alg::Ec(b) => {
+            assert_eq!(first, format!("Private-Key: ({b} bit)"), "{what}");
+            assert!(text.contains(&format!("ASN1 OID: {}", alg.curve().unwrap())), "{what}: {text}");
+        }
+    }
+}
+
+/// §Q.1 with openssl: SHA-256 over the DER SubjectPublicKeyInfo.
+fn pin_openssl(crt: &Path) -> String {
+    let spki_pem = openssl(&["x509", "-in", crt.to_str().unwrap(), "-noout", "-pubkey"]);
+    let (ok, der) = openssl_stdin(&["pkey", "-pubin", "-outform", "DER"], spki_pem.as_bytes());
+    assert!(ok && !der.is_empty());
+    let (ok, dgst) = openssl_stdin(&["dgst", "-sha256", "-hex", "-r"], &der);
+    assert!(ok);
+    let hex = String::from_utf8(dgst).unwrap();
+    format!("sha256:{}", hex.split_whitespace().next().unwrap())
+}
+
+/// §Q.1 with Python's `cryptography`.
+fn pin_python(crt: &Path) -> String {
+    let script = "import sys, hashlib
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+c = x509.load_pem_x509_certificate(open(sys.argv[1], 'rb').read())
+print('sha256:' + hashlib.sha256(c.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).hexdigest())";
+    run_ok("python3", &["-c", script, crt.to_str().unwrap()]).trim().to_string()
+}
+
+/// Whether python3 with `cryptography` is here; like `require_tool`, missing is fatal only under CI.
+fn python_cryptography() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        assert!(std::env::var("CI").is_err(), "python3 with cryptography is missing under CI");
+        eprintln!("skipping the Python pin check: python3 -c 'import cryptography' fails");
+    }
+    ok
+}
+
+/// The value of `key: value` in a kubeconfig (the first such line).
+fn kubeconfig_field<'a>(text: &'a str, key: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(key).and_then(|r| r.strip_prefix(':')))
+        .unwrap_or_else(|| panic!("{key} missing in\n{text}"))
+        .trim()
+}
+
+/// Standard base64 (with padding) to bytes.
+fn base64(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {:?}", c as char),
+    };
+    let s = s.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut n) = (0u32, 0);
+    for &c in s {
+        acc = (acc << 6) | u32::from(val(c));
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((acc >> n) as u8);
+            acc &= (1 << n) - 1;
+        }
+    }
+    out
+}
