@@ -15,10 +15,7 @@ pub fn apply(steps: &[Step], host: &Host, out: &Output) -> anyhow::Result<()> {
             Step::EnsureDir { path, mode } => host.ensure_dir(path, *mode)?,
             Step::WriteFile { path, bytes, kind } => {
                 host.write(path, bytes, kind.mode())?;
-                out.debug(
-                    2,
-                    &format!("wrote {path} ({:o}, {} bytes)", kind.mode(), bytes.len()),
-                );
+                out.debug(2, &format!("wrote {path} ({:o}, {} bytes)", kind.mode(), bytes.len()));
                 if host.dry_run_dir().is_some() {
                     announce(path, bytes, *kind, out);
                 }
@@ -37,7 +34,10 @@ fn announce(path: &str, bytes: &[u8], kind: FileKind, out: &Output) {
             out.raw(&body);
         }
         FileKind::Cert | FileKind::Key | FileKind::Kubeconfig => {
-            out.say(&format!("[dryrun] Would write file {path:?} (mode {:04o}; not printed: key material or credentials)", kind.mode()));
+            out.say(&format!(
+                "[dryrun] Would write file {path:?} (mode {:04o}; not printed: key material or credentials)",
+                kind.mode()
+            ));
         }
     }
 }

@@ -52,11 +52,7 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
             return Exit::Invalid;
         }
         if let Some(e) = cause.downcast_ref::<kbinit_phases::Error>() {
-            return if e.is_invalid_input() {
-                Exit::Invalid
-            } else {
-                Exit::Failure
-            };
+            return if e.is_invalid_input() { Exit::Invalid } else { Exit::Failure };
         }
     }
     Exit::Failure

@@ -21,18 +21,10 @@ pub struct Finding {
 }
 
 fn error(name: impl Into<String>, message: impl Into<String>) -> Finding {
-    Finding {
-        name: name.into(),
-        error: true,
-        message: message.into(),
-    }
+    Finding { name: name.into(), error: true, message: message.into() }
 }
 fn warning(name: impl Into<String>, message: impl Into<String>) -> Finding {
-    Finding {
-        name: name.into(),
-        error: false,
-        message: message.into(),
-    }
+    Finding { name: name.into(), error: false, message: message.into() }
 }
 
 /// kubeadm's name for a file or directory check: `/etc/kubernetes/x.yaml` → `-etc-kubernetes-x.yaml`.
@@ -41,86 +33,50 @@ pub fn path_name(path: &str) -> String {
 }
 
 fn port_free(port: u16) -> Option<Finding> {
-    TcpListener::bind(("0.0.0.0", port))
-        .err()
-        .map(|_| error(format!("Port-{port}"), format!("Port {port} is in use")))
+    TcpListener::bind(("0.0.0.0", port)).err().map(|_| error(format!("Port-{port}"), format!("Port {port} is in use")))
 }
 
 fn file_available(host: &Host, path: &str) -> Option<Finding> {
-    host.path(path).symlink_metadata().is_ok().then(|| {
-        error(
-            format!("FileAvailable-{}", path_name(path)),
-            format!("{path} already exists"),
-        )
-    })
+    host.path(path)
+        .symlink_metadata()
+        .is_ok()
+        .then(|| error(format!("FileAvailable-{}", path_name(path)), format!("{path} already exists")))
 }
 
 fn dir_available(host: &Host, path: &str) -> Option<Finding> {
     let p = host.path(path);
-    let non_empty = std::fs::read_dir(&p)
-        .map(|mut d| d.next().is_some())
-        .unwrap_or(false);
-    non_empty.then(|| {
-        error(
-            format!("DirAvailable-{}", path_name(path)),
-            format!("{path} is not empty"),
-        )
-    })
+    let non_empty = std::fs::read_dir(&p).map(|mut d| d.next().is_some()).unwrap_or(false);
+    non_empty.then(|| error(format!("DirAvailable-{}", path_name(path)), format!("{path} is not empty")))
 }
 
 fn proc_is_one(path: &str) -> Option<Finding> {
-    let ok = std::fs::read(path)
-        .map(|b| b.first() == Some(&b'1'))
-        .unwrap_or(false);
-    (!ok).then(|| {
-        error(
-            format!("FileContent-{}", path_name(path)),
-            format!("{path} contents are not set to 1"),
-        )
-    })
+    let ok = std::fs::read(path).map(|b| b.first() == Some(&b'1')).unwrap_or(false);
+    (!ok).then(|| error(format!("FileContent-{}", path_name(path)), format!("{path} contents are not set to 1")))
 }
 
 fn swap() -> Option<Finding> {
-    let on = std::fs::read_to_string("/proc/swaps")
-        .map(|s| s.lines().count() > 1)
-        .unwrap_or(false);
+    let on = std::fs::read_to_string("/proc/swaps").map(|s| s.lines().count() > 1).unwrap_or(false);
     on.then(|| warning("Swap", "swap is supported for cgroup v2 only; the NodeSwap feature gate of the kubelet is beta but disabled by default"))
 }
 
 fn privileged() -> Option<Finding> {
-    (!nix::unistd::Uid::effective().is_root())
-        .then(|| error("IsPrivilegedUser", "user is not running as root"))
+    (!nix::unistd::Uid::effective().is_root()).then(|| error("IsPrivilegedUser", "user is not running as root"))
 }
 
 fn cri(host: &Host, socket: &str) -> Option<Finding> {
     let path = socket.trim_start_matches("unix://");
     use std::os::unix::fs::FileTypeExt;
-    let is_socket = std::fs::metadata(host.path(path))
-        .map(|m| m.file_type().is_socket())
-        .unwrap_or(false);
-    (!is_socket).then(|| {
-        error(
-            "CRI",
-            format!("container runtime is not running: no socket at {socket}"),
-        )
-    })
+    let is_socket = std::fs::metadata(host.path(path)).map(|m| m.file_type().is_socket()).unwrap_or(false);
+    (!is_socket).then(|| error("CRI", format!("container runtime is not running: no socket at {socket}")))
 }
 
 /// The checks `kbinit init` runs before touching anything (kubeadm's order, without the ones that need a
 /// container runtime's tools or the kubelet binary).
 pub fn init_findings(cfg: &InitConfiguration, host: &Host) -> Vec<Finding> {
-    let manifests = [
-        "kube-apiserver",
-        "kube-controller-manager",
-        "kube-scheduler",
-        "etcd",
-    ]
-    .map(|m| format!("{}/{m}.yaml", kbinit_phases::paths::MANIFESTS_DIR));
-    let mut checks: Vec<Option<Finding>> = vec![
-        port_free(cfg.local_api_endpoint.bind_port),
-        port_free(10259),
-        port_free(10257),
-    ];
+    let manifests = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"]
+        .map(|m| format!("{}/{m}.yaml", kbinit_phases::paths::MANIFESTS_DIR));
+    let mut checks: Vec<Option<Finding>> =
+        vec![port_free(cfg.local_api_endpoint.bind_port), port_free(10259), port_free(10257)];
     checks.extend(manifests.iter().map(|m| file_available(host, m)));
     checks.push(cri(host, &cfg.node_registration.cri_socket));
     checks.push(swap());
@@ -136,11 +92,7 @@ pub fn init_findings(cfg: &InitConfiguration, host: &Host) -> Vec<Finding> {
 
 /// Prints findings and fails (exit 2) when an error remains that `ignore` does not cover.
 pub fn report(findings: &[Finding], ignore: &[String], out: &Output) -> anyhow::Result<()> {
-    let ignored = |name: &str| {
-        ignore
-            .iter()
-            .any(|i| i == "all" || i.eq_ignore_ascii_case(name))
-    };
+    let ignored = |name: &str| ignore.iter().any(|i| i == "all" || i.eq_ignore_ascii_case(name));
     let mut fatal = Vec::new();
     for f in findings {
         if !f.error || ignored(&f.name) {
@@ -172,30 +124,18 @@ mod tests {
 
     #[test]
     fn names_follow_kubeadm() {
-        assert_eq!(
-            path_name("/etc/kubernetes/manifests/etcd.yaml"),
-            "-etc-kubernetes-manifests-etcd.yaml"
-        );
-        assert_eq!(
-            format!("DirAvailable-{}", path_name("/var/lib/etcd")),
-            "DirAvailable--var-lib-etcd"
-        );
+        assert_eq!(path_name("/etc/kubernetes/manifests/etcd.yaml"), "-etc-kubernetes-manifests-etcd.yaml");
+        assert_eq!(format!("DirAvailable-{}", path_name("/var/lib/etcd")), "DirAvailable--var-lib-etcd");
     }
 
     #[test]
     fn ignore_downgrades_errors() {
         let out = Output::new(0);
-        let f = vec![
-            error("Port-6443", "Port 6443 is in use"),
-            warning("Swap", "on"),
-        ];
+        let f = vec![error("Port-6443", "Port 6443 is in use"), warning("Swap", "on")];
         assert!(report(&f, &["port-6443".into()], &out).is_ok());
         assert!(report(&f, &["all".into()], &out).is_ok());
         let err = report(&f, &[], &out).unwrap_err().to_string();
-        assert!(
-            err.contains("[ERROR Port-6443]: Port 6443 is in use"),
-            "{err}"
-        );
+        assert!(err.contains("[ERROR Port-6443]: Port 6443 is in use"), "{err}");
     }
 
     #[test]

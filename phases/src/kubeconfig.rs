@@ -54,11 +54,7 @@ const SPECS: [Spec; 5] = [
         file: "admin.conf",
         help: "Generate a kubeconfig file for the admin to use and for kubeadm itself",
     },
-    Spec {
-        phase: "super-admin",
-        file: "super-admin.conf",
-        help: "Generate a kubeconfig file for the super-admin",
-    },
+    Spec { phase: "super-admin", file: "super-admin.conf", help: "Generate a kubeconfig file for the super-admin" },
     Spec {
         phase: "kubelet",
         file: "kubelet.conf",
@@ -69,21 +65,13 @@ const SPECS: [Spec; 5] = [
         file: "controller-manager.conf",
         help: "Generate a kubeconfig file for the controller manager to use",
     },
-    Spec {
-        phase: "scheduler",
-        file: "scheduler.conf",
-        help: "Generate a kubeconfig file for the scheduler to use",
-    },
+    Spec { phase: "scheduler", file: "scheduler.conf", help: "Generate a kubeconfig file for the scheduler to use" },
 ];
 
 /// kubeconfig sub-phases for a version: admin, super-admin (1.29+), kubelet, controller-manager, scheduler,
 /// with short help.
 pub fn subphases(version: &KubeVersion) -> Vec<(&'static str, &'static str)> {
-    SPECS
-        .iter()
-        .filter(|s| s.phase != "super-admin" || version.has_super_admin())
-        .map(|s| (s.phase, s.help))
-        .collect()
+    SPECS.iter().filter(|s| s.phase != "super-admin" || version.has_super_admin()).map(|s| (s.phase, s.help)).collect()
 }
 
 fn url(host: &str, port: &str) -> String {
@@ -96,10 +84,7 @@ fn url(host: &str, port: &str) -> String {
 
 /// `https://<advertise address>:<bind port>` (IPv6 bracketed): this node's own API server.
 pub fn local_endpoint(node: &NodeIdentity) -> String {
-    url(
-        &node.advertise_address.to_string(),
-        &node.bind_port.to_string(),
-    )
+    url(&node.advertise_address.to_string(), &node.bind_port.to_string())
 }
 
 /// `https://<controlPlaneEndpoint>` with the port defaulted to the bind port, or [`local_endpoint`] when no
@@ -115,13 +100,7 @@ pub fn control_plane_endpoint(cluster: &ClusterConfiguration, node: &NodeIdentit
 /// A kubeconfig document for a cluster and a user, with kubeadm's keys (a sorted-key YAML writer produces
 /// kubeadm's layout). With an empty `user` and [`UserAuth::None`] it is the cluster-info shape: cluster named
 /// as given, `contexts: null`, `current-context: ""`, `users: null`.
-pub fn kubeconfig_value(
-    cluster_name: &str,
-    server: &str,
-    ca_pem: &[u8],
-    user: &str,
-    auth: UserAuth,
-) -> Value {
+pub fn kubeconfig_value(cluster_name: &str, server: &str, ca_pem: &[u8], user: &str, auth: UserAuth) -> Value {
     let clusters = json!([{
         "cluster": { "certificate-authority-data": B64.encode(ca_pem), "server": server },
         "name": cluster_name,
@@ -157,29 +136,15 @@ fn identity(phase: &str, ctx: &PkiContext) -> Option<(String, Option<&'static st
     let v = &ctx.cluster.kubernetes_version;
     Some(match phase {
         "admin" => {
-            let org = if v.has_super_admin() {
-                "kubeadm:cluster-admins"
-            } else {
-                "system:masters"
-            };
+            let org = if v.has_super_admin() { "kubeadm:cluster-admins" } else { "system:masters" };
             ("kubernetes-admin".into(), Some(org), Server::ControlPlane)
         }
-        "super-admin" if v.has_super_admin() => (
-            "kubernetes-super-admin".into(),
-            Some("system:masters"),
-            Server::ControlPlane,
-        ),
+        "super-admin" if v.has_super_admin() => {
+            ("kubernetes-super-admin".into(), Some("system:masters"), Server::ControlPlane)
+        }
         "kubelet" => {
-            let server = if v.kubelet_local_mode() {
-                Server::Local
-            } else {
-                Server::ControlPlane
-            };
-            (
-                format!("system:node:{}", ctx.node.name),
-                Some("system:nodes"),
-                server,
-            )
+            let server = if v.kubelet_local_mode() { Server::Local } else { Server::ControlPlane };
+            (format!("system:node:{}", ctx.node.name), Some("system:nodes"), server)
         }
         "controller-manager" => ("system:kube-controller-manager".into(), None, Server::Local),
         "scheduler" => ("system:kube-scheduler".into(), None, Server::Local),
@@ -190,40 +155,23 @@ fn identity(phase: &str, ctx: &PkiContext) -> Option<(String, Option<&'static st
 /// The CA data a kubeconfig file on the node trusts (embedded data, or the referenced file), for its current
 /// context's cluster.
 fn existing_ca(path: &str, view: &dyn NodeView) -> Result<Vec<u8>, Error> {
-    let bad =
-        |why: &str| Error::Conflict(format!("failed to load kubeconfig file {path:?}: {why}"));
+    let bad = |why: &str| Error::Conflict(format!("failed to load kubeconfig file {path:?}: {why}"));
     let text = view.read(path).ok_or_else(|| bad("cannot read it"))?;
     let text = String::from_utf8(text).map_err(|_| bad("not UTF-8"))?;
     let doc = crate::yaml::from_yaml(&text).map_err(|e| bad(&e.to_string()))?;
-    let current = doc["current-context"]
-        .as_str()
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| bad("no current context"))?;
+    let current = doc["current-context"].as_str().filter(|c| !c.is_empty()).ok_or_else(|| bad("no current context"))?;
     let find = |list: &str, name: &str| -> Option<Value> {
-        doc[list]
-            .as_array()?
-            .iter()
-            .find(|e| e["name"].as_str() == Some(name))
-            .cloned()
+        doc[list].as_array()?.iter().find(|e| e["name"].as_str() == Some(name)).cloned()
     };
-    let context =
-        find("contexts", current).ok_or_else(|| bad("its current context does not exist"))?;
-    let cluster_name = context["context"]["cluster"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let cluster =
-        find("clusters", &cluster_name).ok_or_else(|| bad("its current cluster does not exist"))?;
+    let context = find("contexts", current).ok_or_else(|| bad("its current context does not exist"))?;
+    let cluster_name = context["context"]["cluster"].as_str().unwrap_or_default().to_string();
+    let cluster = find("clusters", &cluster_name).ok_or_else(|| bad("its current cluster does not exist"))?;
     let cluster = &cluster["cluster"];
     if let Some(data) = cluster["certificate-authority-data"].as_str() {
-        return B64
-            .decode(data.trim())
-            .map_err(|_| bad("certificate-authority-data is not base64"));
+        return B64.decode(data.trim()).map_err(|_| bad("certificate-authority-data is not base64"));
     }
     if let Some(file) = cluster["certificate-authority"].as_str() {
-        return view
-            .read(file)
-            .ok_or_else(|| bad("its certificate-authority file cannot be read"));
+        return view.read(file).ok_or_else(|| bad("its certificate-authority file cannot be read"));
     }
     Ok(Vec::new())
 }
@@ -242,11 +190,7 @@ pub fn plan_one(
 ) -> Result<Vec<Step>, Error> {
     let spec = SPECS.iter().find(|s| s.phase == name);
     let (Some(spec), Some((cn, org, server))) = (spec, identity(name, ctx)) else {
-        return Err(Error::invalid(
-            "phase",
-            name,
-            "not a kubeconfig sub-phase of this version",
-        ));
+        return Err(Error::invalid("phase", name, "not a kubeconfig sub-phase of this version"));
     };
     let path = paths::join(kubeconfig_dir, spec.file);
     let ca_crt = paths::join(&ctx.cluster.certificates_dir, "ca.crt");
@@ -262,72 +206,37 @@ pub fn plan_one(
         if !same_ca(&existing_ca(&path, view)?, &ca) {
             return Err(wrong_ca(&path));
         }
-        steps.push(Step::say(format!(
-            "[kubeconfig] External CA mode: Using user provided {}",
-            spec.file
-        )));
+        steps.push(Step::say(format!("[kubeconfig] External CA mode: Using user provided {}", spec.file)));
         return Ok(steps);
     }
     let ca = load_cert(view, &ca_crt)?.ok_or_else(|| {
-        Error::Conflict(format!(
-            "cannot create {path:?}: the CA certificate {ca_crt:?} does not exist"
-        ))
+        Error::Conflict(format!("cannot create {path:?}: the CA certificate {ca_crt:?} does not exist"))
     })?;
     if view.exists(&path) {
         if !same_ca(&existing_ca(&path, view)?, &ca.pem) {
             return Err(wrong_ca(&path));
         }
-        steps.push(Step::say(format!(
-            "[kubeconfig] Using existing kubeconfig file: {path:?}"
-        )));
+        steps.push(Step::say(format!("[kubeconfig] Using existing kubeconfig file: {path:?}")));
         return Ok(steps);
     }
     let (ca, signing_key) = load_signing_ca(view, &ca_crt, &ca_key, &format!("{path:?}"))?;
-    steps.push(Step::say(format!(
-        "[kubeconfig] Writing {:?} kubeconfig file",
-        spec.file
-    )));
+    steps.push(Step::say(format!("[kubeconfig] Writing {:?} kubeconfig file", spec.file)));
     let key = keys.key(ctx.cluster.encryption_algorithm)?;
-    let subject = Subject {
-        cn: &cn,
-        org,
-        dns: vec![],
-        ips: vec![],
-        usage: crate::certs::table_usage_client(),
-    };
-    let cert = issue::issue_leaf(
-        &ca,
-        &signing_key,
-        &subject,
-        &key,
-        ctx.now,
-        ctx.cluster.certificate_validity,
-    )?;
+    let subject = Subject { cn: &cn, org, dns: vec![], ips: vec![], usage: crate::certs::table_usage_client() };
+    let cert = issue::issue_leaf(&ca, &signing_key, &subject, &key, ctx.now, ctx.cluster.certificate_validity)?;
     let server_url = match server {
         Server::ControlPlane => control_plane_endpoint(ctx.cluster, ctx.node),
         Server::Local => local_endpoint(ctx.node),
     };
-    let auth = UserAuth::ClientCert {
-        cert_pem: cert.into_bytes(),
-        key_pem: private_key_pem(&key)?.into_bytes(),
-    };
+    let auth = UserAuth::ClientCert { cert_pem: cert.into_bytes(), key_pem: private_key_pem(&key)?.into_bytes() };
     let value = kubeconfig_value(&ctx.cluster.cluster_name, &server_url, &ca.pem, &cn, auth);
-    steps.push(Step::EnsureDir {
-        path: kubeconfig_dir.to_string(),
-        mode: 0o755,
-    });
-    steps.push(Step::write(
-        path,
-        crate::yaml::to_yaml(&value),
-        FileKind::Kubeconfig,
-    ));
+    steps.push(Step::EnsureDir { path: kubeconfig_dir.to_string(), mode: 0o755 });
+    steps.push(Step::write(path, crate::yaml::to_yaml(&value), FileKind::Kubeconfig));
     Ok(steps)
 }
 
 fn wrong_ca(path: &str) -> Error {
-    Error::Conflict(format!(
-        "a kubeconfig file {path:?} exists already but has got the wrong CA cert"
-    ))
+    Error::Conflict(format!("a kubeconfig file {path:?} exists already but has got the wrong CA cert"))
 }
 
 /// All kubeconfig sub-phases of the version, preceded by `[kubeconfig] Using kubeconfig folder "<dir>"`.
@@ -337,9 +246,7 @@ pub fn plan_all(
     view: &dyn NodeView,
     keys: &dyn KeySource,
 ) -> Result<Vec<Step>, Error> {
-    let mut steps = vec![Step::say(format!(
-        "[kubeconfig] Using kubeconfig folder {kubeconfig_dir:?}"
-    ))];
+    let mut steps = vec![Step::say(format!("[kubeconfig] Using kubeconfig folder {kubeconfig_dir:?}"))];
     for (name, _) in subphases(&ctx.cluster.kubernetes_version) {
         steps.extend(plan_one(name, ctx, kubeconfig_dir, view, keys)?);
     }

@@ -9,9 +9,7 @@ use std::net::IpAddr;
 use serde_json::{Map, Value, json};
 
 use crate::Error;
-use crate::config::model::{
-    Arg, ClusterConfiguration, HostFacts, InitConfiguration, NodeRegistration,
-};
+use crate::config::model::{Arg, ClusterConfiguration, HostFacts, InitConfiguration, NodeRegistration};
 use crate::paths;
 use crate::plan::{FileKind, Step};
 use crate::yaml::to_yaml;
@@ -106,24 +104,14 @@ pub fn flags_env(
     register_taints: bool,
 ) -> String {
     let mut defaults = vec![
-        Arg {
-            name: "container-runtime-endpoint".into(),
-            value: node_reg.cri_socket.clone(),
-        },
+        Arg { name: "container-runtime-endpoint".into(), value: node_reg.cri_socket.clone() },
         Arg {
             name: "pod-infra-container-image".into(),
-            value: format!(
-                "{}/pause:{}",
-                cluster.image_repository,
-                cluster.kubernetes_version.pause_tag()
-            ),
+            value: format!("{}/pause:{}", cluster.image_repository, cluster.kubernetes_version.pause_tag()),
         },
     ];
     if node_reg.name != host.hostname.to_lowercase() {
-        defaults.push(Arg {
-            name: "hostname-override".into(),
-            value: node_reg.name.clone(),
-        });
+        defaults.push(Arg { name: "hostname-override".into(), value: node_reg.name.clone() });
     }
     if register_taints && !node_reg.taints.is_empty() {
         let taints: Vec<String> = node_reg
@@ -137,22 +125,13 @@ pub fn flags_env(
                 }
             })
             .collect();
-        defaults.push(Arg {
-            name: "register-with-taints".into(),
-            value: taints.join(","),
-        });
+        defaults.push(Arg { name: "register-with-taints".into(), value: taints.join(",") });
     }
     let extra = &node_reg.kubelet_extra_args;
-    let mut args: Vec<Arg> = defaults
-        .into_iter()
-        .filter(|d| !extra.iter().any(|e| e.name == d.name))
-        .collect();
+    let mut args: Vec<Arg> = defaults.into_iter().filter(|d| !extra.iter().any(|e| e.name == d.name)).collect();
     args.extend(extra.iter().cloned());
     args.sort_by(|a, b| a.name.cmp(&b.name));
-    let line: Vec<String> = args
-        .iter()
-        .map(|a| format!("--{}={}", a.name, a.value))
-        .collect();
+    let line: Vec<String> = args.iter().map(|a| format!("--{}={}", a.name, a.value)).collect();
     format!("KUBELET_KUBEADM_ARGS={}\n", go_quote(&line.join(" ")))
 }
 
@@ -171,9 +150,7 @@ fn go_quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\u{0B}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7F}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
+            c if (c as u32) < 0x20 || c == '\u{7F}' => out.push_str(&format!("\\x{:02x}", c as u32)),
             c if c.is_control() => {
                 if (c as u32) <= 0xFFFF {
                     out.push_str(&format!("\\u{:04x}", c as u32));
@@ -205,34 +182,21 @@ pub fn plan_kubelet_start(init: &InitConfiguration, host: &HostFacts) -> Result<
     let env = flags_env(&init.node_registration, cluster, host, false);
     let config = to_yaml(&kubelet_configuration(init, host));
     let mut steps = vec![
-        Step::EnsureDir {
-            path: paths::KUBELET_DIR.into(),
-            mode: 0o700,
-        },
+        Step::EnsureDir { path: paths::KUBELET_DIR.into(), mode: 0o700 },
         Step::say(format!(
             "[kubelet-start] Writing kubelet environment file with flags to file {:?}",
             paths::KUBELET_FLAGS_ENV
         )),
         Step::write(paths::KUBELET_FLAGS_ENV, env, FileKind::Kubelet),
-        Step::say(format!(
-            "[kubelet-start] Writing kubelet configuration to file {:?}",
-            paths::KUBELET_CONFIG
-        )),
+        Step::say(format!("[kubelet-start] Writing kubelet configuration to file {:?}", paths::KUBELET_CONFIG)),
         Step::write(paths::KUBELET_CONFIG, config, FileKind::Kubelet),
     ];
     if cluster.kubernetes_version.node_local_cri_socket() {
         let mut instance = Map::new();
         instance.insert("apiVersion".into(), json!("kubelet.config.k8s.io/v1beta1"));
         instance.insert("kind".into(), json!("KubeletConfiguration"));
-        instance.insert(
-            "containerRuntimeEndpoint".into(),
-            json!(init.node_registration.cri_socket),
-        );
-        steps.push(Step::write(
-            paths::KUBELET_INSTANCE_CONFIG,
-            to_yaml(&Value::Object(instance)),
-            FileKind::Kubelet,
-        ));
+        instance.insert("containerRuntimeEndpoint".into(), json!(init.node_registration.cri_socket));
+        steps.push(Step::write(paths::KUBELET_INSTANCE_CONFIG, to_yaml(&Value::Object(instance)), FileKind::Kubelet));
     }
     Ok(steps)
 }
@@ -261,36 +225,22 @@ mod tests {
     #[test]
     fn reference_flags_env() {
         let init = fixture::init();
-        let env = flags_env(
-            &init.node_registration,
-            &init.cluster,
-            &fixture::host(),
-            false,
-        );
+        let env = flags_env(&init.node_registration, &init.cluster, &fixture::host(), false);
         assert_eq!(env, fixture::reference("kubeadm-flags.env"));
     }
 
     #[test]
     fn hostname_override_taints_extra_args_and_quoting() {
         let mut init = fixture::init();
-        let host = HostFacts {
-            hostname: "CP1".into(),
-            ..fixture::host()
-        };
+        let host = HostFacts { hostname: "CP1".into(), ..fixture::host() };
         init.node_registration.taints.push(Taint {
             key: "dedicated".into(),
             value: "db".into(),
             effect: "NoExecute".into(),
         });
         init.node_registration.kubelet_extra_args = vec![
-            Arg {
-                name: "pod-infra-container-image".into(),
-                value: "my/pause:1".into(),
-            },
-            Arg {
-                name: "node-labels".into(),
-                value: "a=\"b\"".into(),
-            },
+            Arg { name: "pod-infra-container-image".into(), value: "my/pause:1".into() },
+            Arg { name: "node-labels".into(), value: "a=\"b\"".into() },
         ];
         let env = flags_env(&init.node_registration, &init.cluster, &host, true);
         assert_eq!(
@@ -313,10 +263,7 @@ mod tests {
             "maxPods": 50,
         }));
         init.cluster.networking.service_subnet = "fd00:10:96::/112,10.96.0.0/12".into();
-        let host = HostFacts {
-            systemd_resolved: true,
-            ..fixture::host()
-        };
+        let host = HostFacts { systemd_resolved: true, ..fixture::host() };
         let c = kubelet_configuration(&init, &host);
         assert_eq!(c["cgroupDriver"], "cgroupfs");
         assert_eq!(c["rotateCertificates"], true);
@@ -332,13 +279,7 @@ mod tests {
         let mut init = fixture::init();
         let steps = plan_kubelet_start(&init, &fixture::host()).unwrap();
         assert_eq!(steps.len(), 5);
-        assert_eq!(
-            steps[0],
-            Step::EnsureDir {
-                path: "/var/lib/kubelet".into(),
-                mode: 0o700
-            }
-        );
+        assert_eq!(steps[0], Step::EnsureDir { path: "/var/lib/kubelet".into(), mode: 0o700 });
         assert_eq!(
             steps[1],
             Step::say(
@@ -347,9 +288,7 @@ mod tests {
         );
         assert_eq!(
             steps[3],
-            Step::say(
-                "[kubelet-start] Writing kubelet configuration to file \"/var/lib/kubelet/config.yaml\""
-            )
+            Step::say("[kubelet-start] Writing kubelet configuration to file \"/var/lib/kubelet/config.yaml\"")
         );
         assert!(
             matches!(&steps[4], Step::WriteFile { path, kind: FileKind::Kubelet, .. } if path == "/var/lib/kubelet/config.yaml")
@@ -357,17 +296,13 @@ mod tests {
 
         init.cluster.kubernetes_version = KubeVersion::resolve("v1.34.1").unwrap();
         let steps = plan_kubelet_start(&init, &fixture::host()).unwrap();
-        let Some(Step::WriteFile { path, bytes, .. }) = steps.last() else {
-            panic!()
-        };
+        let Some(Step::WriteFile { path, bytes, .. }) = steps.last() else { panic!() };
         assert_eq!(path, "/var/lib/kubelet/instance-config.yaml");
         assert_eq!(
             String::from_utf8(bytes.clone()).unwrap(),
             "apiVersion: kubelet.config.k8s.io/v1beta1\ncontainerRuntimeEndpoint: unix:///run/containerd/containerd.sock\nkind: KubeletConfiguration\n"
         );
-        let Step::WriteFile { bytes, .. } = &steps[2] else {
-            panic!()
-        };
+        let Step::WriteFile { bytes, .. } = &steps[2] else { panic!() };
         assert!(
             String::from_utf8(bytes.clone())
                 .unwrap()

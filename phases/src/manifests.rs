@@ -18,8 +18,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{
-    Container, HTTPGetAction, HostPathVolumeSource, Pod, PodSecurityContext, PodSpec, Probe,
-    ResourceRequirements, SeccompProfile, Volume, VolumeMount,
+    Container, HTTPGetAction, HostPathVolumeSource, Pod, PodSecurityContext, PodSpec, Probe, ResourceRequirements,
+    SeccompProfile, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -39,8 +39,7 @@ const CONTROL_PLANE_START_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// Serializes a Pod as kubeadm writes it (adds `metadata.creationTimestamp: null` and `status: {}`).
 pub fn pod_yaml(pod: &Pod) -> Result<String, Error> {
-    let mut value = serde_json::to_value(pod)
-        .map_err(|e| Error::Document(format!("cannot serialize pod: {e}")))?;
+    let mut value = serde_json::to_value(pod).map_err(|e| Error::Document(format!("cannot serialize pod: {e}")))?;
     if let Some(obj) = value.as_object_mut() {
         if let Some(meta) = obj.get_mut("metadata").and_then(|m| m.as_object_mut()) {
             meta.insert("creationTimestamp".into(), serde_json::Value::Null);
@@ -53,59 +52,33 @@ pub fn pod_yaml(pod: &Pod) -> Result<String, Error> {
 /// The steps that write one manifest: create the manifests directory (0700), then the file (0600).
 fn write_manifest_steps(name: &str, pod: &Pod) -> Result<Vec<Step>, Error> {
     Ok(vec![
-        Step::EnsureDir {
-            path: paths::MANIFESTS_DIR.into(),
-            mode: 0o700,
-        },
-        Step::write(
-            paths::join(paths::MANIFESTS_DIR, &format!("{name}.yaml")),
-            pod_yaml(pod)?,
-            FileKind::Manifest,
-        ),
+        Step::EnsureDir { path: paths::MANIFESTS_DIR.into(), mode: 0o700 },
+        Step::write(paths::join(paths::MANIFESTS_DIR, &format!("{name}.yaml")), pod_yaml(pod)?, FileKind::Manifest),
     ])
 }
 
 /// Merges kubeadm's default flags with the user's: a user flag replaces every default of the same name, flags
 /// given twice are kept twice (v1beta4), and the result is sorted by name (stable), rendered `--name=value`.
 fn command(binary: &str, defaults: Vec<Arg>, extra: &[Arg]) -> Vec<String> {
-    let mut args: Vec<Arg> = defaults
-        .into_iter()
-        .filter(|d| !extra.iter().any(|e| e.name == d.name))
-        .collect();
+    let mut args: Vec<Arg> = defaults.into_iter().filter(|d| !extra.iter().any(|e| e.name == d.name)).collect();
     args.extend(extra.iter().cloned());
     args.sort_by(|a, b| a.name.cmp(&b.name));
-    std::iter::once(binary.to_string())
-        .chain(
-            args.into_iter()
-                .map(|a| format!("--{}={}", a.name, a.value)),
-        )
-        .collect()
+    std::iter::once(binary.to_string()).chain(args.into_iter().map(|a| format!("--{}={}", a.name, a.value))).collect()
 }
 
 /// Shorthand for a default flag.
 fn arg(name: &str, value: impl Into<String>) -> Arg {
-    Arg {
-        name: name.into(),
-        value: value.into(),
-    }
+    Arg { name: name.into(), value: value.into() }
 }
 
 /// The value of the last `name` flag among the user's extra args.
 fn find_arg<'a>(extra: &'a [Arg], name: &str) -> Option<&'a str> {
-    extra
-        .iter()
-        .rev()
-        .find(|a| a.name == name)
-        .map(|a| a.value.as_str())
+    extra.iter().rev().find(|a| a.name == name).map(|a| a.value.as_str())
 }
 
 /// `host:port`, with IPv6 hosts bracketed (Go's `net.JoinHostPort`).
 fn join_host_port(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
+    if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
 }
 
 /// An HTTP GET probe as kubeadm's `staticpod` helpers build them.
@@ -135,11 +108,7 @@ fn liveness_probe(host: &str, path: &str, port: u16, scheme: &str) -> Probe {
 
 /// Readiness: every second, 3 failures.
 fn readiness_probe(host: &str, path: &str, port: u16, scheme: &str) -> Probe {
-    Probe {
-        period_seconds: Some(1),
-        failure_threshold: Some(3),
-        ..http_probe(host, path, port, scheme)
-    }
+    Probe { period_seconds: Some(1), failure_threshold: Some(3), ..http_probe(host, path, port, scheme) }
 }
 
 /// Startup: 10s initial delay, every 10s, as many failures as fit in the control-plane start timeout.
@@ -188,17 +157,13 @@ impl HostPath {
 /// `keep_mount_order` the mounts stay in the given order (etcd's are written data first, then certs).
 fn volumes(list: Vec<HostPath>, keep_mount_order: bool) -> (Vec<Volume>, Vec<VolumeMount>) {
     let order: Vec<String> = list.iter().map(|v| v.name.clone()).collect();
-    let by_name: BTreeMap<String, HostPath> =
-        list.into_iter().map(|v| (v.name.clone(), v)).collect();
+    let by_name: BTreeMap<String, HostPath> = list.into_iter().map(|v| (v.name.clone(), v)).collect();
     let (volumes, mut mounts): (Vec<Volume>, Vec<VolumeMount>) = by_name
         .into_values()
         .map(|v| {
             let volume = Volume {
                 name: v.name.clone(),
-                host_path: Some(HostPathVolumeSource {
-                    path: v.host_path,
-                    type_: v.path_type,
-                }),
+                host_path: Some(HostPathVolumeSource { path: v.host_path, type_: v.path_type }),
                 ..Default::default()
             };
             let mount = VolumeMount {
@@ -219,11 +184,7 @@ fn volumes(list: Vec<HostPath>, keep_mount_order: bool) -> (Vec<Volume>, Vec<Vol
 /// Resource requests (`cpu`, `memory`, …).
 fn requests(list: &[(&str, &str)]) -> ResourceRequirements {
     ResourceRequirements {
-        requests: Some(
-            list.iter()
-                .map(|(k, v)| ((*k).to_string(), Quantity((*v).to_string())))
-                .collect(),
-        ),
+        requests: Some(list.iter().map(|(k, v)| ((*k).to_string(), Quantity((*v).to_string()))).collect()),
         ..Default::default()
     }
 }
@@ -258,10 +219,7 @@ fn static_pod(
             priority: Some(2_000_001_000),
             priority_class_name: Some("system-node-critical".into()),
             security_context: Some(PodSecurityContext {
-                seccomp_profile: Some(SeccompProfile {
-                    type_: "RuntimeDefault".into(),
-                    ..Default::default()
-                }),
+                seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
                 ..Default::default()
             }),
             volumes: (!volumes.is_empty()).then_some(volumes),
@@ -281,10 +239,7 @@ pub(crate) mod fixture {
 
     /// Path of a reference file.
     pub fn reference(name: &str) -> String {
-        let dir = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/reference/kubeadm-1.28.7/"
-        );
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/kubeadm-1.28.7/");
         std::fs::read_to_string(format!("{dir}{name}")).unwrap()
     }
 
@@ -305,10 +260,7 @@ pub(crate) mod fixture {
                 ignore_preflight_errors: vec![],
                 image_pull_policy: "IfNotPresent".into(),
             },
-            local_api_endpoint: ApiEndpoint {
-                advertise_address: "10.0.0.10".parse().unwrap(),
-                bind_port: 6443,
-            },
+            local_api_endpoint: ApiEndpoint { advertise_address: "10.0.0.10".parse().unwrap(), bind_port: 6443 },
             certificate_key: String::new(),
             skip_phases: vec![],
             patches_dir: String::new(),
@@ -382,21 +334,12 @@ mod tests {
     fn user_flags_replace_defaults_and_duplicates_survive() {
         let defaults = vec![arg("b", "1"), arg("a", "x"), arg("c", "3")];
         let extra = vec![arg("b", "2"), arg("z", ""), arg("b", "5"), arg("aa", "y")];
-        assert_eq!(
-            command("bin", defaults, &extra),
-            ["bin", "--a=x", "--aa=y", "--b=2", "--b=5", "--c=3", "--z="]
-        );
+        assert_eq!(command("bin", defaults, &extra), ["bin", "--a=x", "--aa=y", "--b=2", "--b=5", "--c=3", "--z="]);
     }
 
     #[test]
     fn startup_probe_allows_the_start_timeout() {
-        assert_eq!(
-            startup_probe("h", "/p", 1, "HTTPS").failure_threshold,
-            Some(24)
-        );
-        assert_eq!(
-            liveness_probe("", "/p", 1, "HTTPS").http_get.unwrap().host,
-            None
-        );
+        assert_eq!(startup_probe("h", "/p", 1, "HTTPS").failure_threshold, Some(24));
+        assert_eq!(liveness_probe("", "/p", 1, "HTTPS").http_get.unwrap().host, None);
     }
 }

@@ -33,8 +33,8 @@ pub fn from_yaml(text: &str) -> Result<Value, Error> {
 
 /// Splits a multi-document YAML stream into JSON values (empty documents are dropped).
 pub fn documents(text: &str) -> Result<Vec<Value>, Error> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text)
-        .map_err(|e| Error::Document(format!("invalid YAML: {e}")))?;
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(text).map_err(|e| Error::Document(format!("invalid YAML: {e}")))?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
@@ -182,13 +182,7 @@ impl Out {
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
                 let next_space = chars.get(i + 1) == Some(&' ');
-                if allow_breaks
-                    && !spaces
-                    && self.column > BEST_WIDTH
-                    && i > 0
-                    && i + 1 < chars.len()
-                    && !next_space
-                {
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i + 1 < chars.len() && !next_space {
                     self.indent(indent);
                 } else {
                     self.put(c);
@@ -242,12 +236,7 @@ impl Out {
                 }
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks
-                    && !spaces
-                    && self.column > BEST_WIDTH
-                    && i > 0
-                    && i + 1 < chars.len()
-                {
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i + 1 < chars.len() {
                     self.indent(indent);
                     if chars.get(i + 1) == Some(&' ') {
                         self.put('\\');
@@ -322,27 +311,22 @@ struct Analysis {
 
 fn analyze(s: &str) -> Analysis {
     if s.is_empty() {
-        return Analysis {
-            block_plain: true,
-            single_quoted: true,
-            block: false,
-        };
+        return Analysis { block_plain: true, single_quoted: true, block: false };
     }
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len();
     let mut block_indicators = s.starts_with("---") || s.starts_with("...");
     let (mut special, mut line_breaks) = (false, false);
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
-        (false, false, false, false);
-    let (mut break_space, mut space_break, mut previous_space, mut previous_break) =
-        (false, false, false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
+    let (mut break_space, mut space_break, mut previous_space, mut previous_break) = (false, false, false, false);
     let mut preceded_by_whitespace = true;
     for (i, &c) in chars.iter().enumerate() {
         let followed_by_whitespace = i + 1 >= n || matches!(chars[i + 1], ' ' | '\t');
         if i == 0 {
             match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
-                | '%' | '@' | '`' => block_indicators = true,
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
+                    block_indicators = true
+                }
                 '?' | ':' | '-' if followed_by_whitespace => block_indicators = true,
                 _ => {}
             }
@@ -377,11 +361,7 @@ fn analyze(s: &str) -> Analysis {
         }
         preceded_by_whitespace = matches!(c, ' ' | '\t') || is_break(c);
     }
-    let mut a = Analysis {
-        block_plain: true,
-        single_quoted: true,
-        block: true,
-    };
+    let mut a = Analysis { block_plain: true, single_quoted: true, block: true };
     if leading_space || leading_break || trailing_space || trailing_break {
         a.block_plain = false;
     }
@@ -393,11 +373,7 @@ fn analyze(s: &str) -> Analysis {
         a.single_quoted = false;
     }
     if space_break || special {
-        a = Analysis {
-            block_plain: false,
-            single_quoted: false,
-            block: false,
-        };
+        a = Analysis { block_plain: false, single_quoted: false, block: false };
     }
     if line_breaks || block_indicators {
         a.block_plain = false;
@@ -407,8 +383,7 @@ fn analyze(s: &str) -> Analysis {
 
 /// libyaml's printable set: LF, printable ASCII, U+00A0–U+D7FF, U+E000–U+FFFD except the BOM.
 fn is_printable(c: char) -> bool {
-    matches!(c, '\n' | ' '..='~' | '\u{A0}'..='\u{D7FF}')
-        || (('\u{E000}'..='\u{FFFD}').contains(&c) && c != '\u{FEFF}')
+    matches!(c, '\n' | ' '..='~' | '\u{A0}'..='\u{D7FF}') || (('\u{E000}'..='\u{FFFD}').contains(&c) && c != '\u{FEFF}')
 }
 
 fn is_break(c: char) -> bool {
@@ -419,10 +394,9 @@ fn is_break(c: char) -> bool {
 /// null, int, float or timestamp.
 fn resolves_to_non_string(s: &str) -> bool {
     const WORDS: &[&str] = &[
-        "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "n", "N", "no",
-        "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "", "~", "null", "Null",
-        "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
-        "-.Inf", "-.INF",
+        "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "n", "N", "no", "No", "NO", "false",
+        "False", "FALSE", "off", "Off", "OFF", "", "~", "null", "Null", "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf",
+        ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
     ];
     if WORDS.contains(&s) {
         return true;
@@ -437,9 +411,7 @@ fn resolves_to_non_string(s: &str) -> bool {
             if is_go_int(&plain) || is_go_float(&plain) {
                 return true;
             }
-            let binary = plain
-                .strip_prefix("0b")
-                .or_else(|| plain.strip_prefix("-0b"));
+            let binary = plain.strip_prefix("0b").or_else(|| plain.strip_prefix("-0b"));
             binary.is_some_and(|rest| {
                 let digits = rest.strip_prefix(['+', '-']).unwrap_or(rest);
                 !digits.is_empty() && digits.bytes().all(|b| b == b'0' || b == b'1')
@@ -476,10 +448,7 @@ fn is_go_int(s: &str) -> bool {
         let Some(d) = c.to_digit(radix) else {
             return false;
         };
-        v = match v
-            .checked_mul(u128::from(radix))
-            .and_then(|v| v.checked_add(u128::from(d)))
-        {
+        v = match v.checked_mul(u128::from(radix)).and_then(|v| v.checked_add(u128::from(d))) {
             Some(v) => v,
             None => return false,
         };
@@ -588,8 +557,7 @@ fn is_timestamp(s: &str) -> bool {
         let month = num(&mut i)?;
         lit(&mut i, b'-')?;
         let day = num(&mut i)?;
-        let leap =
-            year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+        let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
         let days = match month {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
             4 | 6 | 9 | 11 => 30,
@@ -659,11 +627,7 @@ fn go_key_order(a: &str, b: &str) -> Ordering {
             return ar[i].cmp(&br[i]);
         }
         if al || bl {
-            return if bl {
-                Ordering::Less
-            } else {
-                Ordering::Greater
-            };
+            return if bl { Ordering::Less } else { Ordering::Greater };
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
         if ar[i] == '0' || br[i] == '0' {
@@ -680,16 +644,12 @@ fn go_key_order(a: &str, b: &str) -> Ordering {
         }
         let mut ai = i;
         while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an
-                .wrapping_mul(10)
-                .wrapping_add(i64::from(ar[ai] as u8 - b'0'));
+            an = an.wrapping_mul(10).wrapping_add(i64::from(ar[ai] as u8 - b'0'));
             ai += 1;
         }
         let mut bi = i;
         while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn
-                .wrapping_mul(10)
-                .wrapping_add(i64::from(br[bi] as u8 - b'0'));
+            bn = bn.wrapping_mul(10).wrapping_add(i64::from(br[bi] as u8 - b'0'));
             bi += 1;
         }
         if an != bn {
@@ -726,11 +686,7 @@ fn number(n: &serde_json::Number) -> String {
     let sign = if f < 0.0 { "-" } else { "" };
     if !(-4..6).contains(&exp) {
         let rest = &digits[1..];
-        let dot = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
+        let dot = if rest.is_empty() { String::new() } else { format!(".{rest}") };
         let esign = if exp < 0 { '-' } else { '+' };
         return format!("{sign}{}{dot}e{esign}{:02}", &digits[..1], exp.abs());
     }
@@ -740,11 +696,7 @@ fn number(n: &serde_json::Number) -> String {
     } else if exp + 1 >= nd {
         format!("{digits}{}", "0".repeat((exp + 1 - nd) as usize))
     } else {
-        format!(
-            "{}.{}",
-            &digits[..(exp + 1) as usize],
-            &digits[(exp + 1) as usize..]
-        )
+        format!("{}.{}", &digits[..(exp + 1) as usize], &digits[(exp + 1) as usize..])
     };
     format!("{sign}{body}")
 }
@@ -755,10 +707,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const REF: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/reference/kubeadm-1.28.7/"
-    );
+    const REF: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/kubeadm-1.28.7/");
 
     #[test]
     fn reference_files_round_trip_byte_for_byte() {
@@ -859,10 +808,7 @@ mod tests {
     #[test]
     fn indicator_strings_are_single_quoted() {
         for (s, want) in [
-            (
-                "*,bootstrapsigner,tokencleaner",
-                "'*,bootstrapsigner,tokencleaner'",
-            ),
+            ("*,bootstrapsigner,tokencleaner", "'*,bootstrapsigner,tokencleaner'"),
             ("&a", "'&a'"),
             ("!x", "'!x'"),
             ("- a", "'- a'"),
@@ -895,14 +841,8 @@ mod tests {
 
     #[test]
     fn multi_line_strings_are_literal_blocks() {
-        assert_eq!(
-            to_yaml(&json!({"d": {"k": "a\nb\n"}})),
-            "d:\n  k: |\n    a\n    b\nz: 1\n".replace("z: 1\n", "")
-        );
-        assert_eq!(
-            to_yaml(&json!({"k": "a\n\nb", "l": 1})),
-            "k: |-\n  a\n\n  b\nl: 1\n"
-        );
+        assert_eq!(to_yaml(&json!({"d": {"k": "a\nb\n"}})), "d:\n  k: |\n    a\n    b\nz: 1\n".replace("z: 1\n", ""));
+        assert_eq!(to_yaml(&json!({"k": "a\n\nb", "l": 1})), "k: |-\n  a\n\n  b\nl: 1\n");
         assert_eq!(to_yaml(&json!({"k": "a\n\n"})), "k: |+\n  a\n\n");
         assert_eq!(to_yaml(&json!({"k": " a\nb"})), "k: |2-\n   a\n  b\n");
         assert_eq!(to_yaml(&json!(["x\ny"])), "- |-\n  x\n  y\n");
@@ -951,12 +891,7 @@ mod tests {
         ];
         for s in strings {
             let v = json!({ "k": s, s: "key" });
-            assert_eq!(
-                from_yaml(&to_yaml(&v)).unwrap(),
-                v,
-                "{s:?}: {}",
-                to_yaml(&v)
-            );
+            assert_eq!(from_yaml(&to_yaml(&v)).unwrap(), v, "{s:?}: {}", to_yaml(&v));
         }
     }
 
@@ -969,9 +904,6 @@ mod tests {
     #[test]
     fn numbers_are_written_like_go() {
         let v = json!({"a": 1.5, "b": 1_000_000.0, "c": 0.00001, "d": 1234567.5, "e": -7, "f": 0.0001, "g": 1e22});
-        assert_eq!(
-            to_yaml(&v),
-            "a: 1.5\nb: 1000000\nc: 1e-05\nd: 1.2345675e+06\ne: -7\nf: 0.0001\ng: 1e+22\n"
-        );
+        assert_eq!(to_yaml(&v), "a: 1.5\nb: 1000000\nc: 1e-05\nd: 1.2345675e+06\ne: -7\nf: 0.0001\ng: 1e+22\n");
     }
 }

@@ -87,20 +87,10 @@ pub struct InitArgs {
     #[arg(long)]
     pub upload_certs: bool,
     /// kubeconfig used to talk to the cluster.
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "/etc/kubernetes/admin.conf",
-        hide = true
-    )]
+    #[arg(long, value_name = "FILE", default_value = "/etc/kubernetes/admin.conf", hide = true)]
     pub kubeconfig: String,
     /// Where kubeconfig files are written.
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = "/etc/kubernetes",
-        hide = true
-    )]
+    #[arg(long, value_name = "DIR", default_value = "/etc/kubernetes", hide = true)]
     pub kubeconfig_dir: String,
     /// Extra kube-apiserver flags (key=value,…).
     #[arg(long, value_name = "ARGS", hide = true)]

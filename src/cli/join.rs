@@ -80,8 +80,7 @@ impl JoinArgs {
             discovery_file: self.discovery_file.clone(),
             discovery_token: self.discovery_token.clone(),
             discovery_token_ca_cert_hash: self.discovery_token_ca_cert_hash.clone(),
-            discovery_token_unsafe_skip_ca_verification: self
-                .discovery_token_unsafe_skip_ca_verification,
+            discovery_token_unsafe_skip_ca_verification: self.discovery_token_unsafe_skip_ca_verification,
             ignore_preflight_errors: self.ignore_preflight_errors.clone(),
             node_name: self.node_name.clone(),
             patches: self.patches.clone(),

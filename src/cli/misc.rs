@@ -29,12 +29,7 @@ pub enum TokenCommand {
     /// List the bootstrap tokens of the cluster.
     List {
         /// Output format: text, json or yaml.
-        #[arg(
-            short = 'o',
-            long = "output",
-            alias = "experimental-output",
-            default_value = "text"
-        )]
+        #[arg(short = 'o', long = "output", alias = "experimental-output", default_value = "text")]
         output: String,
         /// kubeconfig used to talk to the cluster.
         #[arg(long, default_value = "/etc/kubernetes/admin.conf")]
@@ -188,9 +183,7 @@ pub fn token(_g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()>
             }
             if let Some(k) = &a.certificate_key {
                 if !a.print_join_command {
-                    return Err(invalid(
-                        "cannot use --certificate-key without --print-join-command",
-                    ));
+                    return Err(invalid("cannot use --certificate-key without --print-join-command"));
                 }
                 config::validate_certificate_key(k)?;
             }
@@ -198,9 +191,7 @@ pub fn token(_g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()>
         }
         TokenCommand::Delete { tokens, .. } => {
             for t in &tokens {
-                let id_ok = t.len() == 6
-                    && t.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                let id_ok = t.len() == 6 && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
                 if !id_ok {
                     config::validate_token(t)?;
                 }
@@ -209,9 +200,7 @@ pub fn token(_g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()>
         }
         TokenCommand::List { output, .. } => {
             if !matches!(output.as_str(), "text" | "json" | "yaml") {
-                return Err(invalid(format!(
-                    "invalid output format {output:?}: use text, json or yaml"
-                )));
+                return Err(invalid(format!("invalid output format {output:?}: use text, json or yaml")));
             }
             Err(not_yet("token list"))
         }
@@ -223,28 +212,18 @@ pub fn certs(_g: &Global, cmd: CertsCommand, out: &Output) -> anyhow::Result<()>
     match cmd {
         CertsCommand::CertificateKey => {
             let mut key = [0u8; 32];
-            aws_lc_rs::rand::fill(&mut key)
-                .map_err(|_| anyhow::anyhow!("the random number generator failed"))?;
+            aws_lc_rs::rand::fill(&mut key).map_err(|_| anyhow::anyhow!("the random number generator failed"))?;
             out.say(&hex::encode(key));
             Ok(())
         }
-        CertsCommand::CheckExpiration => Err(anyhow::anyhow!(
-            "certs check-expiration is not implemented yet"
-        )),
+        CertsCommand::CheckExpiration => Err(anyhow::anyhow!("certs check-expiration is not implemented yet")),
         CertsCommand::Renew { .. } => Err(anyhow::anyhow!("certs renew is not implemented yet")),
-        CertsCommand::GenerateCsr => {
-            Err(anyhow::anyhow!("certs generate-csr is not implemented yet"))
-        }
+        CertsCommand::GenerateCsr => Err(anyhow::anyhow!("certs generate-csr is not implemented yet")),
     }
 }
 
 fn read_config(path: &PathBuf) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).map_err(|e| {
-        invalid(format!(
-            "unable to read config from {:?}: {e}",
-            path.display()
-        ))
-    })
+    std::fs::read_to_string(path).map_err(|e| invalid(format!("unable to read config from {:?}: {e}", path.display())))
 }
 
 /// Runs `kbinit config …`.
@@ -257,11 +236,7 @@ pub fn config(g: &Global, cmd: ConfigCommand, out: &Output) -> anyhow::Result<()
                 PrintCommand::JoinDefaults(a) => (a, false),
             };
             let version = KubeVersion::resolve(args.kubernetes_version.as_deref().unwrap_or(""))?;
-            let api = if version.has_v1beta4() {
-                ApiVersion::V1beta4
-            } else {
-                ApiVersion::V1beta3
-            };
+            let api = if version.has_v1beta4() { ApiVersion::V1beta4 } else { ApiVersion::V1beta3 };
             let doc = if init {
                 config::init_defaults_document(&version, api, &args.component_configs)?
             } else {
@@ -335,9 +310,7 @@ pub fn version(a: VersionArgs, out: &Output) -> anyhow::Result<()> {
         Some("json") => out.say(&serde_json::to_string_pretty(&info)?),
         Some("yaml") => out.raw(&kbinit_phases::yaml::to_yaml(&info)),
         Some(o) => {
-            return Err(invalid(format!(
-                "invalid output format {o:?}: use short, json or yaml"
-            )));
+            return Err(invalid(format!("invalid output format {o:?}: use short, json or yaml")));
         }
     }
     Ok(())

@@ -33,13 +33,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
     /// Log level: 0 is kubeadm's normal output, higher numbers add detail on stderr.
-    #[arg(
-        short = 'v',
-        long = "v",
-        global = true,
-        value_name = "N",
-        default_value_t = 0
-    )]
+    #[arg(short = 'v', long = "v", global = true, value_name = "N", default_value_t = 0)]
     pub verbosity: u8,
 }
 
@@ -95,36 +89,19 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
     let matches = command().try_get_matches_from(argv)?;
     let global = Global::from_arg_matches(&matches)?;
     let out = Output::new(global.verbosity);
-    let (name, sub) = matches
-        .subcommand()
-        .ok_or_else(|| anyhow::anyhow!("no command given"))?;
+    let (name, sub) = matches.subcommand().ok_or_else(|| anyhow::anyhow!("no command given"))?;
     match (name, sub.subcommand()) {
         ("init", Some(("phase", pm))) => {
             let (phase, leaf) = crate::workflow::matched_phase(pm);
-            flows::init::exec(
-                &global,
-                init::InitArgs::from_arg_matches(leaf)?,
-                Some(&phase),
-                &out,
-            )
+            flows::init::exec(&global, init::InitArgs::from_arg_matches(leaf)?, Some(&phase), &out)
         }
         ("join", Some(("phase", pm))) => {
             let (phase, leaf) = crate::workflow::matched_phase(pm);
-            flows::join::exec(
-                &global,
-                join::JoinArgs::from_arg_matches(leaf)?,
-                Some(&phase),
-                &out,
-            )
+            flows::join::exec(&global, join::JoinArgs::from_arg_matches(leaf)?, Some(&phase), &out)
         }
         ("reset", Some(("phase", pm))) => {
             let (phase, leaf) = crate::workflow::matched_phase(pm);
-            flows::reset::exec(
-                &global,
-                reset::ResetArgs::from_arg_matches(leaf)?,
-                Some(&phase),
-                &out,
-            )
+            flows::reset::exec(&global, reset::ResetArgs::from_arg_matches(leaf)?, Some(&phase), &out)
         }
         _ => match Cli::from_arg_matches(&matches)?.command {
             Command::Init(a) => flows::init::exec(&global, *a, None, &out),

@@ -24,11 +24,7 @@ pub struct ResetArgs {
     #[arg(long, value_name = "CHECKS", value_delimiter = ',')]
     pub ignore_preflight_errors: Option<Vec<String>>,
     /// kubeconfig used to talk to the cluster.
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "/etc/kubernetes/admin.conf"
-    )]
+    #[arg(long, value_name = "FILE", default_value = "/etc/kubernetes/admin.conf")]
     pub kubeconfig: String,
     /// Phases to skip.
     #[arg(long, value_name = "PHASES", value_delimiter = ',')]

@@ -33,11 +33,7 @@ pub struct InitData {
 
 impl InitData {
     fn pki(&self) -> PkiContext<'_> {
-        PkiContext {
-            cluster: &self.cfg.cluster,
-            node: &self.node,
-            now: self.now,
-        }
+        PkiContext { cluster: &self.cfg.cluster, node: &self.node, now: self.now }
     }
     fn keys(&self) -> &dyn KeySource {
         match &self.keys {
@@ -55,10 +51,7 @@ fn run_preflight(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> 
 }
 
 fn run_certs(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
-    out.say(&format!(
-        "[certs] Using certificateDir folder {:?}",
-        d.cfg.cluster.certificates_dir
-    ));
+    out.say(&format!("[certs] Using certificateDir folder {:?}", d.cfg.cluster.certificates_dir));
     let ctx = d.pki();
     let n = certs::keys_needed(&ctx, &d.host);
     d.keys = Some(KeyPool::prefetch(d.cfg.cluster.encryption_algorithm, n));
@@ -67,18 +60,11 @@ fn run_certs(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
 
 fn run_cert(d: &mut InitData, out: &Output, name: &str) -> anyhow::Result<()> {
     let ctx = d.pki();
-    apply(
-        &certs::plan_one(name, &ctx, &d.host, d.keys())?,
-        &d.host,
-        out,
-    )
+    apply(&certs::plan_one(name, &ctx, &d.host, d.keys())?, &d.host, out)
 }
 
 fn run_kubeconfigs(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
-    out.say(&format!(
-        "[kubeconfig] Using kubeconfig folder {:?}",
-        d.args.kubeconfig_dir
-    ));
+    out.say(&format!("[kubeconfig] Using kubeconfig folder {:?}", d.args.kubeconfig_dir));
     d.keys = Some(KeyPool::prefetch(
         d.cfg.cluster.encryption_algorithm,
         kubeconfig::subphases(&d.cfg.cluster.kubernetes_version).len(),
@@ -88,11 +74,7 @@ fn run_kubeconfigs(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()
 
 fn run_kubeconfig(d: &mut InitData, out: &Output, name: &str) -> anyhow::Result<()> {
     let ctx = d.pki();
-    apply(
-        &kubeconfig::plan_one(name, &ctx, &d.args.kubeconfig_dir, &d.host, d.keys())?,
-        &d.host,
-        out,
-    )
+    apply(&kubeconfig::plan_one(name, &ctx, &d.args.kubeconfig_dir, &d.host, d.keys())?, &d.host, out)
 }
 
 fn has_super_admin(d: &InitData) -> bool {
@@ -100,45 +82,30 @@ fn has_super_admin(d: &InitData) -> bool {
 }
 
 fn run_etcd_local(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
-    apply(
-        &manifests::plan_etcd_local(&d.cfg.cluster, &d.node, &[], false)?,
-        &d.host,
-        out,
-    )
+    apply(&manifests::plan_etcd_local(&d.cfg.cluster, &d.node, &[], false)?, &d.host, out)
 }
 
 fn run_control_planes(_: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
-    out.say(&format!(
-        "[control-plane] Using manifest folder {:?}",
-        paths::MANIFESTS_DIR
-    ));
+    out.say(&format!("[control-plane] Using manifest folder {:?}", paths::MANIFESTS_DIR));
     Ok(())
 }
 
 fn run_control_plane(d: &mut InitData, out: &Output, name: &str) -> anyhow::Result<()> {
     let component = format!("kube-{name}");
-    let steps =
-        manifests::plan_control_plane(&component, &d.cfg.cluster, &d.node, &d.host, &d.proxy_env)?;
+    let steps = manifests::plan_control_plane(&component, &d.cfg.cluster, &d.node, &d.host, &d.proxy_env)?;
     apply(&steps, &d.host, out)
 }
 
 fn run_kubelet_start(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
     let manage = !d.dry_run() && d.host.is_real_root() && services::has_systemd();
     if manage && let Err(e) = services::systemctl(&["stop", "kubelet"]) {
-            out.warn(&format!("[kubelet-start] stopping the kubelet: {e:#}"));
+        out.warn(&format!("[kubelet-start] stopping the kubelet: {e:#}"));
     }
-    apply(
-        &kubelet::plan_kubelet_start(&d.cfg, &d.facts)?,
-        &d.host,
-        out,
-    )?;
+    apply(&kubelet::plan_kubelet_start(&d.cfg, &d.facts)?, &d.host, out)?;
     if d.dry_run() {
         out.say("[dryrun] Would start the kubelet");
     } else if !d.host.is_real_root() {
-        out.say(&format!(
-            "[kubelet-start] Not starting the kubelet: --root is {:?}, not /",
-            d.host.root().display()
-        ));
+        out.say(&format!("[kubelet-start] Not starting the kubelet: --root is {:?}, not /", d.host.root().display()));
     } else if !services::has_systemd() {
         out.say("[kubelet-start] No supported init system detected, won't make sure the kubelet is running properly.");
     } else {
@@ -158,13 +125,9 @@ fn describe(name: &str) -> &'static str {
     match name {
         "ca" => "Create the cluster CA (ca.crt, ca.key) that every component identity chains to",
         "apiserver" => "Create the API server's serving certificate",
-        "apiserver-kubelet-client" => {
-            "Create the client certificate the API server presents to kubelets"
-        }
+        "apiserver-kubelet-client" => "Create the client certificate the API server presents to kubelets",
         "front-proxy-ca" => "Create the CA for the aggregation layer's front proxy",
-        "front-proxy-client" => {
-            "Create the client certificate of the aggregation layer's front proxy"
-        }
+        "front-proxy-client" => "Create the client certificate of the aggregation layer's front proxy",
         "etcd-ca" => "Create the CA that etcd members and etcd clients chain to",
         "etcd-server" => "Create etcd's serving certificate",
         "etcd-peer" => "Create the certificate etcd members use between each other",
@@ -183,47 +146,25 @@ fn describe(name: &str) -> &'static str {
 /// init's phases, in kubeadm's order (the union over supported versions; version-specific ones run only for
 /// their versions).
 pub fn workflow() -> Workflow<InitData> {
-    let cert_phases = certs::subphases()
-        .iter()
-        .map(|(n, _)| Phase::leaf(n, describe(n), run_cert))
-        .collect();
+    let cert_phases = certs::subphases().iter().map(|(n, _)| Phase::leaf(n, describe(n), run_cert)).collect();
     let newest = kbinit_phases::version::KubeVersion::default_version();
     let kubeconfig_phases = kubeconfig::subphases(&newest)
         .into_iter()
         .map(|(n, _)| {
             let p = Phase::leaf(n, describe(n), run_kubeconfig);
-            if n == "super-admin" {
-                p.run_if(has_super_admin)
-            } else {
-                p
-            }
+            if n == "super-admin" { p.run_if(has_super_admin) } else { p }
         })
         .collect();
     let cp = manifests::control_plane_components()
         .iter()
-        .map(|(n, c)| {
-            Phase::leaf(
-                n,
-                format!("Write the static Pod manifest of {c}"),
-                run_control_plane,
-            )
-        })
+        .map(|(n, c)| Phase::leaf(n, format!("Write the static Pod manifest of {c}"), run_control_plane))
         .collect();
     let cluster = |n: &'static str, s: &str| Phase::leaf(n, s, run_cluster);
     Workflow {
         command: "init",
         phases: vec![
-            Phase::leaf(
-                "preflight",
-                "Check that this machine can become a control-plane node",
-                run_preflight,
-            ),
-            Phase::parent(
-                "certs",
-                "Create the cluster's certificates and keys",
-                Some(run_certs),
-                cert_phases,
-            ),
+            Phase::leaf("preflight", "Check that this machine can become a control-plane node", run_preflight),
+            Phase::parent("certs", "Create the cluster's certificates and keys", Some(run_certs), cert_phases),
             Phase::parent(
                 "kubeconfig",
                 "Write the kubeconfig files of the control plane and its administrators",
@@ -234,11 +175,7 @@ pub fn workflow() -> Workflow<InitData> {
                 "etcd",
                 "Write the static Pod manifest of the local etcd member",
                 None,
-                vec![Phase::leaf(
-                    "local",
-                    "Write the manifest of a stacked etcd member on this node",
-                    run_etcd_local,
-                )],
+                vec![Phase::leaf("local", "Write the manifest of a stacked etcd member on this node", run_etcd_local)],
             ),
             Phase::parent(
                 "control-plane",
@@ -251,39 +188,21 @@ pub fn workflow() -> Workflow<InitData> {
                 "Write the kubelet's configuration and flags, then (re)start it",
                 run_kubelet_start,
             ),
-            cluster(
-                "wait-control-plane",
-                "Wait until the kubelet and the control-plane components are healthy",
-            ),
+            cluster("wait-control-plane", "Wait until the kubelet and the control-plane components are healthy"),
             Phase::parent(
                 "upload-config",
                 "Store the cluster and kubelet configuration in ConfigMaps",
                 None,
                 vec![
-                    cluster(
-                        "kubeadm",
-                        "Store the ClusterConfiguration in the kubeadm-config ConfigMap",
-                    ),
-                    cluster(
-                        "kubelet",
-                        "Store the kubelet configuration in the kubelet-config ConfigMap",
-                    ),
+                    cluster("kubeadm", "Store the ClusterConfiguration in the kubeadm-config ConfigMap"),
+                    cluster("kubelet", "Store the kubelet configuration in the kubelet-config ConfigMap"),
                 ],
             )
             .aliases(&["uploadconfig"]),
-            cluster(
-                "upload-certs",
-                "Encrypt the shared control-plane certificates into the kubeadm-certs Secret",
-            ),
-            cluster(
-                "mark-control-plane",
-                "Label and taint this node as a control-plane node",
-            ),
-            cluster(
-                "bootstrap-token",
-                "Create the bootstrap token, its RBAC rules and the cluster-info ConfigMap",
-            )
-            .aliases(&["bootstraptoken"]),
+            cluster("upload-certs", "Encrypt the shared control-plane certificates into the kubeadm-certs Secret"),
+            cluster("mark-control-plane", "Label and taint this node as a control-plane node"),
+            cluster("bootstrap-token", "Create the bootstrap token, its RBAC rules and the cluster-info ConfigMap")
+                .aliases(&["bootstraptoken"]),
             Phase::parent(
                 "kubelet-finalize",
                 "Point the kubelet at its rotating client certificate after its TLS bootstrap",
@@ -293,25 +212,16 @@ pub fn workflow() -> Workflow<InitData> {
                         "enable-client-cert-rotation",
                         "Switch kubelet.conf to the rotating client certificate (v1.31 and later)",
                     ),
-                    cluster(
-                        "experimental-cert-rotation",
-                        "The same, under its name before v1.31",
-                    ),
+                    cluster("experimental-cert-rotation", "The same, under its name before v1.31"),
                 ],
             ),
             Phase::parent(
                 "addon",
                 "Install the essential addons",
                 None,
-                vec![
-                    cluster("coredns", "Install CoreDNS"),
-                    cluster("kube-proxy", "Install kube-proxy"),
-                ],
+                vec![cluster("coredns", "Install CoreDNS"), cluster("kube-proxy", "Install kube-proxy")],
             ),
-            cluster(
-                "show-join-command",
-                "Print the commands that join more control-plane and worker nodes",
-            ),
+            cluster("show-join-command", "Print the commands that join more control-plane and worker nodes"),
         ],
     }
 }
@@ -329,23 +239,10 @@ pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> any
         out.warn(w);
     }
     let cfg = loaded.config;
-    let skips = if flag_skips.is_empty() {
-        cfg.skip_phases.clone()
-    } else {
-        flag_skips
-    };
+    let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
-    let host = super::host_for(
-        &g.root,
-        args.dry_run,
-        args.dry_run_dir.as_ref(),
-        "init",
-        out,
-    )?;
-    out.say(&format!(
-        "[init] Using Kubernetes version: {}",
-        cfg.cluster.kubernetes_version
-    ));
+    let host = super::host_for(&g.root, args.dry_run, args.dry_run_dir.as_ref(), "init", out)?;
+    out.say(&format!("[init] Using Kubernetes version: {}", cfg.cluster.kubernetes_version));
     let mut data = InitData {
         args,
         host,

@@ -30,10 +30,7 @@ fn run_preflight(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> 
             message: "user is not running as root".into(),
         });
     }
-    for f in [
-        "/etc/kubernetes/kubelet.conf",
-        "/etc/kubernetes/bootstrap-kubelet.conf",
-    ] {
+    for f in ["/etc/kubernetes/kubelet.conf", "/etc/kubernetes/bootstrap-kubelet.conf"] {
         if d.host.path(f).exists() {
             findings.push(Finding {
                 name: format!("FileAvailable-{}", crate::preflight::path_name(f)),
@@ -42,11 +39,7 @@ fn run_preflight(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> 
             });
         }
     }
-    report(
-        &findings,
-        &d.cfg.node_registration.ignore_preflight_errors,
-        out,
-    )
+    report(&findings, &d.cfg.node_registration.ignore_preflight_errors, out)
 }
 
 fn run_cluster(d: &mut JoinData, out: &Output, name: &str) -> anyhow::Result<()> {
@@ -59,11 +52,7 @@ pub fn workflow() -> Workflow<JoinData> {
     Workflow {
         command: "join",
         phases: vec![
-            Phase::leaf(
-                "preflight",
-                "Check that this machine can join the cluster",
-                run_preflight,
-            ),
+            Phase::leaf("preflight", "Check that this machine can join the cluster", run_preflight),
             Phase::parent(
                 "control-plane-prepare",
                 "Prepare this machine to serve a control plane",
@@ -74,48 +63,23 @@ pub fn workflow() -> Workflow<JoinData> {
                         "Fetch and decrypt the shared control-plane certificates from the kubeadm-certs Secret",
                     ),
                     c("certs", "Create this node's own control-plane certificates"),
-                    c(
-                        "kubeconfig",
-                        "Write this node's control-plane kubeconfig files",
-                    ),
-                    c(
-                        "control-plane",
-                        "Write this node's control-plane static Pod manifests",
-                    ),
+                    c("kubeconfig", "Write this node's control-plane kubeconfig files"),
+                    c("control-plane", "Write this node's control-plane static Pod manifests"),
                 ],
             ),
-            c(
-                "check-etcd",
-                "Check that the cluster's etcd is healthy before adding a member",
-            )
-            .hidden(),
-            c(
-                "kubelet-start",
-                "Write the kubelet's settings and bootstrap kubeconfig, then (re)start it",
-            ),
+            c("check-etcd", "Check that the cluster's etcd is healthy before adding a member").hidden(),
+            c("kubelet-start", "Write the kubelet's settings and bootstrap kubeconfig, then (re)start it"),
             c("etcd-join", "Add this node's etcd member to the cluster"),
-            c(
-                "kubelet-wait-bootstrap",
-                "Wait for the kubelet's TLS bootstrap to finish",
-            ),
-            c(
-                "wait-control-plane",
-                "Wait until this node's control-plane components are healthy",
-            ),
+            c("kubelet-wait-bootstrap", "Wait for the kubelet's TLS bootstrap to finish"),
+            c("wait-control-plane", "Wait until this node's control-plane components are healthy"),
             Phase::parent(
                 "control-plane-join",
                 "Finish joining as a control-plane node",
                 None,
                 vec![
-                    c(
-                        "etcd",
-                        "Add this node's etcd member (releases without etcd-join)",
-                    ),
+                    c("etcd", "Add this node's etcd member (releases without etcd-join)"),
                     c("update-status", "Kept for compatibility; does nothing").hidden(),
-                    c(
-                        "mark-control-plane",
-                        "Label and taint this node as a control-plane node",
-                    ),
+                    c("mark-control-plane", "Label and taint this node as a control-plane node"),
                 ],
             ),
         ],
@@ -132,19 +96,9 @@ pub fn exec(g: &Global, args: JoinArgs, only: Option<&str>, out: &Output) -> any
     let loaded = config::load_join(text.as_deref(), &args.flags(), &facts)?;
     loaded.warnings.iter().for_each(|w| out.warn(w));
     let cfg = loaded.config;
-    let skips = if flag_skips.is_empty() {
-        cfg.skip_phases.clone()
-    } else {
-        flag_skips
-    };
+    let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
-    let host = super::host_for(
-        &g.root,
-        args.dry_run,
-        args.dry_run_dir.as_ref(),
-        "join",
-        out,
-    )?;
+    let host = super::host_for(&g.root, args.dry_run, args.dry_run_dir.as_ref(), "join", out)?;
     let mut data = JoinData { args, host, cfg };
     wf.run(&selected, &mut data, out)
 }

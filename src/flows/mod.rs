@@ -20,26 +20,20 @@ pub fn host_for(
     out: &Output,
 ) -> anyhow::Result<Host> {
     if !root.is_dir() {
-        return Err(invalid(format!(
-            "--root {:?} is not a directory",
-            root.display()
-        )));
+        return Err(invalid(format!("--root {:?} is not a directory", root.display())));
     }
     let dir = match (dry_run, dry_run_dir) {
         (false, Some(_)) => return Err(invalid("--dry-run-dir can only be used with --dry-run")),
         (false, None) => None,
         (true, Some(d)) => {
-            let non_empty = std::fs::read_dir(d)
-                .map(|mut e| e.next().is_some())
-                .unwrap_or(false);
+            let non_empty = std::fs::read_dir(d).map(|mut e| e.next().is_some()).unwrap_or(false);
             if non_empty {
                 return Err(invalid(format!(
                     "--dry-run-dir {:?} is not empty: pick a new or empty directory",
                     d.display()
                 )));
             }
-            std::fs::create_dir_all(d)
-                .map_err(|e| anyhow::anyhow!("creating {}: {e}", d.display()))?;
+            std::fs::create_dir_all(d).map_err(|e| anyhow::anyhow!("creating {}: {e}", d.display()))?;
             Some(d.clone())
         }
         (true, None) => Some(
@@ -51,10 +45,7 @@ pub fn host_for(
         ),
     };
     if let Some(d) = &dir {
-        out.say(&format!(
-            "[dryrun] Nothing on the node changes; every file is rendered into {:?}",
-            d.display()
-        ));
+        out.say(&format!("[dryrun] Nothing on the node changes; every file is rendered into {:?}", d.display()));
     }
     Ok(Host::new(root.to_path_buf(), dir))
 }
@@ -62,8 +53,7 @@ pub fn host_for(
 /// Reads a `--config` file; a missing or unreadable file is invalid input.
 pub fn read_config(path: Option<&PathBuf>) -> anyhow::Result<Option<String>> {
     path.map(|p| {
-        std::fs::read_to_string(p)
-            .map_err(|e| invalid(format!("unable to read config from {:?}: {e}", p.display())))
+        std::fs::read_to_string(p).map_err(|e| invalid(format!("unable to read config from {:?}: {e}", p.display())))
     })
     .transpose()
 }
@@ -72,11 +62,11 @@ pub fn read_config(path: Option<&PathBuf>) -> anyhow::Result<Option<String>> {
 /// says plainly that it was not rendered.
 pub fn needs_cluster(dry_run: bool, phase: &str, out: &Output) -> anyhow::Result<()> {
     if dry_run {
-        out.say(&format!("[dryrun] Phase {phase:?} talks to the cluster: not implemented yet in this kbinit build, nothing rendered"));
+        out.say(&format!(
+            "[dryrun] Phase {phase:?} talks to the cluster: not implemented yet in this kbinit build, nothing rendered"
+        ));
         Ok(())
     } else {
-        anyhow::bail!(
-            "phase {phase:?} talks to the cluster, which is not implemented yet in this kbinit build"
-        )
+        anyhow::bail!("phase {phase:?} talks to the cluster, which is not implemented yet in this kbinit build")
     }
 }

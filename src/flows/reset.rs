@@ -21,23 +21,10 @@ pub fn workflow() -> Workflow<ResetData> {
     Workflow {
         command: "reset",
         phases: vec![
-            Phase::leaf(
-                "preflight",
-                "Check that this machine can be reset",
-                run_pending,
-            )
-            .aliases(&["pre-flight"]),
-            Phase::leaf(
-                "remove-etcd-member",
-                "Remove this node's etcd member from the cluster",
-                run_pending,
-            ),
-            Phase::leaf(
-                "cleanup-node",
-                "Stop the kubelet and remove what init or join left on this node",
-                run_pending,
-            )
-            .aliases(&["cleanupnode"]),
+            Phase::leaf("preflight", "Check that this machine can be reset", run_pending).aliases(&["pre-flight"]),
+            Phase::leaf("remove-etcd-member", "Remove this node's etcd member from the cluster", run_pending),
+            Phase::leaf("cleanup-node", "Stop the kubelet and remove what init or join left on this node", run_pending)
+                .aliases(&["cleanupnode"]),
         ],
     }
 }

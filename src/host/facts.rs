@@ -19,16 +19,12 @@ pub const KNOWN_CRI_SOCKETS: [&str; 3] = [
 /// Gathers the facts. CRI sockets are looked up under the host's root; hostname and addresses are the
 /// machine's own (a different `--root` does not change the machine's network).
 pub fn gather(host: &Host) -> HostFacts {
-    let hostname = nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let hostname = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
     let cri_sockets = KNOWN_CRI_SOCKETS
         .iter()
         .filter(|s| {
             let p = host.path(s.trim_start_matches("unix://"));
-            std::fs::metadata(p)
-                .map(|m| m.file_type().is_socket())
-                .unwrap_or(false)
+            std::fs::metadata(p).map(|m| m.file_type().is_socket()).unwrap_or(false)
         })
         .map(|s| s.to_string())
         .collect();
@@ -43,16 +39,10 @@ pub fn gather(host: &Host) -> HostFacts {
 /// The global unicast IPv4 address of the interface that holds the default route (IPv6 when there is no IPv4
 /// default route), as kubeadm picks the advertise address.
 pub fn default_route_address() -> Option<IpAddr> {
-    let v4_if = default_interface(
-        "/proc/net/route",
-        |cols| cols.get(1) == Some(&"00000000"),
-        0,
-    );
+    let v4_if = default_interface("/proc/net/route", |cols| cols.get(1) == Some(&"00000000"), 0);
     let v6_if = default_interface(
         "/proc/net/ipv6_route",
-        |cols| {
-            cols.first() == Some(&"00000000000000000000000000000000") && cols.get(1) == Some(&"00")
-        },
+        |cols| cols.first() == Some(&"00000000000000000000000000000000") && cols.get(1) == Some(&"00"),
         9,
     );
     let addrs: Vec<(String, IpAddr)> = nix::ifaddrs::getifaddrs()
@@ -68,21 +58,12 @@ pub fn default_route_address() -> Option<IpAddr> {
         })
         .collect();
     let pick = |iface: &str, want_v4: bool| {
-        addrs
-            .iter()
-            .find(|(n, ip)| n == iface && ip.is_ipv4() == want_v4 && is_global_unicast(ip))
-            .map(|(_, ip)| *ip)
+        addrs.iter().find(|(n, ip)| n == iface && ip.is_ipv4() == want_v4 && is_global_unicast(ip)).map(|(_, ip)| *ip)
     };
-    v4_if
-        .and_then(|i| pick(&i, true))
-        .or_else(|| v6_if.and_then(|i| pick(&i, false)))
+    v4_if.and_then(|i| pick(&i, true)).or_else(|| v6_if.and_then(|i| pick(&i, false)))
 }
 
-fn default_interface(
-    table: &str,
-    is_default: impl Fn(&[&str]) -> bool,
-    name_col: usize,
-) -> Option<String> {
+fn default_interface(table: &str, is_default: impl Fn(&[&str]) -> bool, name_col: usize) -> Option<String> {
     let text = std::fs::read_to_string(table).ok()?;
     text.lines().find_map(|line| {
         let cols: Vec<&str> = line.split_whitespace().collect();
@@ -94,17 +75,10 @@ fn default_interface(
 pub fn is_global_unicast(ip: &IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            !(v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_unspecified()
-                || v4.is_broadcast())
+            !(v4.is_loopback() || v4.is_link_local() || v4.is_multicast() || v4.is_unspecified() || v4.is_broadcast())
         }
         IpAddr::V6(v6) => {
-            !(v6.is_loopback()
-                || v6.is_multicast()
-                || v6.is_unspecified()
-                || (v6.segments()[0] & 0xffc0) == 0xfe80)
+            !(v6.is_loopback() || v6.is_multicast() || v6.is_unspecified() || (v6.segments()[0] & 0xffc0) == 0xfe80)
         }
     }
 }

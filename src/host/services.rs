@@ -10,25 +10,16 @@ pub fn has_systemd() -> bool {
 
 /// `true` when an executable of that name is on PATH.
 pub fn which(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file()))
-        .unwrap_or(false)
+    std::env::var_os("PATH").map(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file())).unwrap_or(false)
 }
 
 /// Runs `systemctl <args…>`; the error says what failed and what systemctl printed.
 pub fn systemctl(args: &[&str]) -> anyhow::Result<()> {
-    let out = Command::new("systemctl")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()?;
+    let out = Command::new("systemctl").args(args).stdin(Stdio::null()).output()?;
     if out.status.success() {
         Ok(())
     } else {
-        anyhow::bail!(
-            "systemctl {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
+        anyhow::bail!("systemctl {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim())
     }
 }
 
@@ -41,11 +32,6 @@ pub fn unit_active(unit: &str) -> bool {
         .args(["is-active", unit])
         .stderr(Stdio::null())
         .output()
-        .map(|o| {
-            matches!(
-                String::from_utf8_lossy(&o.stdout).trim(),
-                "active" | "activating"
-            )
-        })
+        .map(|o| matches!(String::from_utf8_lossy(&o.stdout).trim(), "active" | "activating"))
         .unwrap_or(false)
 }

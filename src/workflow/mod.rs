@@ -56,16 +56,7 @@ impl<D> Phase<D> {
         run: Option<RunFn<D>>,
         children: Vec<Phase<D>>,
     ) -> Phase<D> {
-        Phase {
-            name,
-            short: short.into(),
-            aliases: &[],
-            hidden: false,
-            children,
-            with_all: true,
-            run,
-            run_if: None,
-        }
+        Phase { name, short: short.into(), aliases: &[], hidden: false, children, with_all: true, run, run_if: None }
     }
     /// Adds a run condition.
     pub fn run_if(mut self, f: RunIf<D>) -> Self {
@@ -102,16 +93,8 @@ pub struct Workflow<D> {
 impl<D> Workflow<D> {
     fn flatten(&self) -> Vec<Flat<'_, D>> {
         fn walk<'a, D>(p: &'a Phase<D>, prefix: &str, depth: usize, out: &mut Vec<Flat<'a, D>>) {
-            let full = if prefix.is_empty() {
-                p.name.to_string()
-            } else {
-                format!("{prefix}/{}", p.name)
-            };
-            out.push(Flat {
-                full: full.clone(),
-                depth,
-                phase: p,
-            });
+            let full = if prefix.is_empty() { p.name.to_string() } else { format!("{prefix}/{}", p.name) };
+            out.push(Flat { full: full.clone(), depth, phase: p });
             for c in &p.children {
                 walk(c, &full, depth + 1, out);
             }
@@ -133,9 +116,7 @@ impl<D> Workflow<D> {
         let mut level = &self.phases;
         let mut full = Vec::new();
         for part in name.to_ascii_lowercase().split('/') {
-            let p = level
-                .iter()
-                .find(|p| p.name == part || p.aliases.contains(&part))?;
+            let p = level.iter().find(|p| p.name == part || p.aliases.contains(&part))?;
             full.push(p.name);
             level = &p.children;
         }
@@ -146,22 +127,14 @@ impl<D> Workflow<D> {
     /// (`None` = all); `skip` removes phases and their descendants. Unknown names are an error.
     pub fn select(&self, only: Option<&str>, skip: &[String]) -> anyhow::Result<Vec<String>> {
         let mut skipped = Vec::new();
-        for s in skip
-            .iter()
-            .flat_map(|s| s.split(','))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        for s in skip.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
             match self.canonical(s) {
                 Some(c) => skipped.push(c),
                 None => return Err(invalid(format!("invalid phase name: {s}"))),
             }
         }
         let only = match only {
-            Some(o) => Some(
-                self.canonical(o)
-                    .ok_or_else(|| invalid(format!("invalid phase name: {o}")))?,
-            ),
+            Some(o) => Some(self.canonical(o).ok_or_else(|| invalid(format!("invalid phase name: {o}")))?),
             None => None,
         };
         let within = |name: &str, root: &str| name == root || name.starts_with(&format!("{root}/"));
@@ -184,19 +157,12 @@ impl<D> Workflow<D> {
             if let Some(cond) = f.phase.run_if
                 && !cond(data)
             {
-                    out.debug(
-                        1,
-                        &format!(
-                            "[{}] skipping phase {}: it does not apply",
-                            self.command, f.full
-                        ),
-                    );
+                out.debug(1, &format!("[{}] skipping phase {}: it does not apply", self.command, f.full));
                 continue;
             }
             if let Some(run) = f.phase.run {
                 out.debug(1, &format!("[{}] running phase {}", self.command, f.full));
-                run(data, out, f.phase.name)
-                    .with_context(|| format!("error execution phase {}", f.full))?;
+                run(data, out, f.phase.name).with_context(|| format!("error execution phase {}", f.full))?;
             }
         }
         Ok(())
@@ -204,24 +170,10 @@ impl<D> Workflow<D> {
 
     /// The phase listing kubeadm puts in `<cmd> --help`.
     pub fn help_listing(&self) -> String {
-        let flat: Vec<_> = self
-            .flatten()
-            .into_iter()
-            .filter(|f| !f.phase.hidden)
-            .collect();
-        let mut lines = vec![
-            format!(
-                "The \"{}\" command executes the following phases:",
-                self.command
-            ),
-            "```".into(),
-        ];
+        let flat: Vec<_> = self.flatten().into_iter().filter(|f| !f.phase.hidden).collect();
+        let mut lines = vec![format!("The \"{}\" command executes the following phases:", self.command), "```".into()];
         let label = |f: &Flat<'_, D>| {
-            if f.depth == 0 {
-                f.phase.name.to_string()
-            } else {
-                format!("{}/{}", "  ".repeat(f.depth), f.phase.name)
-            }
+            if f.depth == 0 { f.phase.name.to_string() } else { format!("{}/{}", "  ".repeat(f.depth), f.phase.name) }
         };
         let width = flat.iter().map(|f| label(f).len()).max().unwrap_or(0) + 2;
         for f in &flat {
@@ -239,31 +191,23 @@ impl<D> Workflow<D> {
             if p.children.is_empty() {
                 c = add_flags(c);
             } else {
-                c = c.subcommand_required(true).arg_required_else_help(true).after_help(
-                    "This command is not meant to be run on its own. See list of available subcommands.",
-                );
+                c = c
+                    .subcommand_required(true)
+                    .arg_required_else_help(true)
+                    .after_help("This command is not meant to be run on its own. See list of available subcommands.");
                 if p.with_all {
                     let all = add_flags(clap::Command::new("all"));
-                    c = c.subcommand(
-                        all.about(format!("Run all {} phases", p.name))
-                            .long_about(None),
-                    );
+                    c = c.subcommand(all.about(format!("Run all {} phases", p.name)).long_about(None));
                 }
                 for child in &p.children {
                     c = c.subcommand(build(child, add_flags));
                 }
             }
             // set after the flags: a flags struct's own doc comment must not become the phase's help
-            c.about(p.short.clone())
-                .long_about(None)
-                .hide(p.hidden)
-                .visible_aliases(p.aliases.iter().copied())
+            c.about(p.short.clone()).long_about(None).hide(p.hidden).visible_aliases(p.aliases.iter().copied())
         }
         let mut cmd = clap::Command::new("phase")
-            .about(format!(
-                "Use this command to invoke single phase of the {} workflow",
-                self.command
-            ))
+            .about(format!("Use this command to invoke single phase of the {} workflow", self.command))
             .subcommand_required(true)
             .arg_required_else_help(true);
         for p in &self.phases {
@@ -304,18 +248,10 @@ mod tests {
                     "certs",
                     "certs",
                     None,
-                    vec![
-                        Phase::leaf("ca", "ca", noop),
-                        Phase::leaf("apiserver", "as", noop),
-                    ],
+                    vec![Phase::leaf("ca", "ca", noop), Phase::leaf("apiserver", "as", noop)],
                 ),
-                Phase::parent(
-                    "upload-config",
-                    "uc",
-                    None,
-                    vec![Phase::leaf("kubeadm", "k", noop)],
-                )
-                .aliases(&["uploadconfig"]),
+                Phase::parent("upload-config", "uc", None, vec![Phase::leaf("kubeadm", "k", noop)])
+                    .aliases(&["uploadconfig"]),
             ],
         }
     }
@@ -325,26 +261,12 @@ mod tests {
         let w = wf();
         assert_eq!(
             w.names(),
-            [
-                "preflight",
-                "certs",
-                "certs/ca",
-                "certs/apiserver",
-                "upload-config",
-                "upload-config/kubeadm"
-            ]
+            ["preflight", "certs", "certs/ca", "certs/apiserver", "upload-config", "upload-config/kubeadm"]
         );
+        assert_eq!(w.select(None, &["certs".into()]).unwrap(), ["preflight", "upload-config", "upload-config/kubeadm"]);
+        assert_eq!(w.select(Some("certs"), &["certs/ca".into()]).unwrap(), ["certs", "certs/apiserver"]);
         assert_eq!(
-            w.select(None, &["certs".into()]).unwrap(),
-            ["preflight", "upload-config", "upload-config/kubeadm"]
-        );
-        assert_eq!(
-            w.select(Some("certs"), &["certs/ca".into()]).unwrap(),
-            ["certs", "certs/apiserver"]
-        );
-        assert_eq!(
-            w.select(None, &["uploadconfig/kubeadm,preflight".into()])
-                .unwrap(),
+            w.select(None, &["uploadconfig/kubeadm,preflight".into()]).unwrap(),
             ["certs", "certs/ca", "certs/apiserver", "upload-config"]
         );
     }
@@ -353,19 +275,13 @@ mod tests {
     fn rejects_unknown_names() {
         let err = wf().select(None, &["certs/nope".into()]).unwrap_err();
         assert_eq!(err.to_string(), "invalid phase name: certs/nope");
-        assert!(
-            wf().select(None, &["all".into()]).is_err(),
-            "all is not a phase"
-        );
+        assert!(wf().select(None, &["all".into()]).is_err(), "all is not a phase");
     }
 
     #[test]
     fn listing_names_children_with_a_slash() {
         let l = wf().help_listing();
-        assert!(
-            l.contains("certs        certs") || l.contains("certs"),
-            "{l}"
-        );
+        assert!(l.contains("certs        certs") || l.contains("certs"), "{l}");
         assert!(l.contains("  /ca"), "{l}");
     }
 }

@@ -42,23 +42,14 @@ fn init_help_lists_the_phases_in_order() {
         "/kube-proxy",
         "show-join-command",
     ];
-    let listing = r
-        .stdout
-        .split("executes the following phases:")
-        .nth(1)
-        .expect("a phase listing");
+    let listing = r.stdout.split("executes the following phases:").nth(1).expect("a phase listing");
     let mut at = 0;
     for name in order {
-        let found = listing[at..].lines().position(|l| {
-            l.trim_start().starts_with(name) && l.trim_start()[name.len()..].starts_with(' ')
-        });
-        let line =
-            found.unwrap_or_else(|| panic!("phase {name} missing or out of order in:\n{listing}"));
-        at += listing[at..]
+        let found = listing[at..]
             .lines()
-            .take(line + 1)
-            .map(|l| l.len() + 1)
-            .sum::<usize>();
+            .position(|l| l.trim_start().starts_with(name) && l.trim_start()[name.len()..].starts_with(' '));
+        let line = found.unwrap_or_else(|| panic!("phase {name} missing or out of order in:\n{listing}"));
+        at += listing[at..].lines().take(line + 1).map(|l| l.len() + 1).sum::<usize>();
     }
 }
 
@@ -66,69 +57,22 @@ fn init_help_lists_the_phases_in_order() {
 fn a_phase_runs_alone_and_only_writes_its_files() {
     let node = Node::new();
     let cfg = reference("input-config.yaml");
-    node.kbinit(&[
-        "init",
-        "phase",
-        "certs",
-        "ca",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .ok();
-    assert_eq!(
-        files(node.root()),
-        ["/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/pki/ca.key"]
-    );
-    let r = node
-        .kbinit(&[
-            "init",
-            "phase",
-            "certs",
-            "apiserver",
-            "--config",
-            cfg.to_str().unwrap(),
-        ])
-        .ok();
-    assert!(
-        r.stdout
-            .contains("[certs] Generating \"apiserver\" certificate and key"),
-        "{}",
-        r.stdout
-    );
+    node.kbinit(&["init", "phase", "certs", "ca", "--config", cfg.to_str().unwrap()]).ok();
+    assert_eq!(files(node.root()), ["/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/pki/ca.key"]);
+    let r = node.kbinit(&["init", "phase", "certs", "apiserver", "--config", cfg.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("[certs] Generating \"apiserver\" certificate and key"), "{}", r.stdout);
     assert!(r.stdout.contains("[certs] apiserver serving cert is signed for DNS names [cp1 kubernetes kubernetes.default kubernetes.default.svc kubernetes.default.svc.cluster.local lb.example.com] and IPs [10.96.0.1 10.0.0.10]"), "{}", r.stdout);
     // a re-run reuses what is there
-    let again = node
-        .kbinit(&[
-            "init",
-            "phase",
-            "certs",
-            "all",
-            "--config",
-            cfg.to_str().unwrap(),
-        ])
-        .ok();
-    assert!(
-        again
-            .stdout
-            .contains("[certs] Using existing ca certificate authority"),
-        "{}",
-        again.stdout
-    );
-    assert!(
-        again
-            .stdout
-            .contains("[certs] Using existing apiserver certificate and key on disk"),
-        "{}",
-        again.stdout
-    );
+    let again = node.kbinit(&["init", "phase", "certs", "all", "--config", cfg.to_str().unwrap()]).ok();
+    assert!(again.stdout.contains("[certs] Using existing ca certificate authority"), "{}", again.stdout);
+    assert!(again.stdout.contains("[certs] Using existing apiserver certificate and key on disk"), "{}", again.stdout);
 }
 
 #[test]
 fn parent_phase_alone_asks_for_a_sub_phase() {
     let r = kbinit(&["init", "phase", "certs"]);
     assert!(
-        r.stdout.contains("not meant to be run on its own")
-            || r.stderr.contains("not meant to be run on its own"),
+        r.stdout.contains("not meant to be run on its own") || r.stderr.contains("not meant to be run on its own"),
         "{}{}",
         r.stdout,
         r.stderr
@@ -139,19 +83,9 @@ fn parent_phase_alone_asks_for_a_sub_phase() {
 fn skip_phases_rejects_unknown_names_before_touching_anything() {
     let node = Node::new();
     let before = snapshot(node.root());
-    let r = node.kbinit(&[
-        "init",
-        "--skip-phases",
-        "certs/nope",
-        "--apiserver-advertise-address",
-        "192.0.2.1",
-    ]);
+    let r = node.kbinit(&["init", "--skip-phases", "certs/nope", "--apiserver-advertise-address", "192.0.2.1"]);
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("invalid phase name: certs/nope"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("invalid phase name: certs/nope"), "{}", r.stderr);
     assert_eq!(snapshot(node.root()), before);
 }
 
@@ -162,12 +96,7 @@ fn skipping_a_parent_skips_its_children() {
     let r = node
         .kbinit(&["init", "--config", cfg.to_str().unwrap(), "--skip-phases", "preflight,certs,kubeconfig,control-plane,kubelet-start,wait-control-plane,upload-config,upload-certs,mark-control-plane,bootstrap-token,kubelet-finalize,addon,show-join-command"])
         .ok();
-    assert_eq!(
-        files(node.root()),
-        ["/etc/kubernetes/manifests/etcd.yaml"],
-        "{}",
-        r.stdout
-    );
+    assert_eq!(files(node.root()), ["/etc/kubernetes/manifests/etcd.yaml"], "{}", r.stdout);
 }
 
 #[test]
@@ -192,17 +121,9 @@ fn dry_run_changes_nothing_and_announces_every_file() {
     let rendered = files(&render);
     assert!(rendered.len() >= 32, "{rendered:?}");
     for f in &rendered {
-        assert!(
-            r.stdout
-                .contains(&format!("[dryrun] Would write file {f:?}")),
-            "{f} not announced:\n{}",
-            r.stdout
-        );
+        assert!(r.stdout.contains(&format!("[dryrun] Would write file {f:?}")), "{f} not announced:\n{}", r.stdout);
     }
-    assert!(
-        r.stdout.contains("\t    - --advertise-address=10.0.0.10"),
-        "manifests are printed"
-    );
+    assert!(r.stdout.contains("\t    - --advertise-address=10.0.0.10"), "manifests are printed");
 }
 
 #[test]
@@ -239,19 +160,12 @@ fn small_commands() {
     let k = kbinit(&["certs", "certificate-key"]).ok().stdout;
     assert_eq!(k.trim().len(), 64);
     assert!(hex_ok(k.trim()));
-    assert_eq!(
-        kbinit(&["version", "-o", "short"]).ok().stdout.trim(),
-        format!("v{}", env!("CARGO_PKG_VERSION"))
-    );
+    assert_eq!(kbinit(&["version", "-o", "short"]).ok().stdout.trim(), format!("v{}", env!("CARGO_PKG_VERSION")));
     let bash = kbinit(&["completion", "bash"]).ok().stdout;
     assert!(bash.contains("kbinit"));
     let token_mix = kbinit(&["token", "create", "--certificate-key", "00"]);
     assert_eq!(token_mix.code, 3, "{}", token_mix.stderr);
-    assert!(
-        token_mix
-            .stderr
-            .contains("cannot use --certificate-key without --print-join-command")
-    );
+    assert!(token_mix.stderr.contains("cannot use --certificate-key without --print-join-command"));
 }
 
 fn hex_ok(s: &str) -> bool {
@@ -261,19 +175,8 @@ fn hex_ok(s: &str) -> bool {
 #[test]
 fn config_print_and_images() {
     let d = kbinit(&["config", "print", "init-defaults"]).ok().stdout;
-    assert!(
-        d.contains("kind: InitConfiguration") && d.contains("kind: ClusterConfiguration"),
-        "{d}"
-    );
-    let img = kbinit(&[
-        "config",
-        "images",
-        "list",
-        "--kubernetes-version",
-        "v1.28.7",
-    ])
-    .ok()
-    .stdout;
+    assert!(d.contains("kind: InitConfiguration") && d.contains("kind: ClusterConfiguration"), "{d}");
+    let img = kbinit(&["config", "images", "list", "--kubernetes-version", "v1.28.7"]).ok().stdout;
     for want in [
         "registry.k8s.io/kube-apiserver:v1.28.7",
         "registry.k8s.io/etcd:3.5.10-0",
@@ -286,41 +189,18 @@ fn config_print_and_images() {
 
 #[test]
 fn versions_outside_the_range_are_refused() {
-    let r = kbinit(&[
-        "config",
-        "images",
-        "list",
-        "--kubernetes-version",
-        "v1.27.3",
-    ]);
+    let r = kbinit(&["config", "images", "list", "--kubernetes-version", "v1.27.3"]);
     assert_eq!(r.code, 3);
-    assert!(
-        r.stderr.contains("kubernetesVersion") || r.stderr.contains("kubernetes-version"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("kubernetesVersion") || r.stderr.contains("kubernetes-version"), "{}", r.stderr);
 }
 
 #[test]
 fn super_admin_only_from_1_29() {
     for (v, want) in [("v1.28.7", false), ("v1.29.0", true)] {
         let node = Node::new();
-        let flags = [
-            "--kubernetes-version",
-            v,
-            "--apiserver-advertise-address",
-            "192.0.2.5",
-            "--node-name",
-            "n1",
-        ];
-        node.kbinit(&[&["init", "phase", "certs", "ca"][..], &flags].concat())
-            .ok();
-        node.kbinit(&[&["init", "phase", "kubeconfig", "all"][..], &flags].concat())
-            .ok();
-        assert_eq!(
-            node.path("/etc/kubernetes/super-admin.conf").exists(),
-            want,
-            "{v}"
-        );
+        let flags = ["--kubernetes-version", v, "--apiserver-advertise-address", "192.0.2.5", "--node-name", "n1"];
+        node.kbinit(&[&["init", "phase", "certs", "ca"][..], &flags].concat()).ok();
+        node.kbinit(&[&["init", "phase", "kubeconfig", "all"][..], &flags].concat()).ok();
+        assert_eq!(node.path("/etc/kubernetes/super-admin.conf").exists(), want, "{v}");
     }
 }

@@ -31,16 +31,7 @@ pub fn render(node: &Node, config: &Path) {
 
 /// `openssl x509 -noout -text` of a certificate with what differs per run cut out.
 pub fn cert_text(pem_path: &Path) -> String {
-    let text = run_ok(
-        "openssl",
-        &[
-            "x509",
-            "-noout",
-            "-text",
-            "-in",
-            &pem_path.display().to_string(),
-        ],
-    );
+    let text = run_ok("openssl", &["x509", "-noout", "-text", "-in", &pem_path.display().to_string()]);
     normalize_cert_text(&text)
 }
 
@@ -50,10 +41,7 @@ pub fn normalize_cert_text(text: &str) -> String {
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
         let t = line.trim();
-        if t.starts_with("Serial Number")
-            || t.starts_with("Not Before")
-            || t.starts_with("Not After")
-        {
+        if t.starts_with("Serial Number") || t.starts_with("Not Before") || t.starts_with("Not After") {
             // the serial may continue on the next line (long serials)
             while lines.peek().is_some_and(|l| is_hex_line(l)) {
                 lines.next();
@@ -77,10 +65,7 @@ pub fn normalize_cert_text(text: &str) -> String {
 
 fn is_hex_line(l: &str) -> bool {
     let t = l.trim();
-    !t.is_empty()
-        && t.len() > 2
-        && t.split(':')
-            .all(|p| p.len() <= 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
+    !t.is_empty() && t.len() > 2 && t.split(':').all(|p| p.len() <= 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// A kubeconfig with credentials redacted and `client-cert-subject` added, as in the reference.
@@ -94,16 +79,7 @@ pub fn kubeconfig_text(path: &Path) -> String {
             let pem = base64_decode(v);
             let tmp = tempfile::NamedTempFile::new().unwrap();
             std::fs::write(tmp.path(), pem).unwrap();
-            let subject = run_ok(
-                "openssl",
-                &[
-                    "x509",
-                    "-noout",
-                    "-subject",
-                    "-in",
-                    &tmp.path().display().to_string(),
-                ],
-            );
+            let subject = run_ok("openssl", &["x509", "-noout", "-subject", "-in", &tmp.path().display().to_string()]);
             out.push(format!("{indent}client-cert-subject: {}", subject.trim()));
             out.push(format!("{indent}client-certificate-data: <redacted>"));
         } else if let Some((k, _)) = t.split_once(": ").filter(|(k, _)| k.ends_with("-data")) {
@@ -186,20 +162,10 @@ fn kubeadm_reference_render_is_matched() {
     .iter()
     .map(|f| format!("{pki}/{f}"))
     .collect();
-    for f in [
-        "admin.conf",
-        "kubelet.conf",
-        "controller-manager.conf",
-        "scheduler.conf",
-    ] {
+    for f in ["admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf"] {
         expected.push(format!("/etc/kubernetes/{f}"));
     }
-    for f in [
-        "etcd",
-        "kube-apiserver",
-        "kube-controller-manager",
-        "kube-scheduler",
-    ] {
+    for f in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
         expected.push(format!("/etc/kubernetes/manifests/{f}.yaml"));
     }
     expected.push("/var/lib/kubelet/config.yaml".into());
@@ -210,62 +176,35 @@ fn kubeadm_reference_render_is_matched() {
     // manifests, kubelet config and flags: byte for byte
     for (ours, theirs) in [
         ("/etc/kubernetes/manifests/etcd.yaml", "etcd.yaml"),
-        (
-            "/etc/kubernetes/manifests/kube-apiserver.yaml",
-            "kube-apiserver.yaml",
-        ),
-        (
-            "/etc/kubernetes/manifests/kube-controller-manager.yaml",
-            "kube-controller-manager.yaml",
-        ),
-        (
-            "/etc/kubernetes/manifests/kube-scheduler.yaml",
-            "kube-scheduler.yaml",
-        ),
+        ("/etc/kubernetes/manifests/kube-apiserver.yaml", "kube-apiserver.yaml"),
+        ("/etc/kubernetes/manifests/kube-controller-manager.yaml", "kube-controller-manager.yaml"),
+        ("/etc/kubernetes/manifests/kube-scheduler.yaml", "kube-scheduler.yaml"),
         ("/var/lib/kubelet/config.yaml", "kubelet-config.yaml"),
         ("/var/lib/kubelet/kubeadm-flags.env", "kubeadm-flags.env"),
     ] {
         let want = std::fs::read_to_string(reference(theirs)).unwrap();
-        assert_eq!(
-            node.read_str(ours),
-            want,
-            "{ours} differs from kubeadm's {theirs}"
-        );
+        assert_eq!(node.read_str(ours), want, "{ours} differs from kubeadm's {theirs}");
     }
 
     // certificates: every deterministic field
     for f in files(node.root()).iter().filter(|f| f.ends_with(".crt")) {
         let name = format!(
             "pki_{}.crt.txt",
-            f.trim_start_matches(&format!("{pki}/"))
-                .trim_end_matches(".crt")
-                .replace('/', "_")
+            f.trim_start_matches(&format!("{pki}/")).trim_end_matches(".crt").replace('/', "_")
         );
         let want = normalize_cert_text(&std::fs::read_to_string(reference(&name)).unwrap());
-        assert_eq!(
-            cert_text(&node.path(f)),
-            want,
-            "{f} differs from kubeadm's {name}"
-        );
+        assert_eq!(cert_text(&node.path(f)), want, "{f} differs from kubeadm's {name}");
     }
 
     // kubeconfigs: servers, names, client subjects
     for f in ["admin", "kubelet", "controller-manager", "scheduler"] {
         let want = std::fs::read_to_string(reference(&format!("{f}.conf.yaml"))).unwrap();
-        assert_eq!(
-            kubeconfig_text(&node.path(&format!("/etc/kubernetes/{f}.conf"))),
-            want,
-            "{f}.conf"
-        );
+        assert_eq!(kubeconfig_text(&node.path(&format!("/etc/kubernetes/{f}.conf"))), want, "{f}.conf");
     }
 
     // modes: keys, sa.pub, kubeconfigs and manifests 0600; certs and kubelet files 0644
     for f in files(node.root()) {
-        let want = if f.ends_with(".crt") || f.starts_with("/var/lib/kubelet/") {
-            0o644
-        } else {
-            0o600
-        };
+        let want = if f.ends_with(".crt") || f.starts_with("/var/lib/kubelet/") { 0o644 } else { 0o600 };
         assert_eq!(mode(&node, &f), want, "mode of {f}");
     }
 }
@@ -281,18 +220,8 @@ fn validity_follows_kubeadm() {
     let dates = |f: &str| -> (i64, i64) {
         let p = node.path(&format!("/etc/kubernetes/pki/{f}"));
         let parse = |flag: &str| {
-            let out = run_ok(
-                "openssl",
-                &[
-                    "x509",
-                    "-noout",
-                    flag,
-                    "-dateopt",
-                    "iso_8601",
-                    "-in",
-                    &p.display().to_string(),
-                ],
-            );
+            let out =
+                run_ok("openssl", &["x509", "-noout", flag, "-dateopt", "iso_8601", "-in", &p.display().to_string()]);
             let v = out.trim().split_once('=').unwrap().1.to_string();
             let d = run_ok("date", &["-u", "-d", &v, "+%s"]);
             d.trim().parse::<i64>().unwrap()
@@ -327,10 +256,7 @@ fn scenarios_match_their_goldens() {
         .filter(|p| p.join("input.yaml").is_file())
         .collect();
     scenarios.sort();
-    assert!(
-        scenarios.len() >= 5,
-        "expected at least 5 scenarios in manifests/"
-    );
+    assert!(scenarios.len() >= 5, "expected at least 5 scenarios in manifests/");
     let mut failures = Vec::new();
     for sc in scenarios {
         let node = Node::new();
@@ -338,10 +264,7 @@ fn scenarios_match_their_goldens() {
         let mut pre_files = Vec::new();
         if pre.is_dir() {
             for f in files(&pre) {
-                node.put(
-                    &f,
-                    &std::fs::read(pre.join(f.trim_start_matches('/'))).unwrap(),
-                );
+                node.put(&f, &std::fs::read(pre.join(f.trim_start_matches('/'))).unwrap());
                 pre_files.push(f);
             }
         }
@@ -360,18 +283,12 @@ fn scenarios_match_their_goldens() {
         let mut expected = BTreeMap::new();
         for f in files(&expected_dir) {
             let node_path = f.trim_end_matches(".txt").to_string();
-            expected.insert(
-                node_path,
-                std::fs::read_to_string(expected_dir.join(f.trim_start_matches('/'))).unwrap(),
-            );
+            expected.insert(node_path, std::fs::read_to_string(expected_dir.join(f.trim_start_matches('/'))).unwrap());
         }
         let name = sc.file_name().unwrap().to_string_lossy().into_owned();
-        let (o_keys, e_keys): (Vec<_>, Vec<_>) =
-            (observed.keys().collect(), expected.keys().collect());
+        let (o_keys, e_keys): (Vec<_>, Vec<_>) = (observed.keys().collect(), expected.keys().collect());
         if o_keys != e_keys {
-            failures.push(format!(
-                "{name}: file set differs\n  render: {o_keys:?}\n  golden: {e_keys:?}"
-            ));
+            failures.push(format!("{name}: file set differs\n  render: {o_keys:?}\n  golden: {e_keys:?}"));
             continue;
         }
         for (f, text) in &observed {
@@ -383,9 +300,5 @@ fn scenarios_match_their_goldens() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{}\n(re-bless with KBINIT_BLESS=1 after reviewing)",
-        failures.join("\n\n")
-    );
+    assert!(failures.is_empty(), "{}\n(re-bless with KBINIT_BLESS=1 after reviewing)", failures.join("\n\n"));
 }

@@ -34,12 +34,9 @@ pub struct Node {
 impl Node {
     pub fn new() -> Node {
         let dir = tempfile::tempdir().unwrap();
-        for d in [
-            "etc/ca-certificates",
-            "usr/local/share/ca-certificates",
-            "usr/share/ca-certificates",
-            "etc/ssl/certs",
-        ] {
+        for d in
+            ["etc/ca-certificates", "usr/local/share/ca-certificates", "usr/share/ca-certificates", "etc/ssl/certs"]
+        {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
         Node { dir }
@@ -82,11 +79,7 @@ pub struct Run {
 impl Run {
     /// Panics with the whole output unless the run exited 0.
     pub fn ok(self) -> Run {
-        assert_eq!(
-            self.code, 0,
-            "kbinit failed\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, 0, "kbinit failed\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
 }
@@ -103,12 +96,7 @@ impl From<Output> for Run {
 
 /// Runs the kbinit binary with these arguments.
 pub fn kbinit(args: &[&str]) -> Run {
-    Command::new(env!("CARGO_BIN_EXE_kbinit"))
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .output()
-        .unwrap()
-        .into()
+    Command::new(env!("CARGO_BIN_EXE_kbinit")).args(args).env_remove("KUBECONFIG").output().unwrap().into()
 }
 
 /// Every path under `dir` with its mode and content hash (directories too), for before/after comparisons.
@@ -134,11 +122,7 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
 
 /// Every file under `dir`, as node paths (`/etc/kubernetes/pki/ca.crt`), sorted.
 pub fn files(dir: &Path) -> Vec<String> {
-    snapshot(dir)
-        .into_iter()
-        .filter(|(p, _)| dir.join(p).is_file())
-        .map(|(p, _)| format!("/{}", p.display()))
-        .collect()
+    snapshot(dir).into_iter().filter(|(p, _)| dir.join(p).is_file()).map(|(p, _)| format!("/{}", p.display())).collect()
 }
 
 /// The file mode (permission bits) of a node path.
@@ -148,15 +132,8 @@ pub fn mode(node: &Node, node_path: &str) -> u32 {
 
 /// Runs a program and returns its output; panics with stderr if it fails.
 pub fn run_ok(program: &str, args: &[&str]) -> String {
-    let o = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running {program}: {e}"));
-    assert!(
-        o.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("running {program}: {e}"));
+    assert!(o.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -169,10 +146,7 @@ pub fn require_tool(tool: &str) -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !found {
-        assert!(
-            std::env::var("CI").is_err(),
-            "{tool} is missing under CI: .ci/run must install it"
-        );
+        assert!(std::env::var("CI").is_err(), "{tool} is missing under CI: .ci/run must install it");
         eprintln!("skipping: {tool} is not installed");
     }
     found

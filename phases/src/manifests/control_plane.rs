@@ -3,13 +3,11 @@
 use k8s_openapi::api::core::v1::{Container, EnvVar as PodEnvVar, Pod};
 
 use super::{
-    HostPath, arg, command, find_arg, join_host_port, liveness_probe, probe_host_for_bind,
-    readiness_probe, requests, startup_probe, static_pod, write_manifest_steps,
+    HostPath, arg, command, find_arg, join_host_port, liveness_probe, probe_host_for_bind, readiness_probe, requests,
+    startup_probe, static_pod, write_manifest_steps,
 };
 use crate::Error;
-use crate::config::model::{
-    Arg, ClusterConfiguration, ControlPlaneComponent, EnvVar, Etcd, NodeIdentity,
-};
+use crate::config::model::{Arg, ClusterConfiguration, ControlPlaneComponent, EnvVar, Etcd, NodeIdentity};
 use crate::paths;
 use crate::plan::{NodeView, Step};
 
@@ -20,23 +18,13 @@ const COMPONENTS: &[(&str, &str)] = &[
 ];
 
 /// Authorization modes the API server knows; anything else is dropped from `authorization-mode`.
-const AUTHZ_MODES: &[&str] = &[
-    "Node",
-    "RBAC",
-    "Webhook",
-    "ABAC",
-    "AlwaysAllow",
-    "AlwaysDeny",
-];
+const AUTHZ_MODES: &[&str] = &["Node", "RBAC", "Webhook", "ABAC", "AlwaysAllow", "AlwaysDeny"];
 
 /// CA directories mounted into the API server and controller-manager only when they exist on the host.
 const OPTIONAL_CA_DIRS: &[(&str, &str)] = &[
     ("etc-pki", "/etc/pki"),
     ("usr-share-ca-certificates", "/usr/share/ca-certificates"),
-    (
-        "usr-local-share-ca-certificates",
-        "/usr/local/share/ca-certificates",
-    ),
+    ("usr-local-share-ca-certificates", "/usr/local/share/ca-certificates"),
     ("etc-ca-certificates", "/etc/ca-certificates"),
 ];
 
@@ -58,11 +46,7 @@ pub fn control_plane_pod(
     view: &dyn NodeView,
     proxy_env: &[EnvVar],
 ) -> Result<Pod, Error> {
-    let image = format!(
-        "{}/{component}:{}",
-        cluster.image_repository,
-        cluster.kubernetes_version.image_tag()
-    );
+    let image = format!("{}/{component}:{}", cluster.image_repository, cluster.kubernetes_version.image_tag());
     let (settings, mut container, mut mounts, annotation) = match component {
         "kube-apiserver" => {
             let (c, m, a) = apiserver(cluster, node, view);
@@ -106,9 +90,7 @@ pub fn plan_control_plane(
     proxy_env: &[EnvVar],
 ) -> Result<Vec<Step>, Error> {
     let pod = control_plane_pod(component, cluster, node, view, proxy_env)?;
-    let mut steps = vec![Step::say(format!(
-        "[control-plane] Creating static Pod manifest for {component:?}"
-    ))];
+    let mut steps = vec![Step::say(format!("[control-plane] Creating static Pod manifest for {component:?}"))];
     steps.extend(write_manifest_steps(component, &pod)?);
     Ok(steps)
 }
@@ -124,11 +106,7 @@ fn env(proxy_env: &[EnvVar], extra: &[EnvVar]) -> Option<Vec<PodEnvVar>> {
     merged.extend(extra.iter().map(|e| (e.name.as_str(), e.value.as_str())));
     let list: Vec<PodEnvVar> = merged
         .into_iter()
-        .map(|(n, v)| PodEnvVar {
-            name: n.into(),
-            value: Some(v.into()),
-            ..Default::default()
-        })
+        .map(|(n, v)| PodEnvVar { name: n.into(), value: Some(v.into()), ..Default::default() })
         .collect();
     (!list.is_empty()).then_some(list)
 }
@@ -137,12 +115,7 @@ fn env(proxy_env: &[EnvVar], extra: &[EnvVar]) -> Option<Vec<PodEnvVar>> {
 fn ca_mounts(cluster: &ClusterConfiguration, view: &dyn NodeView) -> Vec<HostPath> {
     let mut list = vec![
         HostPath::new("ca-certs", CA_CERTS_DIR, "DirectoryOrCreate", true),
-        HostPath::new(
-            "k8s-certs",
-            &cluster.certificates_dir,
-            "DirectoryOrCreate",
-            true,
-        ),
+        HostPath::new("k8s-certs", &cluster.certificates_dir, "DirectoryOrCreate", true),
     ];
     for (name, dir) in OPTIONAL_CA_DIRS {
         if view.is_dir(dir) {
@@ -167,15 +140,9 @@ fn apiserver(
         arg("client-ca-file", pki("ca.crt")),
         arg("enable-admission-plugins", "NodeRestriction"),
         arg("enable-bootstrap-token-auth", "true"),
-        arg(
-            "kubelet-client-certificate",
-            pki("apiserver-kubelet-client.crt"),
-        ),
+        arg("kubelet-client-certificate", pki("apiserver-kubelet-client.crt")),
         arg("kubelet-client-key", pki("apiserver-kubelet-client.key")),
-        arg(
-            "kubelet-preferred-address-types",
-            "InternalIP,ExternalIP,Hostname",
-        ),
+        arg("kubelet-preferred-address-types", "InternalIP,ExternalIP,Hostname"),
         arg("proxy-client-cert-file", pki("front-proxy-client.crt")),
         arg("proxy-client-key-file", pki("front-proxy-client.key")),
         arg("requestheader-allowed-names", "front-proxy-client"),
@@ -184,33 +151,19 @@ fn apiserver(
         arg("requestheader-group-headers", "X-Remote-Group"),
         arg("requestheader-username-headers", "X-Remote-User"),
         arg("secure-port", node.bind_port.to_string()),
-        arg(
-            "service-account-issuer",
-            format!(
-                "https://kubernetes.default.svc.{}",
-                cluster.networking.dns_domain
-            ),
-        ),
+        arg("service-account-issuer", format!("https://kubernetes.default.svc.{}", cluster.networking.dns_domain)),
         arg("service-account-key-file", pki("sa.pub")),
         arg("service-account-signing-key-file", pki("sa.key")),
-        arg(
-            "service-cluster-ip-range",
-            &cluster.networking.service_subnet,
-        ),
+        arg("service-cluster-ip-range", &cluster.networking.service_subnet),
         arg("tls-cert-file", pki("apiserver.crt")),
         arg("tls-private-key-file", pki("apiserver.key")),
     ];
     let mut mounts = ca_mounts(cluster, view);
     match &cluster.etcd {
         Etcd::Local(local) => {
-            let servers = find_arg(&local.extra_args, "advertise-client-urls")
-                .map(str::to_string)
-                .unwrap_or_else(|| {
-                    let localhost = if node.advertise_address.is_ipv6() {
-                        "::1"
-                    } else {
-                        "127.0.0.1"
-                    };
+            let servers =
+                find_arg(&local.extra_args, "advertise-client-urls").map(str::to_string).unwrap_or_else(|| {
+                    let localhost = if node.advertise_address.is_ipv6() { "::1" } else { "127.0.0.1" };
                     format!("https://{}", join_host_port(localhost, 2379))
                 });
             defaults.push(arg("etcd-servers", servers));
@@ -227,39 +180,17 @@ fn apiserver(
                 defaults.push(arg("etcd-certfile", &ext.cert_file));
                 defaults.push(arg("etcd-keyfile", &ext.key_file));
             }
-            mounts.extend(external_etcd_mounts(
-                cluster,
-                &[&ext.ca_file, &ext.cert_file, &ext.key_file],
-            ));
+            mounts.extend(external_etcd_mounts(cluster, &[&ext.ca_file, &ext.cert_file, &ext.key_file]));
         }
     }
     // kubeadm replaces the user's authorization-mode with the filtered one
-    let extra: Vec<Arg> = extra
-        .iter()
-        .filter(|a| a.name != "authorization-mode")
-        .cloned()
-        .collect();
+    let extra: Vec<Arg> = extra.iter().filter(|a| a.name != "authorization-mode").cloned().collect();
     let probe_host = probe_host_for_bind(&advertise);
     let container = Container {
         command: Some(command("kube-apiserver", defaults, &extra)),
-        liveness_probe: Some(liveness_probe(
-            &probe_host,
-            "/livez",
-            node.bind_port,
-            "HTTPS",
-        )),
-        readiness_probe: Some(readiness_probe(
-            &probe_host,
-            "/readyz",
-            node.bind_port,
-            "HTTPS",
-        )),
-        startup_probe: Some(startup_probe(
-            &probe_host,
-            "/livez",
-            node.bind_port,
-            "HTTPS",
-        )),
+        liveness_probe: Some(liveness_probe(&probe_host, "/livez", node.bind_port, "HTTPS")),
+        readiness_probe: Some(readiness_probe(&probe_host, "/readyz", node.bind_port, "HTTPS")),
+        startup_probe: Some(startup_probe(&probe_host, "/livez", node.bind_port, "HTTPS")),
         resources: Some(requests(&[("cpu", "250m")])),
         ..Default::default()
     };
@@ -273,15 +204,8 @@ fn apiserver(
 /// The user's `authorization-mode` reduced to modes the API server knows, or `Node,RBAC`.
 fn authorization_mode(extra: &[Arg]) -> String {
     let requested = find_arg(extra, "authorization-mode").unwrap_or_default();
-    let modes: Vec<&str> = requested
-        .split(',')
-        .filter(|m| AUTHZ_MODES.contains(m))
-        .collect();
-    if modes.is_empty() {
-        "Node,RBAC".into()
-    } else {
-        modes.join(",")
-    }
+    let modes: Vec<&str> = requested.split(',').filter(|m| AUTHZ_MODES.contains(m)).collect();
+    if modes.is_empty() { "Node,RBAC".into() } else { modes.join(",") }
 }
 
 /// `etcd-certs-<i>` for every directory of the external etcd cert files not already mounted (sorted, deduplicated).
@@ -303,20 +227,14 @@ fn external_etcd_mounts(cluster: &ClusterConfiguration, files: &[&str]) -> Vec<H
         .collect()
 }
 
-fn controller_manager(
-    cluster: &ClusterConfiguration,
-    view: &dyn NodeView,
-) -> (Container, Vec<HostPath>) {
+fn controller_manager(cluster: &ClusterConfiguration, view: &dyn NodeView) -> (Container, Vec<HostPath>) {
     let pki = |name: &str| paths::join(&cluster.certificates_dir, name);
     let kubeconfig = paths::join(paths::KUBERNETES_DIR, "controller-manager.conf");
     let extra = &cluster.controller_manager.extra_args;
     // external CA mode: the CA certificate is there but its key is not
     let external_ca = view.exists(&pki("ca.crt")) && !view.exists(&pki("ca.key"));
-    let (signing_cert, signing_key) = if external_ca {
-        (String::new(), String::new())
-    } else {
-        (pki("ca.crt"), pki("ca.key"))
-    };
+    let (signing_cert, signing_key) =
+        if external_ca { (String::new(), String::new()) } else { (pki("ca.crt"), pki("ca.key")) };
     let mut defaults = vec![
         arg("authentication-kubeconfig", &kubeconfig),
         arg("authorization-kubeconfig", &kubeconfig),
@@ -344,19 +262,9 @@ fn controller_manager(
         defaults.push(arg("cluster-name", &cluster.cluster_name));
     }
     let mut mounts = ca_mounts(cluster, view);
-    mounts.push(HostPath::new(
-        "kubeconfig",
-        &kubeconfig,
-        "FileOrCreate",
-        true,
-    ));
+    mounts.push(HostPath::new("kubeconfig", &kubeconfig, "FileOrCreate", true));
     let flex = find_arg(extra, "flex-volume-plugin-dir").unwrap_or(FLEXVOLUME_DIR);
-    mounts.push(HostPath::new(
-        "flexvolume-dir",
-        flex,
-        "DirectoryOrCreate",
-        false,
-    ));
+    mounts.push(HostPath::new("flexvolume-dir", flex, "DirectoryOrCreate", false));
     let host = probe_host_for_bind(find_arg(extra, "bind-address").unwrap_or("127.0.0.1"));
     let container = Container {
         command: Some(command("kube-controller-manager", defaults, extra)),
@@ -378,8 +286,7 @@ fn scheduler(cluster: &ClusterConfiguration) -> (Container, Vec<HostPath>) {
         arg("kubeconfig", &kubeconfig),
         arg("leader-elect", "true"),
     ];
-    let host =
-        probe_host_for_bind(find_arg(&extra.extra_args, "bind-address").unwrap_or("127.0.0.1"));
+    let host = probe_host_for_bind(find_arg(&extra.extra_args, "bind-address").unwrap_or("127.0.0.1"));
     let container = Container {
         command: Some(command("kube-scheduler", defaults, &extra.extra_args)),
         liveness_probe: Some(liveness_probe(&host, "/healthz", 10259, "HTTPS")),
@@ -387,12 +294,7 @@ fn scheduler(cluster: &ClusterConfiguration) -> (Container, Vec<HostPath>) {
         resources: Some(requests(&[("cpu", "100m")])),
         ..Default::default()
     };
-    let mounts = vec![HostPath::new(
-        "kubeconfig",
-        &kubeconfig,
-        "FileOrCreate",
-        true,
-    )];
+    let mounts = vec![HostPath::new("kubeconfig", &kubeconfig, "FileOrCreate", true)];
     (container, mounts)
 }
 
@@ -405,12 +307,7 @@ mod tests {
     use crate::manifests::pod_yaml;
     use crate::plan::MemoryNode;
 
-    fn render(
-        component: &str,
-        cluster: &ClusterConfiguration,
-        view: &MemoryNode,
-        env: &[EnvVar],
-    ) -> String {
+    fn render(component: &str, cluster: &ClusterConfiguration, view: &MemoryNode, env: &[EnvVar]) -> String {
         let node = fixture::init().node();
         pod_yaml(&control_plane_pod(component, cluster, &node, view, env).unwrap()).unwrap()
     }
@@ -425,104 +322,44 @@ mod tests {
         let init = fixture::init();
         for (_, component) in control_plane_components() {
             let got = render(component, &init.cluster, &fixture::view(), &[]);
-            assert_eq!(
-                got,
-                fixture::reference(&format!("{component}.yaml")),
-                "{component}"
-            );
+            assert_eq!(got, fixture::reference(&format!("{component}.yaml")), "{component}");
         }
     }
 
     #[test]
     fn plan_says_and_writes_the_manifest() {
         let init = fixture::init();
-        let steps = plan_control_plane(
-            "kube-scheduler",
-            &init.cluster,
-            &init.node(),
-            &fixture::view(),
-            &[],
-        )
-        .unwrap();
-        assert_eq!(
-            steps[0],
-            Step::say("[control-plane] Creating static Pod manifest for \"kube-scheduler\"")
-        );
-        assert_eq!(
-            steps[1],
-            Step::EnsureDir {
-                path: "/etc/kubernetes/manifests".into(),
-                mode: 0o700
-            }
-        );
-        let Step::WriteFile { path, kind, bytes } = &steps[2] else {
-            panic!("{steps:?}")
-        };
+        let steps = plan_control_plane("kube-scheduler", &init.cluster, &init.node(), &fixture::view(), &[]).unwrap();
+        assert_eq!(steps[0], Step::say("[control-plane] Creating static Pod manifest for \"kube-scheduler\""));
+        assert_eq!(steps[1], Step::EnsureDir { path: "/etc/kubernetes/manifests".into(), mode: 0o700 });
+        let Step::WriteFile { path, kind, bytes } = &steps[2] else { panic!("{steps:?}") };
         assert_eq!(path, "/etc/kubernetes/manifests/kube-scheduler.yaml");
         assert_eq!(*kind, crate::plan::FileKind::Manifest);
-        assert_eq!(
-            String::from_utf8(bytes.clone()).unwrap(),
-            fixture::reference("kube-scheduler.yaml")
-        );
-        assert!(
-            control_plane_pod(
-                "kube-proxy",
-                &init.cluster,
-                &init.node(),
-                &fixture::view(),
-                &[]
-            )
-            .is_err()
-        );
+        assert_eq!(String::from_utf8(bytes.clone()).unwrap(), fixture::reference("kube-scheduler.yaml"));
+        assert!(control_plane_pod("kube-proxy", &init.cluster, &init.node(), &fixture::view(), &[]).is_err());
     }
 
     #[test]
     fn extra_args_override_defaults_and_add_flags() {
         let mut init = fixture::init();
         init.cluster.api_server.component.extra_args = vec![
-            Arg {
-                name: "secure-port".into(),
-                value: "7443".into(),
-            },
-            Arg {
-                name: "audit-log-path".into(),
-                value: "/var/log/audit.log".into(),
-            },
-            Arg {
-                name: "authorization-mode".into(),
-                value: "Bogus,RBAC,Node".into(),
-            },
+            Arg { name: "secure-port".into(), value: "7443".into() },
+            Arg { name: "audit-log-path".into(), value: "/var/log/audit.log".into() },
+            Arg { name: "authorization-mode".into(), value: "Bogus,RBAC,Node".into() },
         ];
-        let cmd = command_of(&render(
-            "kube-apiserver",
-            &init.cluster,
-            &fixture::view(),
-            &[],
-        ));
+        let cmd = command_of(&render("kube-apiserver", &init.cluster, &fixture::view(), &[]));
         assert!(cmd.contains(&"--secure-port=7443".to_string()));
         assert!(!cmd.contains(&"--secure-port=6443".to_string()));
         assert!(cmd.contains(&"--audit-log-path=/var/log/audit.log".to_string()));
-        assert_eq!(
-            cmd.iter()
-                .filter(|a| a.starts_with("--authorization-mode="))
-                .count(),
-            1
-        );
+        assert_eq!(cmd.iter().filter(|a| a.starts_with("--authorization-mode=")).count(), 1);
         assert!(cmd.contains(&"--authorization-mode=RBAC,Node".to_string()));
         let mut sorted = cmd[1..].to_vec();
         sorted.sort();
         assert_eq!(sorted, cmd[1..]);
 
-        init.cluster.api_server.component.extra_args = vec![Arg {
-            name: "authorization-mode".into(),
-            value: "Nope".into(),
-        }];
-        let cmd = command_of(&render(
-            "kube-apiserver",
-            &init.cluster,
-            &fixture::view(),
-            &[],
-        ));
+        init.cluster.api_server.component.extra_args =
+            vec![Arg { name: "authorization-mode".into(), value: "Nope".into() }];
+        let cmd = command_of(&render("kube-apiserver", &init.cluster, &fixture::view(), &[]));
         assert!(cmd.contains(&"--authorization-mode=Node,RBAC".to_string()));
     }
 
@@ -530,29 +367,12 @@ mod tests {
     fn v1beta4_duplicate_args_are_kept_in_order() {
         let mut init = fixture::init();
         init.cluster.scheduler.extra_args = vec![
-            Arg {
-                name: "v".into(),
-                value: "2".into(),
-            },
-            Arg {
-                name: "feature-gates".into(),
-                value: "A=true".into(),
-            },
-            Arg {
-                name: "feature-gates".into(),
-                value: "B=false".into(),
-            },
+            Arg { name: "v".into(), value: "2".into() },
+            Arg { name: "feature-gates".into(), value: "A=true".into() },
+            Arg { name: "feature-gates".into(), value: "B=false".into() },
         ];
-        let cmd = command_of(&render(
-            "kube-scheduler",
-            &init.cluster,
-            &fixture::view(),
-            &[],
-        ));
-        let fg: Vec<&String> = cmd
-            .iter()
-            .filter(|a| a.starts_with("--feature-gates"))
-            .collect();
+        let cmd = command_of(&render("kube-scheduler", &init.cluster, &fixture::view(), &[]));
+        let fg: Vec<&String> = cmd.iter().filter(|a| a.starts_with("--feature-gates")).collect();
         assert_eq!(fg, ["--feature-gates=A=true", "--feature-gates=B=false"]);
         assert_eq!(cmd.last().unwrap(), "--v=2");
     }
@@ -567,12 +387,7 @@ mod tests {
             read_only: false,
             path_type: String::new(),
         }];
-        let yaml = render(
-            "kube-controller-manager",
-            &init.cluster,
-            &fixture::view(),
-            &[],
-        );
+        let yaml = render("kube-controller-manager", &init.cluster, &fixture::view(), &[]);
         assert!(yaml.contains("  - hostPath:\n      path: /opt/plugins\n      type: \"\"\n    name: aaa-plugins\n  - hostPath:\n      path: /etc/ssl/certs\n"), "{yaml}");
         assert!(yaml.contains("    volumeMounts:\n    - mountPath: /plugins\n      name: aaa-plugins\n    - mountPath: /etc/ssl/certs\n"), "{yaml}");
     }
@@ -580,23 +395,10 @@ mod tests {
     #[test]
     fn ipv6_advertise_address() {
         let init = fixture::init();
-        let node = NodeIdentity {
-            advertise_address: "fd00::10".parse().unwrap(),
-            ..init.node()
-        };
-        let pod = control_plane_pod(
-            "kube-apiserver",
-            &init.cluster,
-            &node,
-            &fixture::view(),
-            &[],
-        )
-        .unwrap();
+        let node = NodeIdentity { advertise_address: "fd00::10".parse().unwrap(), ..init.node() };
+        let pod = control_plane_pod("kube-apiserver", &init.cluster, &node, &fixture::view(), &[]).unwrap();
         let yaml = pod_yaml(&pod).unwrap();
-        assert!(
-            yaml.contains("advertise-address.endpoint: '[fd00::10]:6443'"),
-            "{yaml}"
-        );
+        assert!(yaml.contains("advertise-address.endpoint: '[fd00::10]:6443'"), "{yaml}");
         assert!(yaml.contains("- --etcd-servers=https://[::1]:2379\n"));
         assert!(yaml.contains("- --advertise-address=fd00::10\n"));
         assert!(yaml.contains("host: fd00::10\n"));
@@ -617,17 +419,10 @@ mod tests {
         assert!(cmd.contains(&"--etcd-cafile=/etc/etcd/pki/ca.crt".to_string()));
         assert!(cmd.contains(&"--etcd-certfile=/etc/kubernetes/pki/etcd-client.crt".to_string()));
         assert!(
-            yaml.contains(
-                "path: /etc/etcd/pki\n      type: DirectoryOrCreate\n    name: etcd-certs-0\n"
-            ),
+            yaml.contains("path: /etc/etcd/pki\n      type: DirectoryOrCreate\n    name: etcd-certs-0\n"),
             "{yaml}"
         );
-        assert!(
-            yaml.contains(
-                "path: /srv/keys\n      type: DirectoryOrCreate\n    name: etcd-certs-1\n"
-            ),
-            "{yaml}"
-        );
+        assert!(yaml.contains("path: /srv/keys\n      type: DirectoryOrCreate\n    name: etcd-certs-1\n"), "{yaml}");
         assert!(!yaml.contains("etcd-certs-2"));
 
         // no key file: neither cert nor key flag; no CA: no cafile flag
@@ -636,49 +431,22 @@ mod tests {
             cert_file: "/etc/etcd/c.crt".into(),
             ..Default::default()
         });
-        let cmd = command_of(&render(
-            "kube-apiserver",
-            &init.cluster,
-            &fixture::view(),
-            &[],
-        ));
-        assert!(
-            !cmd.iter()
-                .any(|a| a.starts_with("--etcd-certfile") || a.starts_with("--etcd-cafile"))
-        );
+        let cmd = command_of(&render("kube-apiserver", &init.cluster, &fixture::view(), &[]));
+        assert!(!cmd.iter().any(|a| a.starts_with("--etcd-certfile") || a.starts_with("--etcd-cafile")));
     }
 
     #[test]
     fn proxy_env_and_extra_envs() {
         let mut init = fixture::init();
-        init.cluster.controller_manager.extra_envs = vec![EnvVar {
-            name: "NO_PROXY".into(),
-            value: "10.0.0.0/8".into(),
-        }];
+        init.cluster.controller_manager.extra_envs =
+            vec![EnvVar { name: "NO_PROXY".into(), value: "10.0.0.0/8".into() }];
         let proxy = [
-            EnvVar {
-                name: "HTTPS_PROXY".into(),
-                value: "http://proxy:3128".into(),
-            },
-            EnvVar {
-                name: "no_proxy".into(),
-                value: "localhost".into(),
-            },
-            EnvVar {
-                name: "http_proxy".into(),
-                value: String::new(),
-            },
-            EnvVar {
-                name: "HOME".into(),
-                value: "/root".into(),
-            },
+            EnvVar { name: "HTTPS_PROXY".into(), value: "http://proxy:3128".into() },
+            EnvVar { name: "no_proxy".into(), value: "localhost".into() },
+            EnvVar { name: "http_proxy".into(), value: String::new() },
+            EnvVar { name: "HOME".into(), value: "/root".into() },
         ];
-        let yaml = render(
-            "kube-controller-manager",
-            &init.cluster,
-            &fixture::view(),
-            &proxy,
-        );
+        let yaml = render("kube-controller-manager", &init.cluster, &fixture::view(), &proxy);
         assert!(yaml.contains(
             "    env:\n    - name: HTTPS_PROXY\n      value: http://proxy:3128\n    - name: NO_PROXY\n      value: 10.0.0.0/8\n    - name: no_proxy\n      value: localhost\n    image:"
         ), "{yaml}");
@@ -689,24 +457,12 @@ mod tests {
     fn external_ca_leaves_signing_flags_empty() {
         let init = fixture::init();
         let mut view = fixture::view();
-        view.files
-            .insert("/etc/kubernetes/pki/ca.crt".into(), b"cert".to_vec());
-        let cmd = command_of(&render(
-            "kube-controller-manager",
-            &init.cluster,
-            &view,
-            &[],
-        ));
+        view.files.insert("/etc/kubernetes/pki/ca.crt".into(), b"cert".to_vec());
+        let cmd = command_of(&render("kube-controller-manager", &init.cluster, &view, &[]));
         assert!(cmd.contains(&"--cluster-signing-cert-file=".to_string()));
         assert!(cmd.contains(&"--cluster-signing-key-file=".to_string()));
-        view.files
-            .insert("/etc/kubernetes/pki/ca.key".into(), b"key".to_vec());
-        let cmd = command_of(&render(
-            "kube-controller-manager",
-            &init.cluster,
-            &view,
-            &[],
-        ));
+        view.files.insert("/etc/kubernetes/pki/ca.key".into(), b"key".to_vec());
+        let cmd = command_of(&render("kube-controller-manager", &init.cluster, &view, &[]));
         assert!(cmd.contains(&"--cluster-signing-key-file=/etc/kubernetes/pki/ca.key".to_string()));
     }
 
@@ -718,14 +474,8 @@ mod tests {
         view.dirs.push("/etc/pki".into());
         let yaml = render("kube-controller-manager", &init.cluster, &view, &[]);
         let cmd = command_of(&yaml);
-        assert!(
-            !cmd.iter()
-                .any(|a| a.starts_with("--allocate-node-cidrs") || a.starts_with("--cluster-cidr"))
-        );
-        assert!(
-            !cmd.iter()
-                .any(|a| a.starts_with("--service-cluster-ip-range"))
-        );
+        assert!(!cmd.iter().any(|a| a.starts_with("--allocate-node-cidrs") || a.starts_with("--cluster-cidr")));
+        assert!(!cmd.iter().any(|a| a.starts_with("--service-cluster-ip-range")));
         assert!(yaml.contains("name: etc-pki"));
     }
 }

@@ -3,8 +3,8 @@
 use k8s_openapi::api::core::v1::{Container, EnvVar as PodEnvVar, Pod};
 
 use super::{
-    HostPath, arg, command, find_arg, join_host_port, liveness_probe, readiness_probe, requests,
-    startup_probe, static_pod, write_manifest_steps,
+    HostPath, arg, command, find_arg, join_host_port, liveness_probe, readiness_probe, requests, startup_probe,
+    static_pod, write_manifest_steps,
 };
 use crate::Error;
 use crate::config::model::{ClusterConfiguration, Etcd, LocalEtcd, NodeIdentity};
@@ -24,29 +24,17 @@ pub fn etcd_pod(
     existing: bool,
 ) -> Result<Pod, Error> {
     let Etcd::Local(local) = &cluster.etcd else {
-        return Err(Error::invalid(
-            "etcd",
-            "external",
-            "a local etcd manifest needs etcd.local, not etcd.external",
-        ));
+        return Err(Error::invalid("etcd", "external", "a local etcd manifest needs etcd.local, not etcd.external"));
     };
     let pki = |name: &str| paths::join(&cluster.certificates_dir, name);
     let ip = node.advertise_address.to_string();
-    let localhost = if node.advertise_address.is_ipv6() {
-        "::1"
-    } else {
-        "127.0.0.1"
-    };
+    let localhost = if node.advertise_address.is_ipv6() { "::1" } else { "127.0.0.1" };
     let client_url = format!("https://{}", join_host_port(&ip, CLIENT_PORT));
     let peer_url = format!("https://{}", join_host_port(&ip, PEER_PORT));
     let members = if initial_cluster.is_empty() {
         format!("{}={peer_url}", node.name)
     } else {
-        initial_cluster
-            .iter()
-            .map(|(n, u)| format!("{n}={u}"))
-            .collect::<Vec<_>>()
-            .join(",")
+        initial_cluster.iter().map(|(n, u)| format!("{n}={u}")).collect::<Vec<_>>().join(",")
     };
     let mut defaults = vec![
         arg("advertise-client-urls", &client_url),
@@ -58,17 +46,8 @@ pub fn etcd_pod(
         arg("initial-advertise-peer-urls", &peer_url),
         arg("initial-cluster", members),
         arg("key-file", pki("etcd/server.key")),
-        arg(
-            "listen-client-urls",
-            format!(
-                "https://{},{client_url}",
-                join_host_port(localhost, CLIENT_PORT)
-            ),
-        ),
-        arg(
-            "listen-metrics-urls",
-            format!("http://{}", join_host_port(localhost, METRICS_PORT)),
-        ),
+        arg("listen-client-urls", format!("https://{},{client_url}", join_host_port(localhost, CLIENT_PORT))),
+        arg("listen-metrics-urls", format!("http://{}", join_host_port(localhost, METRICS_PORT))),
         arg("listen-peer-urls", &peer_url),
         arg("name", &node.name),
         arg("peer-cert-file", pki("etcd/peer.crt")),
@@ -91,34 +70,18 @@ pub fn etcd_pod(
         )
     } else {
         (
-            liveness_probe(
-                &host,
-                "/health?exclude=NOSPACE&serializable=true",
-                port,
-                scheme,
-            ),
+            liveness_probe(&host, "/health?exclude=NOSPACE&serializable=true", port, scheme),
             None,
             startup_probe(&host, "/health?serializable=false", port, scheme),
         )
     };
-    let repository = if local.image_repository.is_empty() {
-        &cluster.image_repository
-    } else {
-        &local.image_repository
-    };
-    let tag = if local.image_tag.is_empty() {
-        v.etcd_tag()
-    } else {
-        local.image_tag.as_str()
-    };
+    let repository =
+        if local.image_repository.is_empty() { &cluster.image_repository } else { &local.image_repository };
+    let tag = if local.image_tag.is_empty() { v.etcd_tag() } else { local.image_tag.as_str() };
     let env: Vec<PodEnvVar> = local
         .extra_envs
         .iter()
-        .map(|e| PodEnvVar {
-            name: e.name.clone(),
-            value: Some(e.value.clone()),
-            ..Default::default()
-        })
+        .map(|e| PodEnvVar { name: e.name.clone(), value: Some(e.value.clone()), ..Default::default() })
         .collect();
     let container = Container {
         command: Some(command("etcd", defaults, &local.extra_args)),
@@ -134,17 +97,8 @@ pub fn etcd_pod(
         HostPath::new("etcd-data", &local.data_dir, "DirectoryOrCreate", false),
         HostPath::new("etcd-certs", &pki("etcd"), "DirectoryOrCreate", false),
     ];
-    let annotation = (
-        "kubeadm.kubernetes.io/etcd.advertise-client-urls".to_string(),
-        client_url,
-    );
-    Ok(static_pod(
-        "etcd",
-        Some(annotation),
-        container,
-        mounts,
-        true,
-    ))
+    let annotation = ("kubeadm.kubernetes.io/etcd.advertise-client-urls".to_string(), client_url);
+    Ok(static_pod("etcd", Some(annotation), container, mounts, true))
 }
 
 /// Steps for `etcd local`: `[etcd] Creating static Pod manifest for local etcd in "/etc/kubernetes/manifests"`,
@@ -160,14 +114,8 @@ pub fn plan_etcd_local(
     };
     let pod = etcd_pod(cluster, node, initial_cluster, existing)?;
     let mut steps = vec![
-        Step::say(format!(
-            "[etcd] Creating static Pod manifest for local etcd in {:?}",
-            paths::MANIFESTS_DIR
-        )),
-        Step::EnsureDir {
-            path: local.data_dir.clone(),
-            mode: 0o700,
-        },
+        Step::say(format!("[etcd] Creating static Pod manifest for local etcd in {:?}", paths::MANIFESTS_DIR)),
+        Step::EnsureDir { path: local.data_dir.clone(), mode: 0o700 },
     ];
     steps.extend(write_manifest_steps("etcd", &pod)?);
     Ok(steps)
@@ -199,10 +147,7 @@ fn probe_endpoint(local: &LocalEtcd, localhost: &str) -> (String, u16, &'static 
         }
     };
     let host = if host.is_empty() { localhost } else { host };
-    let port = port
-        .and_then(|p| p.parse::<u16>().ok())
-        .filter(|p| *p > 0)
-        .unwrap_or(METRICS_PORT);
+    let port = port.and_then(|p| p.parse::<u16>().ok()).filter(|p| *p > 0).unwrap_or(METRICS_PORT);
     (host.to_string(), port, scheme)
 }
 
@@ -227,35 +172,15 @@ mod tests {
         let steps = plan_etcd_local(&init.cluster, &init.node(), &[], false).unwrap();
         assert_eq!(
             steps[0],
-            Step::say(
-                "[etcd] Creating static Pod manifest for local etcd in \"/etc/kubernetes/manifests\""
-            )
+            Step::say("[etcd] Creating static Pod manifest for local etcd in \"/etc/kubernetes/manifests\"")
         );
-        assert_eq!(
-            steps[1],
-            Step::EnsureDir {
-                path: "/var/lib/etcd".into(),
-                mode: 0o700
-            }
-        );
-        assert_eq!(
-            steps[2],
-            Step::EnsureDir {
-                path: "/etc/kubernetes/manifests".into(),
-                mode: 0o700
-            }
-        );
-        assert!(
-            matches!(&steps[3], Step::WriteFile { path, .. } if path == "/etc/kubernetes/manifests/etcd.yaml")
-        );
+        assert_eq!(steps[1], Step::EnsureDir { path: "/var/lib/etcd".into(), mode: 0o700 });
+        assert_eq!(steps[2], Step::EnsureDir { path: "/etc/kubernetes/manifests".into(), mode: 0o700 });
+        assert!(matches!(&steps[3], Step::WriteFile { path, .. } if path == "/etc/kubernetes/manifests/etcd.yaml"));
 
         let mut ext = init.cluster.clone();
         ext.etcd = Etcd::External(ExternalEtcd::default());
-        assert!(
-            plan_etcd_local(&ext, &init.node(), &[], false)
-                .unwrap()
-                .is_empty()
-        );
+        assert!(plan_etcd_local(&ext, &init.node(), &[], false).unwrap().is_empty());
         assert!(etcd_pod(&ext, &init.node(), &[], false).is_err());
     }
 
@@ -278,24 +203,12 @@ mod tests {
             local.image_repository = "mirror.example/k8s".into();
             local.image_tag = "3.5.99-0".into();
             local.extra_args = vec![
-                Arg {
-                    name: "listen-metrics-urls".into(),
-                    value: "https://[::1]:9999,http://x:1".into(),
-                },
-                Arg {
-                    name: "snapshot-count".into(),
-                    value: "5000".into(),
-                },
+                Arg { name: "listen-metrics-urls".into(), value: "https://[::1]:9999,http://x:1".into() },
+                Arg { name: "snapshot-count".into(), value: "5000".into() },
             ];
-            local.extra_envs = vec![EnvVar {
-                name: "ETCD_X".into(),
-                value: "on".into(),
-            }];
+            local.extra_envs = vec![EnvVar { name: "ETCD_X".into(), value: "on".into() }];
         }
-        let node = NodeIdentity {
-            advertise_address: "fd00::2".parse().unwrap(),
-            ..init.node()
-        };
+        let node = NodeIdentity { advertise_address: "fd00::2".parse().unwrap(), ..init.node() };
         let members = vec![
             ("cp0".to_string(), "https://[fd00::1]:2380".to_string()),
             ("cp1".to_string(), "https://[fd00::2]:2380".to_string()),
