@@ -23,6 +23,9 @@ pub enum Error {
     /// A certificate or key could not be created, loaded or encoded.
     #[error("{0}")]
     Crypto(String),
+    /// A Kubernetes object could not be encoded, or one read from a cluster could not be decoded.
+    #[error("{0}")]
+    Encode(String),
 }
 
 impl Error {

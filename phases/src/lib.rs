@@ -14,11 +14,13 @@
 //! | [`manifests`] | static Pod manifests for etcd and the control-plane components |
 //! | [`kubelet`] | /var/lib/kubelet/config.yaml, kubeadm-flags.env, instance-config.yaml |
 //! | [`yaml`] | YAML reading and Go-compatible YAML writing |
+//! | [`api`] | what cluster phases ask of the API server: typed objects, write policies, node changes |
 //! | [`plan`] | [`plan::Step`], [`plan::NodeView`] |
 //! | [`paths`] | fixed node paths |
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod certs;
 pub mod config;
 mod error;
