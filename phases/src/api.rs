@@ -246,8 +246,8 @@ pub enum ApiOp {
 pub enum ApiStep {
     /// A line for the operator, e.g. `[bootstrap-token] Configured RBAC rules to allow …`.
     Say(String),
-    /// An API operation.
-    Op(ApiOp),
+    /// An API operation (boxed: an object is much larger than a line).
+    Op(Box<ApiOp>),
 }
 
 impl ApiStep {
@@ -269,7 +269,12 @@ impl ApiStep {
     where
         K: Resource + Metadata<Ty = ObjectMeta> + Serialize,
     {
-        Ok(ApiStep::Op(ApiOp::Write { object: ApiObject::new(object)?, policy, owner: None }))
+        Ok(ApiStep::op(ApiOp::Write { object: ApiObject::new(object)?, policy, owner: None }))
+    }
+
+    /// Wraps an operation.
+    pub fn op(op: ApiOp) -> ApiStep {
+        ApiStep::Op(Box::new(op))
     }
 }
 
