@@ -15,6 +15,7 @@
 //! | [`kubelet`] | /var/lib/kubelet/config.yaml, kubeadm-flags.env, instance-config.yaml |
 //! | [`yaml`] | YAML reading and Go-compatible YAML writing |
 //! | [`api`] | what cluster phases ask of the API server: typed objects, write policies, node changes |
+//! | [`cluster`] | cluster phases: upload-config, upload-certs, bootstrap tokens, addons, join command |
 //! | [`plan`] | [`plan::Step`], [`plan::NodeView`] |
 //! | [`paths`] | fixed node paths |
 
@@ -22,6 +23,7 @@
 
 pub mod api;
 pub mod certs;
+pub mod cluster;
 pub mod config;
 mod error;
 pub mod kubeconfig;
