@@ -11,6 +11,7 @@
 //! | [`cli`] | the command tree: clap flags per command, generated `phase` sub-commands, dispatch |
 //! | [`workflow`] | the phase runner: [`workflow::Phase`], selection, `--skip-phases`, help listing |
 //! | [`flows`] | init, join, reset: their phase trees, run data, and each phase's few lines |
+//! | [`api`] | the API client (explicit kubeconfig, retries), the applier of planned API steps and its dry-run printer, wait-control-plane |
 //! | [`apply`] | carries out planner steps on the host, announces dry-run writes |
 //! | [`host`] | every node path under `--root`, atomic writes, dry-run redirect, host facts, systemctl |
 //! | [`preflight`] | checks with kubeadm's names, `--ignore-preflight-errors`, exit code 2 |
@@ -20,6 +21,7 @@
 //! On disk: `phases/` (the planner crate), `manifests/` (golden renders reviewed by diff), `tests/it/` (the
 //! integration tests: CLI, goldens against kubeadm, openssl, real etcd, bad input).
 
+pub mod api;
 pub mod apply;
 pub mod cli;
 pub mod error;

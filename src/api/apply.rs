@@ -1,0 +1,243 @@
+//! Carries out the [`ApiStep`]s a cluster phase planned: each write with kubeadm's policy (create-or-update,
+//! create-or-keep, read-then-write, create-new), owner references filled from the live owner, node changes as
+//! strategic-merge patches computed from the live Node. With `--dry-run` nothing is sent: every call is printed
+//! as kubeadm's dry-run prints it, with its object.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use k8s_openapi::api::core::v1::Node;
+use kbinit_phases::api::{ApiObject, ApiOp, ApiStep, NodeChange, ObjectKey, Owner, ResourceType, WritePolicy};
+use serde_json::{Value, json};
+
+use super::client::{CallError, Cluster, PatchType};
+use crate::output::Output;
+
+/// Where API steps go.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// A live cluster.
+    Live(&'a Cluster),
+    /// Nowhere: print each call instead.
+    DryRun,
+}
+
+/// How long to wait for the kubelet to register a Node before patching it.
+pub const NODE_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Carries out the steps in order.
+pub fn apply_api(steps: &[ApiStep], target: Target<'_>, out: &Output) -> anyhow::Result<()> {
+    for step in steps {
+        match step {
+            ApiStep::Say(line) => out.say(line),
+            ApiStep::Op(op) => match (op.as_ref(), target) {
+                (ApiOp::Write { object, policy, owner }, Target::DryRun) => dry_write(object, *policy, owner, out),
+                (ApiOp::Write { object, policy, owner }, Target::Live(c)) => {
+                    live_write(c, object, *policy, owner.as_ref(), out)
+                        .with_context(|| format!("writing {} {}", object.resource.kind, object.key()))?;
+                }
+                (ApiOp::PatchNode { name, change }, Target::DryRun) => {
+                    dry_action(out, "GET", &ResourceType::of::<Node>(), Some(name));
+                    dry_action(out, "PATCH", &ResourceType::of::<Node>(), Some(name));
+                    if let Some(p) = change.patch_for(&Node::default()) {
+                        out.say("[dryrun] Attached patch:");
+                        out.raw(&format!("\t{p}\n"));
+                    }
+                }
+                (ApiOp::PatchNode { name, change }, Target::Live(c)) => {
+                    patch_node(c, name, change, out).with_context(|| format!("updating Node {name:?}"))?;
+                }
+            },
+        }
+    }
+    Ok(())
+}
+
+/// Prints one call the way kubeadm's dry-run does.
+pub fn dry_action(out: &Output, verb: &str, resource: &ResourceType, name: Option<&str>) {
+    out.say(&format!(
+        "[dryrun] Would perform action {verb} on resource {:?} in API group {:?}",
+        resource.plural,
+        resource.dry_run_group()
+    ));
+    if let Some(n) = name {
+        out.say(&format!("[dryrun] Resource name: {n:?}"));
+    }
+}
+
+/// Prints an object as kubeadm's dry-run attaches it (tab-indented YAML, `creationTimestamp: null` included as
+/// Go writes an unset time).
+pub fn dry_object(out: &Output, body: &Value) {
+    let mut body = body.clone();
+    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.entry("creationTimestamp").or_insert(Value::Null);
+    }
+    out.say("[dryrun] Attached object:");
+    let yaml = kbinit_phases::yaml::to_yaml(&body);
+    out.raw(&yaml.lines().map(|l| format!("\t{l}\n")).collect::<String>());
+}
+
+fn dry_write(object: &ApiObject, policy: WritePolicy, owner: &Option<Owner>, out: &Output) {
+    if matches!(policy, WritePolicy::ReadThenWrite | WritePolicy::CreateNew) {
+        dry_action(out, "GET", &object.resource, Some(&object.name));
+    }
+    let mut body = object.body.clone();
+    if let Some(o) = owner {
+        dry_action(out, "GET", &o.key.resource, Some(&o.key.name));
+        set_owner(&mut body, &o.key, "");
+    }
+    dry_action(out, "CREATE", &object.resource, None);
+    dry_object(out, &body);
+}
+
+fn set_owner(body: &mut Value, owner: &ObjectKey, uid: &str) {
+    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert(
+            "ownerReferences".into(),
+            json!([{
+                "apiVersion": owner.resource.api_version(),
+                "blockOwnerDeletion": true,
+                "controller": true,
+                "kind": owner.resource.kind,
+                "name": owner.name,
+                "uid": uid,
+            }]),
+        );
+    }
+}
+
+fn live_write(
+    c: &Cluster,
+    object: &ApiObject,
+    policy: WritePolicy,
+    owner: Option<&Owner>,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let res = &object.resource;
+    let ns = object.namespace.as_deref();
+    let mut body = object.body.clone();
+    if let Some(o) = owner {
+        let live = c
+            .get(&o.key.resource, o.key.namespace.as_deref(), &o.key.name)?
+            .ok_or_else(|| anyhow::anyhow!("its owner {} {} does not exist", o.key.resource.kind, key_text(&o.key)))?;
+        let uid = live.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
+        set_owner(&mut body, &o.key, &uid);
+    }
+    let verb = match policy {
+        WritePolicy::CreateOrUpdate => match c.create(res, ns, &body) {
+            Ok(_) => "created",
+            Err(e) if e.is_already_exists() => {
+                update(c, object, &body)?;
+                "updated"
+            }
+            Err(e) => return Err(e.into()),
+        },
+        WritePolicy::CreateOrKeep => match c.create(res, ns, &body) {
+            Ok(_) => "created",
+            Err(e) if e.is_already_exists() => "kept (exists)",
+            Err(e) => return Err(e.into()),
+        },
+        WritePolicy::ReadThenWrite => match c.get(res, ns, &object.name)? {
+            Some(_) => {
+                update(c, object, &body)?;
+                "updated"
+            }
+            None => match c.create(res, ns, &body) {
+                Ok(_) => "created",
+                Err(e) if e.is_already_exists() => {
+                    update(c, object, &body)?;
+                    "updated"
+                }
+                Err(e) => return Err(e.into()),
+            },
+        },
+        WritePolicy::CreateNew => {
+            if c.get(res, ns, &object.name)?.is_some() {
+                anyhow::bail!("it already exists; run again to pick a new name");
+            }
+            c.create(res, ns, &body)?;
+            "created"
+        }
+    };
+    out.debug(1, &format!("{} {} {verb}", res.kind, object.key()));
+    Ok(())
+}
+
+/// PUT over the live object: unconditionally first, then with the live resourceVersion while the server reports
+/// a conflict.
+fn update(c: &Cluster, object: &ApiObject, body: &Value) -> Result<(), CallError> {
+    let ns = object.namespace.as_deref();
+    let mut body = body.clone();
+    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("resourceVersion");
+    }
+    for _ in 0..5 {
+        match c.replace(&object.resource, ns, &object.name, &body) {
+            Err(e) if e.is_conflict() => {
+                let live = c.get(&object.resource, ns, &object.name)?;
+                let rv = live.as_ref().and_then(|l| l.pointer("/metadata/resourceVersion")).cloned();
+                if let (Some(rv), Some(meta)) = (rv, body.get_mut("metadata").and_then(Value::as_object_mut)) {
+                    meta.insert("resourceVersion".into(), rv);
+                }
+            }
+            other => return other.map(|_| ()),
+        }
+    }
+    c.replace(&object.resource, ns, &object.name, &body).map(|_| ())
+}
+
+fn key_text(k: &ObjectKey) -> String {
+    match &k.namespace {
+        Some(ns) => format!("{ns}/{}", k.name),
+        None => k.name.clone(),
+    }
+}
+
+/// Waits for the kubelet to register the Node, then sends the patch that brings it to the wanted state (nothing
+/// when it is there already).
+fn patch_node(c: &Cluster, name: &str, change: &NodeChange, out: &Output) -> anyhow::Result<()> {
+    let nodes = ResourceType::of::<Node>();
+    let start = Instant::now();
+    let mut told = Duration::ZERO;
+    let node: Node = loop {
+        let live = c.get(&nodes, None, name)?;
+        let registered = live.as_ref().and_then(|n| n.pointer("/metadata/labels/kubernetes.io~1hostname")).is_some();
+        if let (Some(v), true) = (live, registered) {
+            break serde_json::from_value(v).context("decoding the Node")?;
+        }
+        let waited = start.elapsed();
+        if waited >= NODE_REGISTRATION_TIMEOUT {
+            anyhow::bail!(
+                "the kubelet has not registered Node {name:?} after {}s (no Node object with label \
+                 kubernetes.io/hostname); check `systemctl status kubelet` and `journalctl -xeu kubelet`",
+                waited.as_secs()
+            );
+        }
+        if waited >= told + Duration::from_secs(10) {
+            told = waited;
+            out.say(&format!(
+                "[apiclient] Waiting for the kubelet to register Node {name:?} ({}s so far)",
+                waited.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let mut node = node;
+    for _ in 0..5 {
+        let Some(patch) = change.patch_for(&node) else {
+            out.debug(1, &format!("Node {name} already as wanted"));
+            return Ok(());
+        };
+        match c.patch(&nodes, None, name, PatchType::StrategicMerge, &patch) {
+            Err(e) if e.is_conflict() => {
+                let live = c.get(&nodes, None, name)?.ok_or_else(|| anyhow::anyhow!("Node {name:?} disappeared"))?;
+                node = serde_json::from_value(live).context("decoding the Node")?;
+            }
+            other => {
+                other?;
+                return Ok(());
+            }
+        }
+    }
+    anyhow::bail!("the Node kept changing while kbinit patched it (409 Conflict five times)")
+}

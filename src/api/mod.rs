@@ -1,0 +1,10 @@
+//! Everything that talks to an API server: a blocking client built from an explicit kubeconfig
+//! ([`client::Cluster`]), the applier of planned [`kbinit_phases::api::ApiStep`]s with kubeadm's write
+//! policies and its dry-run printer ([`apply`]), and the wait for a healthy control plane ([`wait`]).
+
+pub mod apply;
+pub mod client;
+pub mod wait;
+
+pub use apply::{Target, apply_api};
+pub use client::{CallError, Cluster};
