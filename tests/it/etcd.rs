@@ -4,48 +4,16 @@
 //! certificate on both client URLs, refuse clients without a certificate or with one from another CA, list the
 //! member with its peer URL, and answer the liveness probe's URL on the metrics port.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::nodes::netns::Netns;
+use crate::nodes::staticpod::{host_paths, manifest_command, resolve};
 use crate::support::{Node, mode, reference, require_tool};
 
 /// The documentation address the node advertises; it exists only on the namespace's loopback.
 const ADVERTISE: &str = "192.0.2.10";
-
-/// A network namespace, deleted on drop.
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    fn create(name: String) -> Netns {
-        let _ = Command::new("ip").args(["netns", "del", &name]).output(); // a leftover from a killed run
-        ip(&["netns", "add", &name]);
-        let ns = Netns { name };
-        ns.exec_ok("ip", &["link", "set", "lo", "up"]);
-        ns.exec_ok("ip", &["addr", "add", &format!("{ADVERTISE}/32"), "dev", "lo"]);
-        ns
-    }
-    fn command(&self, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name, program]);
-        c
-    }
-    fn exec(&self, program: &str, args: &[&str]) -> Output {
-        self.command(program).args(args).output().unwrap()
-    }
-    fn exec_ok(&self, program: &str, args: &[&str]) {
-        let o = self.exec(program, args);
-        assert!(o.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
-    }
-}
 
 /// The etcd process, killed on drop (declared after its namespace, so it goes first).
 struct Etcd {
@@ -64,76 +32,6 @@ impl Drop for Etcd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn ip(args: &[&str]) {
-    let o = Command::new("ip").args(args).output().unwrap();
-    assert!(o.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&o.stderr));
-}
-
-/// The `command:` list of the first container, as written (one `    - item` per line).
-fn manifest_command(yaml: &str) -> Vec<String> {
-    let mut lines = yaml.lines().skip_while(|l| l.trim() != "- command:");
-    assert!(lines.next().is_some(), "no command list in\n{yaml}");
-    lines.map_while(|l| l.strip_prefix("    - ")).map(str::to_string).collect()
-}
-
-/// The hostPath volumes as `(mountPath, hostPath)`, matched by volume name.
-fn host_paths(yaml: &str) -> Vec<(String, String)> {
-    let lines: Vec<&str> = yaml.lines().collect();
-    let section = |header: &str| -> &[&str] {
-        let start = lines.iter().position(|l| *l == header).unwrap_or_else(|| panic!("no {header:?} in\n{yaml}"));
-        let indent = header.len() - header.trim_start().len();
-        let len = lines[start + 1..]
-            .iter()
-            .position(|l| {
-                let i = l.len() - l.trim_start().len();
-                i < indent || (i == indent && !l.trim_start().starts_with("- "))
-            })
-            .unwrap_or(lines.len() - start - 1);
-        &lines[start + 1..start + 1 + len]
-    };
-    // every list item: its key/value lines
-    let items = |section: &[&str]| -> Vec<Vec<(String, String)>> {
-        let mut out: Vec<Vec<(String, String)>> = Vec::new();
-        for l in section {
-            if l.trim_start().starts_with("- ") {
-                out.push(Vec::new());
-            }
-            if let Some((k, v)) = l.trim().trim_start_matches("- ").split_once(':') {
-                out.last_mut().unwrap().push((k.to_string(), v.trim().to_string()));
-            }
-        }
-        out
-    };
-    let get = |item: &[(String, String)], key: &str| item.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    let volumes = items(section("  volumes:"));
-    let mounts: Vec<(String, String)> = items(section("    volumeMounts:"))
-        .iter()
-        .map(|m| {
-            let name = get(m, "name").unwrap();
-            let v = volumes.iter().find(|v| get(v, "name").as_ref() == Some(&name)).unwrap();
-            (get(m, "mountPath").unwrap(), get(v, "path").unwrap_or_else(|| panic!("{name} is not a hostPath")))
-        })
-        .collect();
-    assert!(!mounts.is_empty() && mounts.len() == volumes.len(), "volumes {volumes:?}");
-    mounts
-}
-
-/// `--flag=value` with a value under a mount path gets the host path under the root; nothing else changes.
-fn resolve(flag: &str, mounts: &[(String, String)], root: &Path) -> String {
-    let Some((name, value)) = flag.split_once('=') else {
-        return flag.to_string();
-    };
-    for (mount, host) in mounts {
-        if let Some(rest) = value.strip_prefix(mount.as_str())
-            && (rest.is_empty() || rest.starts_with('/'))
-        {
-            return format!("{name}={}{host}{rest}", root.display());
-        }
-    }
-    assert!(!value.starts_with('/'), "{flag}: a path outside the manifest's volumes");
-    flag.to_string()
 }
 
 #[test]
@@ -173,7 +71,7 @@ fn etcd_starts_from_rendered_manifest() {
     assert!(args.iter().any(|a| a == &format!("--data-dir={root}/var/lib/etcd")), "{args:?}");
     assert!(args.iter().any(|a| a == &format!("--cert-file={root}/etc/kubernetes/pki/etcd/server.crt")), "{args:?}");
 
-    let ns = Netns::create(format!("kbinit-etcd-{}", std::process::id()));
+    let ns = Netns::create(format!("kbinit-etcd-{}", std::process::id()), &[ADVERTISE]);
     let log = node.root().join("etcd.log");
     let log_file = std::fs::File::create(&log).unwrap();
     let child = ns

@@ -7,5 +7,6 @@ mod bad_input; // malformed configs and flags: exit 3, the field named, the root
 mod cli; // the command tree, phases, --skip-phases, --root, --dry-run
 mod etcd; // real etcd started from the rendered manifest with the generated PKI
 mod golden; // renders compared with kubeadm's and with manifests/<scenario>/
+mod nodes; // the multi-node harness: netns nodes, static Pods, a kubelet stand-in
 mod pki_openssl; // openssl as an independent judge of the generated PKI
 mod support; // temp roots, running the binary, reading ../shared
