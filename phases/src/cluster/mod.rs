@@ -5,5 +5,7 @@
 //! | module | holds |
 //! |---|---|
 //! | [`certkey`] | the certificate key and the AES-256-GCM sealing of `kubeadm-certs` values |
+//! | [`token`] | bootstrap tokens: parsing, their Secrets, reading them back, the `token list` table |
 
 pub mod certkey;
+pub mod token;
