@@ -16,6 +16,8 @@
 //! | [`yaml`] | YAML reading and Go-compatible YAML writing |
 //! | [`api`] | what cluster phases ask of the API server: typed objects, write policies, node changes |
 //! | [`cluster`] | cluster phases: upload-config, upload-certs, bootstrap tokens, addons, join command |
+//! | [`jws`] | the detached JWS (HS256, bootstrap-token keyed) that signs cluster-info |
+//! | [`discovery`] | join discovery: cluster-info trust (token, pins), discovery files, bootstrap-kubelet.conf |
 //! | [`plan`] | [`plan::Step`], [`plan::NodeView`] |
 //! | [`paths`] | fixed node paths |
 
@@ -25,7 +27,9 @@ pub mod api;
 pub mod certs;
 pub mod cluster;
 pub mod config;
+pub mod discovery;
 mod error;
+pub mod jws;
 pub mod kubeconfig;
 pub mod kubelet;
 pub mod manifests;
