@@ -97,6 +97,60 @@ pub fn control_plane_endpoint(cluster: &ClusterConfiguration, node: &NodeIdentit
     url(&host, &port.unwrap_or_else(|| node.bind_port.to_string()))
 }
 
+/// The API server URL and the CA bundle (PEM) of a kubeconfig's current context (the only cluster when there is
+/// no current context). `read_file` resolves a `certificate-authority` path when the CA is not embedded.
+pub fn current_cluster(
+    text: &str,
+    read_file: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Result<(String, Vec<u8>), Error> {
+    let bad = |why: String| Error::Document(format!("kubeconfig: {why}"));
+    let v = crate::yaml::from_yaml(text)?;
+    let clusters = v.get("clusters").and_then(Value::as_array).cloned().unwrap_or_default();
+    let current = v.get("current-context").and_then(Value::as_str).unwrap_or_default();
+    let cluster_name = v
+        .get("contexts")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c.get("name").and_then(Value::as_str) == Some(current)))
+        .and_then(|c| c.pointer("/context/cluster"))
+        .and_then(Value::as_str);
+    let cluster = match cluster_name {
+        Some(n) => clusters.iter().find(|c| c.get("name").and_then(Value::as_str) == Some(n)),
+        None if clusters.len() == 1 => clusters.first(),
+        None => None,
+    }
+    .and_then(|c| c.get("cluster"))
+    .ok_or_else(|| bad(format!("no cluster for the current context {current:?}")))?;
+    let server = cluster
+        .get("server")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad("the cluster has no server".into()))?
+        .to_string();
+    let ca = if let Some(data) = cluster.get("certificate-authority-data").and_then(Value::as_str) {
+        B64.decode(data.trim()).map_err(|e| bad(format!("certificate-authority-data is not base64: {e}")))?
+    } else if let Some(path) = cluster.get("certificate-authority").and_then(Value::as_str) {
+        read_file(path).ok_or_else(|| bad(format!("cannot read certificate-authority {path}")))?
+    } else {
+        return Err(bad("the cluster has no certificate-authority-data".into()));
+    };
+    Ok((server, ca))
+}
+
+/// The SHA-256 pins (`sha256:<hex>`) of every certificate in a PEM bundle, in order (§G.4: one
+/// `--discovery-token-ca-cert-hash` per CA certificate).
+pub fn ca_pins(bundle: &[u8]) -> Result<Vec<String>, Error> {
+    let blocks = pem::parse_many(bundle).map_err(|e| Error::Document(format!("CA bundle: {e}")))?;
+    let pins: Vec<String> = blocks
+        .iter()
+        .filter(|b| b.tag() == "CERTIFICATE")
+        .map(|b| crate::certs::ca_cert_hash(pem::encode(b).as_bytes()))
+        .collect::<Result<_, _>>()?;
+    if pins.is_empty() {
+        return Err(Error::Document("the CA bundle holds no certificate".into()));
+    }
+    Ok(pins)
+}
+
 /// A kubeconfig document for a cluster and a user, with kubeadm's keys (a sorted-key YAML writer produces
 /// kubeadm's layout). With an empty `user` and [`UserAuth::None`] it is the cluster-info shape: cluster named
 /// as given, `contexts: null`, `current-context: ""`, `users: null`.

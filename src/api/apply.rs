@@ -153,7 +153,7 @@ fn live_write(
         },
         WritePolicy::CreateNew => {
             if c.get(res, ns, &object.name)?.is_some() {
-                anyhow::bail!("it already exists; run again to pick a new name");
+                anyhow::bail!("{} {} already exists", res.kind, object.key());
             }
             c.create(res, ns, &body)?;
             "created"

@@ -166,15 +166,12 @@ pub struct CompletionArgs {
     pub shell: clap_complete::Shell,
 }
 
-fn not_yet(what: &str) -> anyhow::Error {
-    anyhow::anyhow!("{what}: talking to the cluster is not implemented yet in this kbinit build")
-}
-
 /// Runs `kbinit token …`.
-pub fn token(_g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()> {
+pub fn token(g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()> {
+    let host = crate::host::Host::new(g.root.clone(), None);
     match cmd {
         TokenCommand::Generate => {
-            out.say(&config::generate_token());
+            out.say(&kbinit_phases::cluster::token::Token::generate().to_string());
             Ok(())
         }
         TokenCommand::Create(a) => {
@@ -187,22 +184,40 @@ pub fn token(_g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()>
                 }
                 config::validate_certificate_key(k)?;
             }
-            Err(not_yet("token create"))
-        }
-        TokenCommand::Delete { tokens, .. } => {
-            for t in &tokens {
-                let id_ok = t.len() == 6 && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-                if !id_ok {
-                    config::validate_token(t)?;
-                }
+            let text = a.config.as_ref().map(read_config).transpose()?;
+            let req = crate::flows::token::CreateRequest {
+                token: a.token.as_deref(),
+                config: text.as_deref(),
+                flags: config::TokenFlags {
+                    ttl: a.ttl.clone(),
+                    usages: a.usages.clone(),
+                    groups: a.groups.clone(),
+                    description: a.description.clone(),
+                },
+                kubeconfig: &a.kubeconfig,
+                dry_run: a.dry_run,
+            };
+            let token = crate::flows::token::create(&host, &req, out)?;
+            if a.print_join_command {
+                let line = crate::flows::token::join_command_line(
+                    &host,
+                    &a.kubeconfig,
+                    &token,
+                    a.certificate_key.as_deref(),
+                )?;
+                out.say(&line);
+            } else {
+                out.say(&token.to_string());
             }
-            Err(not_yet("token delete"))
+            Ok(())
         }
-        TokenCommand::List { output, .. } => {
+        TokenCommand::Delete { tokens, kubeconfig } => crate::flows::token::delete(&host, &kubeconfig, &tokens, out),
+        TokenCommand::List { output, kubeconfig } => {
             if !matches!(output.as_str(), "text" | "json" | "yaml") {
                 return Err(invalid(format!("invalid output format {output:?}: use text, json or yaml")));
             }
-            Err(not_yet("token list"))
+            let tokens = crate::flows::token::list(&host, &kubeconfig, out)?;
+            crate::flows::token::print_list(&tokens, &output, out)
         }
     }
 }
@@ -211,9 +226,7 @@ pub fn token(_g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()>
 pub fn certs(_g: &Global, cmd: CertsCommand, out: &Output) -> anyhow::Result<()> {
     match cmd {
         CertsCommand::CertificateKey => {
-            let mut key = [0u8; 32];
-            aws_lc_rs::rand::fill(&mut key).map_err(|_| anyhow::anyhow!("the random number generator failed"))?;
-            out.say(&hex::encode(key));
+            out.say(&kbinit_phases::cluster::certkey::CertificateKey::generate()?.to_string());
             Ok(())
         }
         CertsCommand::CheckExpiration => Err(anyhow::anyhow!("certs check-expiration is not implemented yet")),

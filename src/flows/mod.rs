@@ -4,6 +4,7 @@
 pub mod init;
 pub mod join;
 pub mod reset;
+pub mod token;
 
 use std::path::{Path, PathBuf};
 
