@@ -18,6 +18,7 @@
 //! | [`cluster`] | cluster phases: upload-config, upload-certs, bootstrap tokens, addons, join command |
 //! | [`jws`] | the detached JWS (HS256, bootstrap-token keyed) that signs cluster-info |
 //! | [`discovery`] | join discovery: cluster-info trust (token, pins), discovery files, bootstrap-kubelet.conf |
+//! | [`join`] | join planning: kubeadm-config, a joining node's PKI/kubeconfigs/manifests, kubelet files, etcd |
 //! | [`plan`] | [`plan::Step`], [`plan::NodeView`] |
 //! | [`paths`] | fixed node paths |
 
@@ -29,6 +30,7 @@ pub mod cluster;
 pub mod config;
 pub mod discovery;
 mod error;
+pub mod join;
 pub mod jws;
 pub mod kubeconfig;
 pub mod kubelet;
