@@ -1,0 +1,149 @@
+//! Phase `bootstrap-token` (§F rows 13–21, §H.1): the configured token Secrets, the RBAC that lets bootstrap
+//! tokens fetch nodes, post CSRs and have them approved, the `kube-public/cluster-info` ConfigMap with its
+//! anonymous read grant — in kubeadm's order with its lines. Also the 1.29+ `kubeadm:cluster-admins` binding.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use time::OffsetDateTime;
+
+use crate::Error;
+use crate::api::{ApiStep, WritePolicy};
+use crate::cluster::rbac::{
+    BOOTSTRAPPERS_GROUP, KUBE_PUBLIC, KUBE_SYSTEM, NODES_GROUP, cluster_role, cluster_role_binding, config_map,
+    core_rule, get_one_role, group, meta, role_binding, user,
+};
+use crate::cluster::token::{Token, token_secret};
+use crate::config::BootstrapToken;
+use crate::kubeconfig::{UserAuth, kubeconfig_value};
+use crate::version::KubeVersion;
+use crate::yaml::to_yaml;
+
+/// Name of the public discovery ConfigMap.
+pub const CLUSTER_INFO: &str = "cluster-info";
+/// Its data key.
+pub const CLUSTER_INFO_KEY: &str = "kubeconfig";
+const CLUSTER_INFO_ROLE: &str = "kubeadm:bootstrap-signer-clusterinfo";
+const GET_NODES: &str = "kubeadm:get-nodes";
+
+/// A configured bootstrap token together with its concrete value (generated when the config had none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedToken {
+    /// What the configuration says about it.
+    pub config: BootstrapToken,
+    /// The token.
+    pub token: Token,
+}
+
+impl ResolvedToken {
+    /// Resolves every configured token, generating the missing ones.
+    pub fn resolve_all(configured: &[BootstrapToken]) -> Result<Vec<ResolvedToken>, Error> {
+        configured
+            .iter()
+            .map(|c| Ok(ResolvedToken { config: c.clone(), token: crate::cluster::token::resolve_token(c)? }))
+            .collect()
+    }
+}
+
+/// The `kube-public/cluster-info` ConfigMap: a kubeconfig with one cluster named `""` (server and embedded CA),
+/// no users or contexts, serialized as kubeadm serializes it (§H.1).
+pub fn cluster_info_configmap(server: &str, ca_pem: &[u8]) -> ConfigMap {
+    let kubeconfig = to_yaml(&kubeconfig_value("", server, ca_pem, "", UserAuth::None));
+    config_map(meta(Some(KUBE_PUBLIC), CLUSTER_INFO), BTreeMap::from([(CLUSTER_INFO_KEY.to_string(), kubeconfig)]))
+}
+
+/// The `bootstrap-token` phase. `print_tokens` is false with `--skip-token-print`; `server` is admin.conf's server
+/// (the control-plane endpoint) and `ca_pem` the cluster CA certificate, which go into cluster-info.
+pub fn plan_bootstrap_token(
+    tokens: &[ResolvedToken],
+    print_tokens: bool,
+    server: &str,
+    ca_pem: &[u8],
+    now: OffsetDateTime,
+) -> Result<Vec<ApiStep>, Error> {
+    let mut steps = Vec::new();
+    if print_tokens {
+        match tokens {
+            [] => {}
+            [one] => steps.push(ApiStep::say(format!("[bootstrap-token] Using token: {}", one.token))),
+            many => {
+                let list: Vec<String> = many.iter().map(|t| t.token.to_string()).collect();
+                steps.push(ApiStep::say(format!("[bootstrap-token] Using tokens: [{}]", list.join(" "))));
+            }
+        }
+    }
+    steps.push(ApiStep::say("[bootstrap-token] Configuring bootstrap tokens, cluster-info ConfigMap, RBAC Roles"));
+    for t in tokens {
+        steps.push(ApiStep::write(&token_secret(&t.config, &t.token, now)?, WritePolicy::ReadThenWrite)?);
+    }
+
+    steps.push(ApiStep::say("[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to get nodes"));
+    // kubeadm sets a namespace on this cluster-scoped object; the server ignores it, the body keeps it
+    let get_nodes = cluster_role(meta(Some(KUBE_SYSTEM), GET_NODES), vec![core_rule(&["nodes"], &[], &["get"])]);
+    steps.push(ApiStep::create_or_update(&get_nodes)?);
+    steps.push(ApiStep::create_or_update(&cluster_role_binding(
+        meta(Some(KUBE_SYSTEM), GET_NODES),
+        GET_NODES,
+        vec![group(BOOTSTRAPPERS_GROUP)],
+    ))?);
+
+    let grants = [
+        (
+            "Configured RBAC rules to allow Node Bootstrap tokens to post CSRs in order for nodes to get long term \
+             certificate credentials",
+            "kubeadm:kubelet-bootstrap",
+            "system:node-bootstrapper",
+            BOOTSTRAPPERS_GROUP,
+        ),
+        (
+            "Configured RBAC rules to allow the csrapprover controller automatically approve CSRs from a Node \
+             Bootstrap Token",
+            "kubeadm:node-autoapprove-bootstrap",
+            "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+            BOOTSTRAPPERS_GROUP,
+        ),
+        (
+            "Configured RBAC rules to allow certificate rotation for all node client certificates in the cluster",
+            "kubeadm:node-autoapprove-certificate-rotation",
+            "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+            NODES_GROUP,
+        ),
+    ];
+    for (line, name, role, subject) in grants {
+        steps.push(ApiStep::say(format!("[bootstrap-token] {line}")));
+        steps.push(ApiStep::create_or_update(&cluster_role_binding(meta(None, name), role, vec![group(subject)]))?);
+    }
+
+    steps.push(ApiStep::say(format!(
+        "[bootstrap-token] Creating the \"{CLUSTER_INFO}\" ConfigMap in the \"{KUBE_PUBLIC}\" namespace"
+    )));
+    steps.push(ApiStep::create_or_update(&cluster_info_configmap(server, ca_pem))?);
+    steps.push(ApiStep::create_or_update(&get_one_role(KUBE_PUBLIC, CLUSTER_INFO_ROLE, "configmaps", CLUSTER_INFO))?);
+    steps.push(ApiStep::create_or_update(&role_binding(
+        KUBE_PUBLIC,
+        CLUSTER_INFO_ROLE,
+        CLUSTER_INFO_ROLE,
+        vec![user("system:anonymous")],
+    ))?);
+    Ok(steps)
+}
+
+/// The token Secret `token create` writes: refused when a token with that id already exists.
+pub fn token_create_step(token: &ResolvedToken, now: OffsetDateTime) -> Result<ApiStep, Error> {
+    ApiStep::write(&token_secret(&token.config, &token.token, now)?, WritePolicy::CreateNew)
+}
+
+/// Name of the group admin.conf's user belongs to from 1.29, and of its ClusterRoleBinding.
+pub const CLUSTER_ADMINS: &str = "kubeadm:cluster-admins";
+
+/// The ClusterRoleBinding `kubeadm:cluster-admins` → ClusterRole `cluster-admin` for group
+/// `kubeadm:cluster-admins` (§F row 0), which gives 1.29+ admin.conf its rights. Kept when it already exists.
+pub fn cluster_admins_binding() -> Result<ApiStep, Error> {
+    let crb = cluster_role_binding(meta(None, CLUSTER_ADMINS), "cluster-admin", vec![group(CLUSTER_ADMINS)]);
+    ApiStep::write(&crb, WritePolicy::CreateOrKeep)
+}
+
+/// [`cluster_admins_binding`] for releases that have it (1.29+), nothing before.
+pub fn plan_cluster_admins(version: &KubeVersion) -> Result<Vec<ApiStep>, Error> {
+    if version.has_super_admin() { Ok(vec![cluster_admins_binding()?]) } else { Ok(Vec::new()) }
+}
