@@ -27,12 +27,27 @@ const CLUSTER_INFO_ROLE: &str = "kubeadm:bootstrap-signer-clusterinfo";
 const GET_NODES: &str = "kubeadm:get-nodes";
 
 /// A configured bootstrap token together with its concrete value (generated when the config had none).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` shows the token id only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ResolvedToken {
     /// What the configuration says about it.
     pub config: BootstrapToken,
     /// The token.
     pub token: Token,
+}
+
+impl std::fmt::Debug for ResolvedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // the configuration carries the full token text too, so neither part is shown whole
+        f.debug_struct("ResolvedToken")
+            .field("token", &self.token)
+            .field("description", &self.config.description)
+            .field("ttl", &self.config.ttl)
+            .field("expires", &self.config.expires)
+            .field("usages", &self.config.usages)
+            .field("groups", &self.config.groups)
+            .finish()
+    }
 }
 
 impl ResolvedToken {
@@ -146,4 +161,55 @@ pub fn cluster_admins_binding() -> Result<ApiStep, Error> {
 /// [`cluster_admins_binding`] for releases that have it (1.29+), nothing before.
 pub fn plan_cluster_admins(version: &KubeVersion) -> Result<Vec<ApiStep>, Error> {
     if version.has_super_admin() { Ok(vec![cluster_admins_binding()?]) } else { Ok(Vec::new()) }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn resolved_tokens_keep_given_ones_generate_missing_ones_and_hide_secrets() {
+        let given = BootstrapToken {
+            token: Some("abcdef.0123456789abcdef".into()),
+            description: String::new(),
+            ttl: None,
+            expires: None,
+            usages: vec!["signing".into()],
+            groups: vec![],
+        };
+        let missing = BootstrapToken { token: None, ..given.clone() };
+        let all = ResolvedToken::resolve_all(&[given.clone(), missing]).unwrap();
+        assert_eq!(all[0].token.to_string(), "abcdef.0123456789abcdef");
+        assert_ne!(all[1].token, all[0].token);
+        let dbg = format!("{:?}", all[0]);
+        assert!(dbg.contains("abcdef") && !dbg.contains("0123456789abcdef"), "{dbg}");
+        let bad = BootstrapToken { token: Some("nope".into()), ..given };
+        assert!(ResolvedToken::resolve_all(&[bad]).is_err());
+    }
+
+    #[test]
+    fn several_tokens_print_as_a_list_and_skip_token_print_hides_them() {
+        let t = |s: &str| ResolvedToken {
+            config: BootstrapToken {
+                token: None,
+                description: String::new(),
+                ttl: None,
+                expires: None,
+                usages: vec![],
+                groups: vec![],
+            },
+            token: Token::parse(s).unwrap(),
+        };
+        let now = time::OffsetDateTime::UNIX_EPOCH;
+        let tokens = [t("aaaaaa.0000000000000000"), t("bbbbbb.0000000000000000")];
+        let steps = plan_bootstrap_token(&tokens, true, "https://x:6443", b"", now).unwrap();
+        assert_eq!(
+            steps[0],
+            ApiStep::say("[bootstrap-token] Using tokens: [aaaaaa.0000000000000000 bbbbbb.0000000000000000]")
+        );
+        let hidden = plan_bootstrap_token(&tokens, false, "https://x:6443", b"", now).unwrap();
+        assert!(!hidden.iter().any(|s| matches!(s, ApiStep::Say(l) if l.contains("0000000000000000"))));
+        assert_eq!(hidden.len(), steps.len() - 1);
+    }
 }
