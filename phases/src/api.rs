@@ -330,7 +330,10 @@ mod tests {
         let mut done = Node::default();
         done.metadata.labels = Some([("node-role.kubernetes.io/control-plane".to_string(), String::new())].into());
         done.spec = Some(NodeSpec {
-            taints: Some(vec![taint("other", "NoExecute"), taint("node-role.kubernetes.io/control-plane", "NoSchedule")]),
+            taints: Some(vec![
+                taint("other", "NoExecute"),
+                taint("node-role.kubernetes.io/control-plane", "NoSchedule"),
+            ]),
             ..Default::default()
         });
         assert_eq!(change.patch_for(&done), None, "a node already marked needs no patch");

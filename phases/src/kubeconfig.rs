@@ -99,10 +99,7 @@ pub fn control_plane_endpoint(cluster: &ClusterConfiguration, node: &NodeIdentit
 
 /// The API server URL and the CA bundle (PEM) of a kubeconfig's current context (the only cluster when there is
 /// no current context). `read_file` resolves a `certificate-authority` path when the CA is not embedded.
-pub fn current_cluster(
-    text: &str,
-    read_file: &dyn Fn(&str) -> Option<Vec<u8>>,
-) -> Result<(String, Vec<u8>), Error> {
+pub fn current_cluster(text: &str, read_file: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<(String, Vec<u8>), Error> {
     let bad = |why: String| Error::Document(format!("kubeconfig: {why}"));
     let v = crate::yaml::from_yaml(text)?;
     let clusters = v.get("clusters").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -134,6 +131,22 @@ pub fn current_cluster(
         return Err(bad("the cluster has no certificate-authority-data".into()));
     };
     Ok((server, ca))
+}
+
+/// kubelet-finalize: the kubeconfig with every user's credentials replaced by the kubelet's rotating client
+/// certificate file (`client-certificate` and `client-key` both name `pem_path`, which holds cert and key).
+pub fn point_at_rotating_cert(text: &str, pem_path: &str) -> Result<String, Error> {
+    let mut v = crate::yaml::from_yaml(text)?;
+    let users = v
+        .get_mut("users")
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| Error::Document("kubeconfig: no users".into()))?;
+    for u in users.iter_mut() {
+        if let Some(obj) = u.as_object_mut() {
+            obj.insert("user".into(), json!({ "client-certificate": pem_path, "client-key": pem_path }));
+        }
+    }
+    Ok(crate::yaml::to_yaml(&v))
 }
 
 /// The SHA-256 pins (`sha256:<hex>`) of every certificate in a PEM bundle, in order (§G.4: one

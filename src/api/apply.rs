@@ -69,8 +69,10 @@ pub fn dry_action(out: &Output, verb: &str, resource: &ResourceType, name: Optio
 /// Go writes an unset time).
 pub fn dry_object(out: &Output, body: &Value) {
     let mut body = body.clone();
-    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.entry("creationTimestamp").or_insert(Value::Null);
+    for p in ["/metadata", "/spec/template/metadata"] {
+        if let Some(meta) = body.pointer_mut(p).and_then(Value::as_object_mut) {
+            meta.entry("creationTimestamp").or_insert(Value::Null);
+        }
     }
     out.say("[dryrun] Attached object:");
     let yaml = kbinit_phases::yaml::to_yaml(&body);

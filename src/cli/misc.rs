@@ -199,12 +199,8 @@ pub fn token(g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()> 
             };
             let token = crate::flows::token::create(&host, &req, out)?;
             if a.print_join_command {
-                let line = crate::flows::token::join_command_line(
-                    &host,
-                    &a.kubeconfig,
-                    &token,
-                    a.certificate_key.as_deref(),
-                )?;
+                let line =
+                    crate::flows::token::join_command_line(&host, &a.kubeconfig, &token, a.certificate_key.as_deref())?;
                 out.say(&line);
             } else {
                 out.say(&token.to_string());

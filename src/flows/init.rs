@@ -1,9 +1,12 @@
 //! `kbinit init`: kubeadm's init phase tree, the run data, and each phase's action.
 
 use kbinit_phases::certs::{self, KeyPool, KeySource, OnDemandKeys, PkiContext};
+use kbinit_phases::cluster::bootstrap_token::ResolvedToken;
+use kbinit_phases::cluster::certkey::CertificateKey;
 use kbinit_phases::config::{self, EnvVar, HostFacts, InitConfiguration, NodeIdentity};
 use kbinit_phases::{kubeconfig, kubelet, manifests, paths};
 
+use super::init_cluster as cluster;
 use crate::apply::apply;
 use crate::cli::Global;
 use crate::cli::init::InitArgs;
@@ -29,6 +32,14 @@ pub struct InitData {
     pub keys: Option<KeyPool>,
     /// `*_proxy` variables passed on to the control-plane components.
     pub proxy_env: Vec<EnvVar>,
+    /// The bootstrap tokens of this run (generated where the configuration has none).
+    pub tokens: Vec<ResolvedToken>,
+    /// The certificate key of this run (given, or generated on first use).
+    pub cert_key: Option<CertificateKey>,
+    /// The API client, connected on first use.
+    pub api: Option<crate::api::Cluster>,
+    /// Whether the 1.29+ `kubeadm:cluster-admins` binding was ensured (or printed) already.
+    pub admins_ensured: bool,
 }
 
 impl InitData {
@@ -41,8 +52,21 @@ impl InitData {
             None => &OnDemandKeys,
         }
     }
-    fn dry_run(&self) -> bool {
+    /// `true` with `--dry-run`.
+    pub(super) fn dry_run(&self) -> bool {
         self.args.dry_run
+    }
+    /// The certificate key: `--certificate-key`/`certificateKey`, or a new one generated once per run.
+    pub(super) fn certificate_key(&mut self) -> anyhow::Result<&CertificateKey> {
+        if self.cert_key.is_none() {
+            let key = if self.cfg.certificate_key.is_empty() {
+                CertificateKey::generate()?
+            } else {
+                CertificateKey::parse(&self.cfg.certificate_key)?
+            };
+            self.cert_key = Some(key);
+        }
+        self.cert_key.as_ref().ok_or_else(|| anyhow::anyhow!("no certificate key"))
     }
 }
 
@@ -116,10 +140,6 @@ fn run_kubelet_start(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<
     Ok(())
 }
 
-fn run_cluster(d: &mut InitData, out: &Output, name: &str) -> anyhow::Result<()> {
-    super::needs_cluster(d.dry_run(), name, out)
-}
-
 /// kbinit's one-line description of each init sub-phase, by name.
 fn describe(name: &str) -> &'static str {
     match name {
@@ -159,7 +179,6 @@ pub fn workflow() -> Workflow<InitData> {
         .iter()
         .map(|(n, c)| Phase::leaf(n, format!("Write the static Pod manifest of {c}"), run_control_plane))
         .collect();
-    let cluster = |n: &'static str, s: &str| Phase::leaf(n, s, run_cluster);
     Workflow {
         command: "init",
         phases: vec![
@@ -188,40 +207,90 @@ pub fn workflow() -> Workflow<InitData> {
                 "Write the kubelet's configuration and flags, then (re)start it",
                 run_kubelet_start,
             ),
-            cluster("wait-control-plane", "Wait until the kubelet and the control-plane components are healthy"),
+            Phase::leaf(
+                "wait-control-plane",
+                "Wait until the kubelet and the control-plane components are healthy",
+                cluster::run_wait_control_plane,
+            ),
             Phase::parent(
                 "upload-config",
                 "Store the cluster and kubelet configuration in ConfigMaps",
                 None,
                 vec![
-                    cluster("kubeadm", "Store the ClusterConfiguration in the kubeadm-config ConfigMap"),
-                    cluster("kubelet", "Store the kubelet configuration in the kubelet-config ConfigMap"),
+                    Phase::leaf(
+                        "kubeadm",
+                        "Store the ClusterConfiguration in the kubeadm-config ConfigMap",
+                        cluster::run_upload_config,
+                    ),
+                    Phase::leaf(
+                        "kubelet",
+                        "Store the kubelet configuration in the kubelet-config ConfigMap",
+                        cluster::run_upload_config,
+                    ),
                 ],
             )
             .aliases(&["uploadconfig"]),
-            cluster("upload-certs", "Encrypt the shared control-plane certificates into the kubeadm-certs Secret"),
-            cluster("mark-control-plane", "Label and taint this node as a control-plane node"),
-            cluster("bootstrap-token", "Create the bootstrap token, its RBAC rules and the cluster-info ConfigMap")
-                .aliases(&["bootstraptoken"]),
+            Phase::leaf(
+                "upload-certs",
+                "Encrypt the shared control-plane certificates into the kubeadm-certs Secret",
+                cluster::run_upload_certs,
+            ),
+            Phase::leaf(
+                "mark-control-plane",
+                "Label and taint this node as a control-plane node",
+                cluster::run_mark_control_plane,
+            ),
+            Phase::leaf(
+                "bootstrap-token",
+                "Create the bootstrap token, its RBAC rules and the cluster-info ConfigMap",
+                cluster::run_bootstrap_token,
+            )
+            .aliases(&["bootstraptoken"]),
             Phase::parent(
                 "kubelet-finalize",
                 "Point the kubelet at its rotating client certificate after its TLS bootstrap",
                 None,
                 vec![
-                    cluster(
+                    Phase::leaf(
                         "enable-client-cert-rotation",
                         "Switch kubelet.conf to the rotating client certificate (v1.31 and later)",
-                    ),
-                    cluster("experimental-cert-rotation", "The same, under its name before v1.31"),
+                        cluster::run_kubelet_finalize,
+                    )
+                    .run_if(|d| {
+                        d.cfg
+                            .cluster
+                            .kubernetes_version
+                            .kubelet_finalize_subphases()
+                            .contains(&"enable-client-cert-rotation")
+                    }),
+                    Phase::leaf(
+                        "experimental-cert-rotation",
+                        "The same, under its name before v1.31",
+                        cluster::run_kubelet_finalize,
+                    )
+                    .run_if(|d| {
+                        d.cfg
+                            .cluster
+                            .kubernetes_version
+                            .kubelet_finalize_subphases()
+                            .contains(&"experimental-cert-rotation")
+                    }),
                 ],
             ),
             Phase::parent(
                 "addon",
                 "Install the essential addons",
                 None,
-                vec![cluster("coredns", "Install CoreDNS"), cluster("kube-proxy", "Install kube-proxy")],
+                vec![
+                    Phase::leaf("coredns", "Install CoreDNS", cluster::run_addon_coredns),
+                    Phase::leaf("kube-proxy", "Install kube-proxy", cluster::run_addon_kube_proxy),
+                ],
             ),
-            cluster("show-join-command", "Print the commands that join more control-plane and worker nodes"),
+            Phase::leaf(
+                "show-join-command",
+                "Print the commands that join more control-plane and worker nodes",
+                cluster::run_show_join_command,
+            ),
         ],
     }
 }
@@ -239,6 +308,7 @@ pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> any
         out.warn(w);
     }
     let cfg = loaded.config;
+    let tokens = ResolvedToken::resolve_all(&cfg.bootstrap_tokens)?;
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
     let host = super::host_for(&g.root, args.dry_run, args.dry_run_dir.as_ref(), "init", out)?;
@@ -252,6 +322,10 @@ pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> any
         now: time::OffsetDateTime::now_utc(),
         keys: None,
         proxy_env: facts::proxy_env(),
+        tokens,
+        cert_key: None,
+        api: None,
+        admins_ensured: false,
     };
     wf.run(&selected, &mut data, out)?;
     if let Some(d) = data.host.dry_run_dir() {

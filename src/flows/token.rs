@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kbinit_phases::api::{ApiStep, ResourceType, WritePolicy};
+use kbinit_phases::cluster::join_command::{CertificateKeyText, JoinCommand, one_line};
 use kbinit_phases::cluster::token::{Token, TokenInfo, token_list_table, token_secret};
 use kbinit_phases::config::{self, TokenFlags};
 use serde_json::{Value, json};
@@ -61,7 +62,11 @@ pub fn create(host: &Host, req: &CreateRequest<'_>, out: &Output) -> anyhow::Res
 pub fn list(host: &Host, kubeconfig: &str, out: &Output) -> anyhow::Result<Vec<TokenInfo>> {
     let c = connect(host, kubeconfig)?;
     let items = c
-        .list(&ResourceType::of::<Secret>(), Some("kube-system"), "fieldSelector=type%3Dbootstrap.kubernetes.io%2Ftoken")
+        .list(
+            &ResourceType::of::<Secret>(),
+            Some("kube-system"),
+            "fieldSelector=type%3Dbootstrap.kubernetes.io%2Ftoken",
+        )
         .map_err(|e| anyhow::anyhow!("failed to list bootstrap tokens: {e}"))?;
     let mut tokens = Vec::new();
     for item in items {
@@ -150,10 +155,9 @@ pub fn endpoint_and_pins(host: &Host, kubeconfig: &str) -> anyhow::Result<(Strin
     let path = host.path(kubeconfig);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| anyhow::anyhow!("cannot read the kubeconfig {}: {e}", path.display()))?;
-    let (server, ca) =
-        kbinit_phases::kubeconfig::current_cluster(&text, &|p| std::fs::read(host.path(p)).ok())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let endpoint = server.trim_start_matches("https://").trim_end_matches('/').to_string();
+    let (server, ca) = kbinit_phases::kubeconfig::current_cluster(&text, &|p| std::fs::read(host.path(p)).ok())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let endpoint = JoinCommand::endpoint_from_server(&server);
     Ok((endpoint, kbinit_phases::kubeconfig::ca_pins(&ca)?))
 }
 
@@ -164,13 +168,11 @@ pub fn join_command_line(
     token: &Token,
     certificate_key: Option<&str>,
 ) -> anyhow::Result<String> {
-    let (endpoint, pins) = endpoint_and_pins(host, kubeconfig)?;
-    let mut line = format!("kbinit join {endpoint} --token {token} ");
-    for p in &pins {
-        line.push_str(&format!("--discovery-token-ca-cert-hash {p} "));
-    }
-    if let Some(k) = certificate_key {
-        line.push_str(&format!("--control-plane --certificate-key {k}"));
-    }
-    Ok(line)
+    let (endpoint, ca_cert_hashes) = endpoint_and_pins(host, kubeconfig)?;
+    let join = JoinCommand { endpoint, token: Some(token.to_string()), ca_cert_hashes };
+    let text = match certificate_key {
+        Some(k) => join.control_plane(&CertificateKeyText::Shown(k.to_string())),
+        None => join.worker(),
+    };
+    Ok(one_line(&text))
 }
