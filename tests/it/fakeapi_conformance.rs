@@ -607,20 +607,30 @@ async fn kubelet_csr_from_a_bootstrap_token_is_approved_and_signed() {
         assert!(out.trim().ends_with(": OK"), "{out}");
     }
 
-    // a requester without nodeclient permission is left pending, unsigned
-    c.api.insert(token_secret("nogrp0", "0123456789abcdef", 3600, false));
+    // system:bootstrappers alone may not post CSRs; a group allowed to post them but not bound to nodeclient
+    // gets its CSR stored and left pending, unsigned
     let mut lone = token_secret("lone00", "0123456789abcdef", 3600, true);
     lone["stringData"].as_object_mut().unwrap().remove("auth-extra-groups");
     c.api.insert(lone);
     let (code, _) =
         send_json(&c.token("lone00.0123456789abcdef"), "POST", path, "application/json", &body.to_string()).await;
     assert_eq!(code, 403, "system:bootstrappers alone may not create CSRs");
-    let admin = c.admin().await;
-    let (code, pending) = send_json(&admin, "POST", path, "application/json", &body.to_string()).await;
+    let mut other = token_secret("other0", "0123456789abcdef", 3600, true);
+    other["stringData"]["auth-extra-groups"] = "system:bootstrappers:other".into();
+    c.api.insert(other);
+    c.api.insert(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "other-may-post-csrs"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:node-bootstrapper"},
+        "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:bootstrappers:other"}]}));
+    let (code, pending) =
+        send_json(&c.token("other0.0123456789abcdef"), "POST", path, "application/json", &body.to_string()).await;
     assert_eq!(code, 201);
     c.api.reconcile_once();
     let pending = c.api.object(&format!("{path}/{}", pending["metadata"]["name"].as_str().unwrap())).unwrap();
-    assert_eq!((pending["spec"]["username"].as_str(), &pending["status"]), (Some("kubernetes-admin"), &json!({})));
+    assert_eq!(
+        (pending["spec"]["username"].as_str(), &pending["status"]),
+        (Some("system:bootstrap:other0"), &json!({}))
+    );
 }
 
 #[test]

@@ -196,7 +196,7 @@ fn sign_csrs(store: &mut Store) {
 }
 
 /// Signs a CSR's request the way csrsigning does: subject and key from the request, the usages as key usage/EKU,
-/// CA:FALSE, AKI, random serial, not before now−5 min, valid one year (or expirationSeconds if shorter, ≥ 10 min),
+/// CA:FALSE, AKI, no SKI, random serial, not before now−5 min, valid one year (or expirationSeconds if shorter, ≥ 10 min),
 /// never past the CA's own expiry.
 fn issue(ca: &SigningCa, csr: &Value) -> Option<String> {
     use rcgen::{ExtendedKeyUsagePurpose as Eku, IsCa, KeyUsagePurpose as Ku};
@@ -219,7 +219,11 @@ fn issue(ca: &SigningCa, csr: &Value) -> Option<String> {
     aws_lc_rs::rand::fill(&mut serial).ok()?;
     serial[0] &= 0x7f;
     p.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
-    p.is_ca = IsCa::ExplicitNoCa;
+    // CA:FALSE without a subject key identifier, as Go's signer writes it (rcgen's ExplicitNoCa would add an SKI)
+    p.is_ca = IsCa::NoCa;
+    let mut basic_constraints = rcgen::CustomExtension::from_oid_content(&[2, 5, 29, 19], vec![0x30, 0x00]);
+    basic_constraints.set_criticality(true);
+    p.custom_extensions.push(basic_constraints);
     p.use_authority_key_identifier_extension = true;
     p.key_usages.clear();
     p.extended_key_usages.clear();
