@@ -34,6 +34,7 @@ mod selectors;
 mod server;
 mod status;
 mod store;
+pub mod testkit;
 mod validate;
 
 use std::net::SocketAddr;
