@@ -13,6 +13,7 @@
 //! | [`flows`] | init, join, reset: their phase trees, run data, and each phase's few lines |
 //! | [`api`] | the API client (explicit kubeconfig, retries), the applier of planned API steps and its dry-run printer, wait-control-plane |
 //! | [`apply`] | carries out planner steps on the host, announces dry-run writes |
+//! | [`etcd`] | the etcd v3 membership client over mTLS: member list/add (learner)/promote/remove, endpoint status |
 //! | [`host`] | every node path under `--root`, atomic writes, dry-run redirect, host facts, systemctl |
 //! | [`preflight`] | checks with kubeadm's names, `--ignore-preflight-errors`, exit code 2 |
 //! | [`output`] | the only module that prints |
@@ -25,6 +26,7 @@ pub mod api;
 pub mod apply;
 pub mod cli;
 pub mod error;
+pub mod etcd;
 pub mod flows;
 pub mod host;
 pub mod output;

@@ -1,0 +1,269 @@
+//! A blocking etcd v3 membership client over mTLS with the node's etcd client certificate: member list, add (as
+//! a learner or voting), promote, remove, and per-endpoint status. Used by `join --control-plane` to add this
+//! node's member and by `reset` to remove it.
+//!
+//! kubeadm connects with `<pki>/etcd/ca.crt` and `<pki>/etcd/healthcheck-client.{crt,key}` ([`EtcdTls::from_pki`]).
+//! Every call has its own deadline ([`EtcdClient::call_timeout`]); the retrying helpers
+//! ([`EtcdClient::promote_when_ready`], [`EtcdClient::wait_endpoints_healthy`]) poll until a deadline and return
+//! the last error etcd gave. This module never prints; callers say what happens.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use etcd_client::{Certificate, Client, ConnectOptions, Identity, MemberAddOptions, TlsOptions};
+use kbinit_phases::join::etcd::EtcdMember;
+
+use crate::host::Host;
+
+/// The client credentials for etcd: its CA bundle and a client certificate with its key (PEM).
+#[derive(Clone)]
+pub struct EtcdTls {
+    /// The etcd CA (PEM).
+    pub ca_pem: Vec<u8>,
+    /// The client certificate (PEM).
+    pub cert_pem: Vec<u8>,
+    /// Its private key (PEM).
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for EtcdTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdTls").finish_non_exhaustive()
+    }
+}
+
+impl EtcdTls {
+    /// kubeadm's etcd client identity on a control-plane node: `<pki>/etcd/ca.crt` and
+    /// `<pki>/etcd/healthcheck-client.{crt,key}`, read through the host (so a dry-run overlay is seen).
+    pub fn from_pki(host: &Host, certificates_dir: &str) -> anyhow::Result<EtcdTls> {
+        let read = |f: &str| -> anyhow::Result<Vec<u8>> {
+            let p = format!("{}/{f}", certificates_dir.trim_end_matches('/'));
+            host.read(&p).with_context(|| format!("reading {p} (the etcd client identity)"))
+        };
+        Ok(EtcdTls {
+            ca_pem: read("etcd/ca.crt")?,
+            cert_pem: read("etcd/healthcheck-client.crt")?,
+            key_pem: read("etcd/healthcheck-client.key")?,
+        })
+    }
+}
+
+/// What etcd's Status call says about one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointStatus {
+    /// The endpoint asked.
+    pub endpoint: String,
+    /// The member ID that answered.
+    pub member_id: u64,
+    /// etcd's version.
+    pub version: String,
+    /// The leader's member ID (0 = no leader known).
+    pub leader: u64,
+    /// `true` while that member is a learner.
+    pub is_learner: bool,
+    /// Errors the member reports (alarms and the like).
+    pub errors: Vec<String>,
+}
+
+/// A connection to an etcd cluster (several endpoints, balanced), with a blocking API.
+pub struct EtcdClient {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+    tls: EtcdTls,
+    /// The endpoints it was built with.
+    pub endpoints: Vec<String>,
+    /// How long one call may take.
+    pub call_timeout: Duration,
+}
+
+impl std::fmt::Debug for EtcdClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdClient").field("endpoints", &self.endpoints).finish_non_exhaustive()
+    }
+}
+
+fn options(tls: &EtcdTls, call_timeout: Duration) -> ConnectOptions {
+    let tls_options = TlsOptions::new()
+        .ca_certificate(Certificate::from_pem(&tls.ca_pem))
+        .identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
+    ConnectOptions::new()
+        .with_tls(tls_options)
+        .with_connect_timeout(Duration::from_secs(2))
+        .with_timeout(call_timeout)
+}
+
+/// etcd's error text without tonic's wrapping where possible (`etcdserver: …`).
+fn etcd_error(e: &etcd_client::Error) -> String {
+    match e {
+        etcd_client::Error::GRpcStatus(s) if !s.message().is_empty() => s.message().to_string(),
+        other => {
+            let mut text = other.to_string();
+            let mut src = std::error::Error::source(other);
+            while let Some(s) = src {
+                let t = s.to_string();
+                if !text.contains(&t) {
+                    text = format!("{text}: {t}");
+                }
+                src = s.source();
+            }
+            text
+        }
+    }
+}
+
+fn member(m: &etcd_client::Member) -> EtcdMember {
+    EtcdMember { id: m.id(), name: m.name().to_string(), peer_urls: m.peer_urls().to_vec(), is_learner: m.is_learner() }
+}
+
+impl EtcdClient {
+    /// A client for `endpoints` (`https://host:2379`). Nothing is dialled yet: the first call connects.
+    pub fn connect(endpoints: &[String], tls: &EtcdTls, call_timeout: Duration) -> anyhow::Result<EtcdClient> {
+        if endpoints.is_empty() {
+            anyhow::bail!("no etcd endpoints to connect to");
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the I/O runtime for etcd")?;
+        let client = rt
+            .block_on(Client::connect(endpoints, Some(options(tls, call_timeout))))
+            .map_err(|e| anyhow::anyhow!("cannot set up an etcd client for {endpoints:?}: {}", etcd_error(&e)))?;
+        Ok(EtcdClient { rt, client, tls: tls.clone(), endpoints: endpoints.to_vec(), call_timeout })
+    }
+
+    /// Every member, in etcd's order.
+    pub fn member_list(&mut self) -> anyhow::Result<Vec<EtcdMember>> {
+        let r = self
+            .rt
+            .block_on(self.client.member_list())
+            .map_err(|e| anyhow::anyhow!("etcd member list at {:?}: {}", self.endpoints, etcd_error(&e)))?;
+        Ok(r.members().iter().map(member).collect())
+    }
+
+    /// Adds a member with `peer_url` (as a learner when asked). Returns the new member and the member list etcd
+    /// returned with it. When a member with that peer URL exists already (a re-run after a failure), that member
+    /// is returned with the current list instead, as kubeadm does.
+    pub fn member_add(&mut self, peer_url: &str, learner: bool) -> anyhow::Result<(EtcdMember, Vec<EtcdMember>)> {
+        let opts = if learner { MemberAddOptions::new().with_is_learner() } else { MemberAddOptions::new() };
+        match self.rt.block_on(self.client.member_add([peer_url], Some(opts))) {
+            Ok(r) => {
+                let added = r.member().map(member).ok_or_else(|| {
+                    anyhow::anyhow!("etcd accepted the member {peer_url} but did not return it")
+                })?;
+                Ok((added, r.member_list().iter().map(member).collect()))
+            }
+            Err(e) if etcd_error(&e).contains("Peer URLs already exists") => {
+                let members = self.member_list()?;
+                let existing = members
+                    .iter()
+                    .find(|m| m.peer_urls.iter().any(|u| u == peer_url))
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("etcd says {peer_url} exists but no member lists it"))?;
+                Ok((existing, members))
+            }
+            Err(e) => Err(anyhow::anyhow!("etcd member add {peer_url}: {}", etcd_error(&e))),
+        }
+    }
+
+    /// Promotes a learner to a voting member (once). etcd refuses while the learner has not caught up with the
+    /// leader; see [`EtcdClient::promote_when_ready`].
+    pub fn member_promote(&mut self, id: u64) -> anyhow::Result<()> {
+        self.rt
+            .block_on(self.client.member_promote(id))
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("etcd member promote {id:x}: {}", etcd_error(&e)))
+    }
+
+    /// Removes a member. `Ok(false)` when it was not a member (any more).
+    pub fn member_remove(&mut self, id: u64) -> anyhow::Result<bool> {
+        match self.rt.block_on(self.client.member_remove(id)) {
+            Ok(_) => Ok(true),
+            Err(e) if etcd_error(&e).contains("member not found") => Ok(false),
+            Err(e) => Err(anyhow::anyhow!("etcd member remove {id:x}: {}", etcd_error(&e))),
+        }
+    }
+
+    /// The member with this peer URL, if any.
+    pub fn member_by_peer_url(&mut self, peer_url: &str) -> anyhow::Result<Option<EtcdMember>> {
+        Ok(self.member_list()?.into_iter().find(|m| m.peer_urls.iter().any(|u| u == peer_url)))
+    }
+
+    /// Status of one endpoint, asked of that endpoint alone.
+    pub fn status(&self, endpoint: &str) -> anyhow::Result<EndpointStatus> {
+        let tls = &self.tls;
+        let timeout = self.call_timeout;
+        self.rt.block_on(async {
+            let mut c = Client::connect([endpoint], Some(options(tls, timeout)))
+                .await
+                .map_err(|e| anyhow::anyhow!("etcd at {endpoint}: {}", etcd_error(&e)))?;
+            let s = c.status().await.map_err(|e| anyhow::anyhow!("etcd at {endpoint}: {}", etcd_error(&e)))?;
+            Ok(EndpointStatus {
+                endpoint: endpoint.to_string(),
+                member_id: s.header().map(|h| h.member_id()).unwrap_or_default(),
+                version: s.version().to_string(),
+                leader: s.leader(),
+                is_learner: s.is_learner(),
+                errors: s.errors().to_vec(),
+            })
+        })
+    }
+
+    /// Promotes the learner `id`, retrying every `interval` while etcd refuses (not in sync yet) until `deadline`.
+    /// A member that is already voting counts as promoted.
+    pub fn promote_when_ready(&mut self, id: u64, deadline: Instant, interval: Duration) -> anyhow::Result<()> {
+        loop {
+            let err = match self.member_promote(id) {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            if let Ok(members) = self.member_list() {
+                match members.iter().find(|m| m.id == id) {
+                    Some(m) if !m.is_learner => return Ok(()),
+                    None => anyhow::bail!("etcd member {id:x} is gone; it can not be promoted"),
+                    _ => {}
+                }
+            }
+            if Instant::now() + interval > deadline {
+                return Err(err.context(format!("the learner {id:x} was not promoted in time")));
+            }
+            std::thread::sleep(interval);
+        }
+    }
+
+    /// Waits until every endpoint answers Status without errors and knows a leader; the error names each endpoint
+    /// that did not, with its last answer.
+    pub fn wait_endpoints_healthy(
+        &self,
+        endpoints: &[String],
+        deadline: Instant,
+        interval: Duration,
+    ) -> anyhow::Result<Vec<EndpointStatus>> {
+        loop {
+            let mut good = Vec::new();
+            let mut bad = Vec::new();
+            for ep in endpoints {
+                match self.status(ep) {
+                    Ok(s) if s.errors.is_empty() && s.leader != 0 => good.push(s),
+                    Ok(s) if s.leader == 0 => bad.push(format!("{ep}: no leader")),
+                    Ok(s) => bad.push(format!("{ep}: {}", s.errors.join("; "))),
+                    Err(e) => bad.push(format!("{e:#}")),
+                }
+            }
+            if bad.is_empty() {
+                return Ok(good);
+            }
+            if Instant::now() + interval > deadline {
+                anyhow::bail!("etcd is not healthy: {}", bad.join("; "));
+            }
+            std::thread::sleep(interval);
+        }
+    }
+}
+
+/// `https://<ip>:2379` with IPv6 bracketed: the client URL of a stacked member.
+pub fn client_url(ip: &std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V6(v6) => format!("https://[{v6}]:2379"),
+        std::net::IpAddr::V4(v4) => format!("https://{v4}:2379"),
+    }
+}
