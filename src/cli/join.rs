@@ -41,6 +41,11 @@ pub struct JoinArgs {
     /// Trust the cluster without pinning its CA (unsafe: anyone on the path can impersonate the cluster).
     #[arg(long)]
     pub discovery_token_unsafe_skip_ca_verification: bool,
+    /// Only check that this node could join: discovery (token, CA pin, signature or the discovery file), the TLS
+    /// bootstrap token and, with --control-plane, the certificate key, against the live cluster; report their
+    /// remaining lifetimes. Changes nothing on the node.
+    #[arg(long)]
+    pub check: bool,
     /// Change nothing on the node: render every file into a fresh directory and print what would be done.
     #[arg(long)]
     pub dry_run: bool,

@@ -1,8 +1,17 @@
 //! `kbinit join`: kubeadm's join phase tree (with the phases newer releases added), the run data, and each
-//! phase's action. Discovery, TLS bootstrap and etcd membership need the cluster and come with the API client.
+//! phase's wiring. What the cluster says is gathered once, before anything is written
+//! ([`super::join_cluster`]); the phases that act are in [`super::join_node`]. `kbinit join --check` runs only
+//! the checks.
+//!
+//! Version-specific phases run as no-ops where the cluster's release does not have them: before 1.33 the
+//! kubelet's TLS bootstrap is awaited inside kubelet-start and etcd is joined in control-plane-join/etcd; from
+//! 1.33 etcd-join, kubelet-wait-bootstrap and wait-control-plane do it.
 
-use kbinit_phases::config::{self, JoinConfiguration};
+use kbinit_phases::config::{self, HostFacts, JoinConfiguration};
 
+use super::join_cluster::JoinContext;
+use super::join_node as node;
+use crate::api::discovery::Polling;
 use crate::cli::Global;
 use crate::cli::join::JoinArgs;
 use crate::host::{Host, facts};
@@ -15,8 +24,36 @@ pub struct JoinData {
     pub args: JoinArgs,
     /// The node.
     pub host: Host,
+    /// What was found out about the machine.
+    pub facts: HostFacts,
     /// The resolved configuration.
     pub cfg: JoinConfiguration,
+    /// The phases of this run (full names).
+    pub selected: Vec<String>,
+    /// The time certificates are issued at.
+    pub now: time::OffsetDateTime,
+    ctx: Option<JoinContext>,
+}
+
+impl JoinData {
+    /// Builds the cluster context (discovery, configuration, certificate key) unless it exists.
+    pub fn ready(&mut self, out: &Output) -> anyhow::Result<()> {
+        if self.ctx.is_none() {
+            let fetch_certs = self.selected.iter().any(|p| p == "control-plane-prepare/download-certs");
+            let p = Polling::new(self.cfg.timeouts.discovery);
+            self.ctx = Some(JoinContext::build(&self.cfg, &self.host, &p, fetch_certs, out)?);
+        }
+        Ok(())
+    }
+    /// The cluster context, once [`JoinData::ready`] built it.
+    pub fn context(&self) -> anyhow::Result<&JoinContext> {
+        self.ctx.as_ref().ok_or_else(|| anyhow::anyhow!("the join context was not built"))
+    }
+    /// Builds the cluster context if needed and returns it.
+    pub fn ctx(&mut self, out: &Output) -> anyhow::Result<&JoinContext> {
+        self.ready(out)?;
+        self.context()
+    }
 }
 
 fn run_preflight(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {
@@ -39,16 +76,74 @@ fn run_preflight(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> 
             });
         }
     }
-    report(&findings, &d.cfg.node_registration.ignore_preflight_errors, out)
+    report(&findings, &d.cfg.node_registration.ignore_preflight_errors, out)?;
+    d.ready(out)
 }
 
-fn run_cluster(d: &mut JoinData, out: &Output, name: &str) -> anyhow::Result<()> {
-    super::needs_cluster(d.args.dry_run, name, out)
+fn run_download_certs(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {
+    node::download_certs(d, out)
+}
+fn run_prepare(d: &mut JoinData, out: &Output, name: &str) -> anyhow::Result<()> {
+    node::prepare(d, out, name)
+}
+fn run_check_etcd(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {
+    node::check_etcd(d, out)
+}
+fn run_kubelet_start(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {
+    node::kubelet_start(d, out)
+}
+fn run_etcd_join(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {
+    node::etcd_join_phase(d, out)
+}
+fn run_kubelet_wait_bootstrap(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {
+    node::kubelet_wait_bootstrap(d, out)
+}
+fn run_wait_control_plane(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {
+    node::wait_control_plane(d, out)
+}
+fn run_cp_join_etcd(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {
+    node::control_plane_join_etcd(d, out)
+}
+fn run_update_status(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {
+    if d.cfg.control_plane.is_some() {
+        out.say("The 'update-status' phase is deprecated and will be removed in a future release. Currently it performs no operation");
+    }
+    Ok(())
+}
+fn run_mark_control_plane(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {
+    node::mark_control_plane(d, out)
+}
+
+/// The closing text of a successful join (§J, §K.1).
+fn summary(d: &JoinData) -> String {
+    if d.cfg.control_plane.is_some() {
+        let etcd = match d.context().map(|c| &c.cluster.etcd) {
+            Ok(config::Etcd::Local(_)) => "* A new etcd member was added to the local/stacked etcd cluster.\n",
+            _ => "",
+        };
+        format!(
+            "\nThis node has joined the cluster and a new control plane instance was created:\n\n\
+             * Certificate signing request was sent to apiserver and approval was received.\n\
+             * The Kubelet was informed of the new secure connection details.\n\
+             * Control plane label and taint were applied to the new node.\n\
+             * The Kubernetes control plane instances scaled up.\n{etcd}\n\
+             To start administering your cluster from this node, you need to run the following as a regular user:\n\n\
+             \tmkdir -p $HOME/.kube\n\
+             \tsudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config\n\
+             \tsudo chown $(id -u):$(id -g) $HOME/.kube/config\n\n\
+             Run 'kubectl get nodes' to see this node join the cluster.\n\n"
+        )
+    } else {
+        "\nThis node has joined the cluster:\n\
+         * Certificate signing request was sent to apiserver and a response was received.\n\
+         * The Kubelet was informed of the new secure connection details.\n\n\
+         Run 'kubectl get nodes' on the control-plane to see this node join the cluster.\n\n"
+            .to_string()
+    }
 }
 
 /// join's phases in kubeadm's order (1.33+ adds etcd-join, kubelet-wait-bootstrap and wait-control-plane).
 pub fn workflow() -> Workflow<JoinData> {
-    let c = |n: &'static str, s: &str| Phase::leaf(n, s, run_cluster);
     Workflow {
         command: "join",
         phases: vec![
@@ -58,28 +153,50 @@ pub fn workflow() -> Workflow<JoinData> {
                 "Prepare this machine to serve a control plane",
                 None,
                 vec![
-                    c(
+                    Phase::leaf(
                         "download-certs",
                         "Fetch and decrypt the shared control-plane certificates from the kubeadm-certs Secret",
+                        run_download_certs,
                     ),
-                    c("certs", "Create this node's own control-plane certificates"),
-                    c("kubeconfig", "Write this node's control-plane kubeconfig files"),
-                    c("control-plane", "Write this node's control-plane static Pod manifests"),
+                    Phase::leaf("certs", "Create this node's own control-plane certificates", run_prepare),
+                    Phase::leaf("kubeconfig", "Write this node's control-plane kubeconfig files", run_prepare),
+                    Phase::leaf("control-plane", "Write this node's control-plane static Pod manifests", run_prepare),
                 ],
             ),
-            c("check-etcd", "Check that the cluster's etcd is healthy before adding a member").hidden(),
-            c("kubelet-start", "Write the kubelet's settings and bootstrap kubeconfig, then (re)start it"),
-            c("etcd-join", "Add this node's etcd member to the cluster"),
-            c("kubelet-wait-bootstrap", "Wait for the kubelet's TLS bootstrap to finish"),
-            c("wait-control-plane", "Wait until this node's control-plane components are healthy"),
+            Phase::leaf(
+                "check-etcd",
+                "Check that the cluster's etcd is healthy before adding a member",
+                run_check_etcd,
+            )
+            .hidden(),
+            Phase::leaf(
+                "kubelet-start",
+                "Write the kubelet's settings and bootstrap kubeconfig, then (re)start it",
+                run_kubelet_start,
+            ),
+            Phase::leaf("etcd-join", "Add this node's etcd member to the cluster", run_etcd_join),
+            Phase::leaf(
+                "kubelet-wait-bootstrap",
+                "Wait for the kubelet's TLS bootstrap to finish",
+                run_kubelet_wait_bootstrap,
+            ),
+            Phase::leaf(
+                "wait-control-plane",
+                "Wait until this node's control-plane components are healthy",
+                run_wait_control_plane,
+            ),
             Phase::parent(
                 "control-plane-join",
                 "Finish joining as a control-plane node",
                 None,
                 vec![
-                    c("etcd", "Add this node's etcd member (releases without etcd-join)"),
-                    c("update-status", "Kept for compatibility; does nothing").hidden(),
-                    c("mark-control-plane", "Label and taint this node as a control-plane node"),
+                    Phase::leaf("etcd", "Add this node's etcd member (releases without etcd-join)", run_cp_join_etcd),
+                    Phase::leaf("update-status", "Kept for compatibility; does nothing", run_update_status).hidden(),
+                    Phase::leaf(
+                        "mark-control-plane",
+                        "Label and taint this node as a control-plane node",
+                        run_mark_control_plane,
+                    ),
                 ],
             ),
         ],
@@ -96,9 +213,27 @@ pub fn exec(g: &Global, args: JoinArgs, only: Option<&str>, out: &Output) -> any
     let loaded = config::load_join(text.as_deref(), &args.flags(), &facts)?;
     loaded.warnings.iter().for_each(|w| out.warn(w));
     let cfg = loaded.config;
+    if args.check {
+        return super::join_cluster::check(&cfg, &Host::new(g.root.clone(), None), out);
+    }
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
     let host = super::host_for(&g.root, args.dry_run, args.dry_run_dir.as_ref(), "join", out)?;
-    let mut data = JoinData { args, host, cfg };
-    wf.run(&selected, &mut data, out)
+    let mut data = JoinData {
+        args,
+        host,
+        facts,
+        cfg,
+        selected: selected.clone(),
+        now: time::OffsetDateTime::now_utc(),
+        ctx: None,
+    };
+    wf.run(&selected, &mut data, out)?;
+    if only.is_none() {
+        out.raw(&summary(&data));
+    }
+    if let Some(d) = data.host.dry_run_dir() {
+        out.say(&format!("[dryrun] Finished dry-running successfully; the files are in {:?}", d.display()));
+    }
+    Ok(())
 }

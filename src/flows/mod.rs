@@ -4,6 +4,8 @@
 pub mod init;
 pub mod init_cluster;
 pub mod join;
+pub mod join_cluster;
+pub mod join_node;
 pub mod reset;
 pub mod token;
 
