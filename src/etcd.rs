@@ -86,10 +86,7 @@ fn options(tls: &EtcdTls, call_timeout: Duration) -> ConnectOptions {
     let tls_options = TlsOptions::new()
         .ca_certificate(Certificate::from_pem(&tls.ca_pem))
         .identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
-    ConnectOptions::new()
-        .with_tls(tls_options)
-        .with_connect_timeout(Duration::from_secs(2))
-        .with_timeout(call_timeout)
+    ConnectOptions::new().with_tls(tls_options).with_connect_timeout(Duration::from_secs(2)).with_timeout(call_timeout)
 }
 
 /// etcd's error text without tonic's wrapping where possible (`etcdserver: …`).
@@ -147,9 +144,10 @@ impl EtcdClient {
         let opts = if learner { MemberAddOptions::new().with_is_learner() } else { MemberAddOptions::new() };
         match self.rt.block_on(self.client.member_add([peer_url], Some(opts))) {
             Ok(r) => {
-                let added = r.member().map(member).ok_or_else(|| {
-                    anyhow::anyhow!("etcd accepted the member {peer_url} but did not return it")
-                })?;
+                let added = r
+                    .member()
+                    .map(member)
+                    .ok_or_else(|| anyhow::anyhow!("etcd accepted the member {peer_url} but did not return it"))?;
                 Ok((added, r.member_list().iter().map(member).collect()))
             }
             Err(e) if etcd_error(&e).contains("Peer URLs already exists") => {

@@ -211,7 +211,10 @@ pub fn token_discovery(
             Err(e) => Attempt::Fail(e.into()),
         },
     })?;
-    out.say(&format!("[discovery] Cluster-info signature verified with token id {id:?}; its API server is {}", trusted.server));
+    out.say(&format!(
+        "[discovery] Cluster-info signature verified with token id {id:?}; its API server is {}",
+        trusted.server
+    ));
     if pins.is_empty() {
         out.say("[discovery] Not fetching cluster-info again: no CA pin to check it with (unsafe mode)");
         return Ok(trusted);
