@@ -130,7 +130,10 @@ pub fn create(
     if store.get(r, &ns, &name).is_some() {
         return Err(status::already_exists(r, &name));
     }
-    if !str_at(&obj, "/metadata/resourceVersion").is_empty() {
+    // etcd3 storage refuses a create whose resourceVersion parses to anything but 0; "0" (kubeadm's kube-dns
+    // Service carries it) and "" are accepted
+    let rv = str_at(&obj, "/metadata/resourceVersion");
+    if !rv.is_empty() && rv != "0" {
         return Err(Reply {
             code: 500,
             body: json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",

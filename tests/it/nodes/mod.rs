@@ -1,5 +1,6 @@
 //! The multi-node test harness: network namespaces as nodes, static Pod manifests read as a kubelet would,
 //! and a kubelet stand-in that runs them (real etcd; the fake API server in place of kube-apiserver).
 
+pub mod kubelet;
 pub mod netns;
 pub mod staticpod;

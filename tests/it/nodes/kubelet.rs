@@ -1,0 +1,333 @@
+//! A kubelet stand-in for one test node: a thread that lives in the node's network namespace, watches the node
+//! root as a kubelet would, and brings up what kbinit wrote.
+//!
+//! - `/var/lib/kubelet/config.yaml` written → the kubelet "runs": healthz answers `ok` on 127.0.0.1:10248.
+//! - `manifests/etcd.yaml` → real Debian etcd with exactly the manifest's command line (paths under the root).
+//! - `manifests/kube-apiserver.yaml` → a listener of the shared fake API server on the manifest's
+//!   `--secure-port`, all addresses, with the manifest's serving certificate and client CA.
+//! - `manifests/kube-controller-manager.yaml`, `kube-scheduler.yaml` → health listeners on 10257/10259 (what
+//!   kubeadm's control-plane check probes), and optionally the controller loops (bootstrap signer, token
+//!   cleaner, CSR approver/signer) with the cluster CA from the root, as kube-controller-manager would.
+//! - `bootstrap-kubelet.conf` without `kubelet.conf` → the TLS bootstrap: an ECDSA key, a CSR to
+//!   `kubernetes.io/kube-apiserver-client-kubelet` with the bootstrap token, wait for the signed certificate,
+//!   `/var/lib/kubelet/pki/kubelet-client-current.pem`, then `/etc/kubernetes/kubelet.conf`.
+//! - `kubelet.conf` usable → registers its Node (labels `kubernetes.io/hostname`, `os`, `arch`) through the API
+//!   with the kubelet's own credentials.
+//!
+//! What is simplified: no containers, no pod status, the API server needs no etcd (the fake keeps its own store),
+//! and a manifest is started once (a changed manifest is not restarted).
+
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use super::staticpod::{host_paths, manifest_command, resolve};
+use crate::fakeapi::{Controllers, FakeApi, Listener, ServingTls};
+
+/// What the stand-in did, for test messages and assertions.
+#[derive(Default)]
+struct State {
+    events: Vec<String>,
+    etcd: Option<Child>,
+    etcd_args: Vec<String>,
+    listeners: Vec<Listener>,
+    controllers: Option<Controllers>,
+    healthz: bool,
+    started: Vec<String>,
+    bootstrapped: bool,
+    registered: bool,
+}
+
+/// The running stand-in; stops (etcd killed, listeners closed) on drop.
+pub struct KubeletStandIn {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    state: Arc<Mutex<State>>,
+    /// The node root.
+    pub root: PathBuf,
+}
+
+/// Settings of one stand-in.
+#[derive(Clone)]
+pub struct StandInConfig {
+    /// The node's network namespace.
+    pub netns: String,
+    /// The node root kbinit writes into.
+    pub root: PathBuf,
+    /// The node name it registers.
+    pub node_name: String,
+    /// Run the controller loops when the controller-manager manifest appears.
+    pub run_controllers: bool,
+}
+
+impl KubeletStandIn {
+    /// Starts watching.
+    pub fn start(cfg: StandInConfig, api: FakeApi) -> KubeletStandIn {
+        let stop = Arc::new(AtomicBool::new(false));
+        let state = Arc::new(Mutex::new(State::default()));
+        let (flag, st, root) = (stop.clone(), state.clone(), cfg.root.clone());
+        let thread = std::thread::spawn(move || {
+            enter_netns(&cfg.netns);
+            while !flag.load(Ordering::Relaxed) {
+                if let Err(e) = tick(&cfg, &api, &st) {
+                    st.lock().unwrap().events.push(format!("error: {e}"));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        KubeletStandIn { stop, thread: Some(thread), state, root }
+    }
+
+    /// What happened so far, in order.
+    pub fn events(&self) -> Vec<String> {
+        self.state.lock().unwrap().events.clone()
+    }
+
+    /// The etcd command line it started (resolved under the root).
+    pub fn etcd_args(&self) -> Vec<String> {
+        self.state.lock().unwrap().etcd_args.clone()
+    }
+
+    /// etcd's log.
+    pub fn etcd_log(&self) -> String {
+        std::fs::read_to_string(self.root.join("etcd.log")).unwrap_or_default()
+    }
+
+    /// Kills this node's etcd (to test what kbinit does when a member never becomes healthy).
+    #[allow(dead_code)] // for the join tests
+    pub fn kill_etcd(&self) {
+        if let Some(mut c) = self.state.lock().unwrap().etcd.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for KubeletStandIn {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(mut c) = s.etcd.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        s.listeners.clear();
+        s.controllers = None;
+    }
+}
+
+/// Moves the calling thread into `/run/netns/<name>`: sockets it creates and processes it spawns live there.
+fn enter_netns(name: &str) {
+    let ns = std::fs::File::open(format!("/run/netns/{name}")).unwrap();
+    // SAFETY: setns(2) changes only this thread's network namespace; the fd is open for the call.
+    let rc = unsafe { nix::libc::setns(ns.as_raw_fd(), nix::libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns into {name}: {}", std::io::Error::last_os_error());
+}
+
+fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<(), String> {
+    let root = &cfg.root;
+    let under = |p: &str| root.join(p.trim_start_matches('/'));
+    let mut s = st.lock().unwrap();
+    if !s.healthz && under("/var/lib/kubelet/config.yaml").exists() {
+        serve_kubelet_healthz()?;
+        s.healthz = true;
+        s.events.push("kubelet healthz on 127.0.0.1:10248".into());
+    }
+    for name in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+        let path = under(&format!("/etc/kubernetes/manifests/{name}.yaml"));
+        if s.started.iter().any(|n| n == name) || !path.exists() {
+            continue;
+        }
+        let Ok(yaml) = std::fs::read_to_string(&path) else { continue };
+        if !yaml.ends_with('\n') {
+            continue; // (kbinit writes atomically; a half-written file is never seen, but be safe)
+        }
+        let mounts = host_paths(&yaml);
+        let args: Vec<String> = manifest_command(&yaml).iter().map(|f| resolve(f, &mounts, root)).collect();
+        let flag = |n: &str| -> Option<String> {
+            args.iter().find_map(|a| a.strip_prefix(&format!("--{n}=")).map(str::to_string))
+        };
+        match name {
+            "etcd" => {
+                let log = std::fs::File::create(root.join("etcd.log")).map_err(|e| e.to_string())?;
+                let child = Command::new("etcd")
+                    .args(&args[1..])
+                    .env_clear()
+                    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                    .stdin(Stdio::null())
+                    .stdout(log.try_clone().map_err(|e| e.to_string())?)
+                    .stderr(log)
+                    .spawn()
+                    .map_err(|e| format!("starting etcd: {e}"))?;
+                s.etcd = Some(child);
+                s.etcd_args = args.clone();
+            }
+            "kube-apiserver" => {
+                let (Some(cert), Some(key), Some(ca)) =
+                    (flag("tls-cert-file"), flag("tls-private-key-file"), flag("client-ca-file"))
+                else {
+                    return Err("kube-apiserver manifest without its TLS flags".into());
+                };
+                let port: u16 = flag("secure-port").and_then(|p| p.parse().ok()).unwrap_or(6443);
+                let tls = serving_tls(&cert, &key, &ca)?;
+                s.listeners.push(api.serve(format!("0.0.0.0:{port}").parse().unwrap(), tls));
+            }
+            _ => {
+                // health endpoints answered anonymously by the fake, with the API server's certificate
+                let pki = under("/etc/kubernetes/pki");
+                let tls = serving_tls(
+                    &pki.join("apiserver.crt").display().to_string(),
+                    &pki.join("apiserver.key").display().to_string(),
+                    &pki.join("ca.crt").display().to_string(),
+                )?;
+                let port = if name == "kube-scheduler" { 10259 } else { 10257 };
+                s.listeners.push(api.serve(format!("127.0.0.1:{port}").parse().unwrap(), tls));
+                if name == "kube-controller-manager" && cfg.run_controllers {
+                    let ca = std::fs::read_to_string(pki.join("ca.crt")).map_err(|e| e.to_string())?;
+                    let ca_key = std::fs::read_to_string(pki.join("ca.key")).map_err(|e| e.to_string())?;
+                    s.controllers = Some(api.start_controllers(&ca, &ca_key));
+                }
+            }
+        }
+        s.started.push(name.to_string());
+        s.events.push(format!("started {name}"));
+    }
+    let kubelet_conf = under("/etc/kubernetes/kubelet.conf");
+    let bootstrap_conf = under("/etc/kubernetes/bootstrap-kubelet.conf");
+    if !s.bootstrapped && !kubelet_conf.exists() && bootstrap_conf.exists() && s.healthz {
+        drop(s);
+        tls_bootstrap(cfg, &bootstrap_conf)?;
+        s = st.lock().unwrap();
+        s.bootstrapped = true;
+        s.events.push("TLS bootstrap done: kubelet.conf written".into());
+    }
+    if !s.registered && kubelet_conf.exists() {
+        drop(s);
+        if register_node(cfg)? {
+            s = st.lock().unwrap();
+            s.registered = true;
+            s.events.push(format!("registered Node {}", cfg.node_name));
+        }
+    }
+    Ok(())
+}
+
+fn serving_tls(cert: &str, key: &str, ca: &str) -> Result<ServingTls, String> {
+    let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
+    Ok(ServingTls { cert_pem: read(cert)?, key_pem: read(key)?, client_ca_pem: read(ca)? })
+}
+
+/// Plain-HTTP `ok` on 127.0.0.1:10248 for every request, from a thread of its own (the socket is bound here, in
+/// the node's namespace).
+fn serve_kubelet_healthz() -> Result<(), String> {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:10248").map_err(|e| format!("kubelet healthz: {e}"))?;
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+            );
+        }
+    });
+    Ok(())
+}
+
+fn client(kubeconfig_text: &str) -> Result<kbinit::api::Cluster, String> {
+    kbinit::api::Cluster::from_kubeconfig_text(kubeconfig_text, Duration::from_secs(5)).map_err(|e| format!("{e:#}"))
+}
+
+/// The kubelet's TLS bootstrap (§E.5/§K.2), done as the kubelet does it.
+fn tls_bootstrap(cfg: &StandInConfig, bootstrap_conf: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(bootstrap_conf).map_err(|e| e.to_string())?;
+    let c = client(&text)?;
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string())?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(rcgen::DnType::OrganizationName, "system:nodes");
+    params.distinguished_name.push(rcgen::DnType::CommonName, format!("system:node:{}", cfg.node_name));
+    let csr = params.serialize_request(&key).map_err(|e| e.to_string())?.pem().map_err(|e| e.to_string())?;
+    let name = format!("node-csr-{}", cfg.node_name);
+    let body = json!({
+        "apiVersion": "certificates.k8s.io/v1",
+        "kind": "CertificateSigningRequest",
+        "metadata": { "name": name },
+        "spec": {
+            "request": base64::engine::general_purpose::STANDARD.encode(csr),
+            "signerName": "kubernetes.io/kube-apiserver-client-kubelet",
+            "usages": ["digital signature", "client auth"],
+        },
+    });
+    let csrs = kbinit_phases::api::ResourceType {
+        group: "certificates.k8s.io",
+        version: "v1",
+        plural: "certificatesigningrequests",
+        kind: "CertificateSigningRequest",
+        namespaced: false,
+    };
+    c.create(&csrs, None, &body).map_err(|e| format!("posting the CSR: {e}"))?;
+    let mut cert_pem = None;
+    for _ in 0..200 {
+        let got = c.get(&csrs, None, &name).map_err(|e| format!("reading the CSR: {e}"))?;
+        if let Some(b64) = got.as_ref().and_then(|v| v.pointer("/status/certificate")).and_then(Value::as_str) {
+            let pem = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| e.to_string())?;
+            cert_pem = Some(String::from_utf8(pem).map_err(|e| e.to_string())?);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let cert_pem = cert_pem.ok_or("the CSR was not signed within 20 s")?;
+    let pki = cfg.root.join("var/lib/kubelet/pki");
+    std::fs::create_dir_all(&pki).map_err(|e| e.to_string())?;
+    let pem_path = pki.join("kubelet-client-current.pem");
+    std::fs::write(&pem_path, format!("{cert_pem}{}", key.serialize_pem())).map_err(|e| e.to_string())?;
+    // kubelet.conf: the bootstrap file's cluster, the new client certificate (embedded here: the path in the
+    // real file names the node path, which the test process cannot resolve without the root)
+    let mut kc = kbinit_phases::yaml::from_yaml(&text).map_err(|e| e.to_string())?;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    kc["users"] = json!([{ "name": "default-auth", "user": {
+        "client-certificate-data": b64(&cert_pem), "client-key-data": b64(&key.serialize_pem()) } }]);
+    if let Some(ctx) = kc.pointer_mut("/contexts/0/context/user") {
+        *ctx = json!("default-auth");
+    }
+    std::fs::write(cfg.root.join("etc/kubernetes/kubelet.conf"), kbinit_phases::yaml::to_yaml(&kc))
+        .map_err(|e| e.to_string())
+}
+
+/// Registers the Node with the kubelet's credentials; `false` while the API server is not reachable yet.
+fn register_node(cfg: &StandInConfig) -> Result<bool, String> {
+    let text = std::fs::read_to_string(cfg.root.join("etc/kubernetes/kubelet.conf")).map_err(|e| e.to_string())?;
+    let c = client(&text)?;
+    let nodes = kbinit_phases::api::ResourceType::of::<k8s_openapi::api::core::v1::Node>();
+    let node = json!({
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": { "name": cfg.node_name, "labels": {
+            "kubernetes.io/hostname": cfg.node_name,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+        }},
+        "spec": {},
+    });
+    match c.call_once(
+        http::Method::POST,
+        &nodes.collection_path(None),
+        Some(("application/json", serde_json::to_vec(&node).unwrap())),
+    ) {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_already_exists() => Ok(true),
+        Err(e) if e.code().is_none() => Ok(false), // not up yet
+        Err(e) => Err(format!("registering Node {}: {e}", cfg.node_name)),
+    }
+}
