@@ -424,3 +424,42 @@ fn init_v1_34_end_to_end() {
     assert!(api.object("/apis/apps/v1/namespaces/kube-system/deployments/coredns").is_some());
     drop(standin);
 }
+
+/// wait-control-plane that times out names the component, its URL and its last answer, and prints kubeadm's
+/// troubleshooting hints, instead of "timed out waiting for the condition".
+#[test]
+fn wait_control_plane_timeout_names_the_component() {
+    if !require_tool("ip") {
+        return;
+    }
+    let node = Node::new();
+    let cfg = node.root().join("kbinit.yaml");
+    let text = config("v1.28.7")
+        .replace("controlPlaneEndpoint:", "apiServer:\n  timeoutForControlPlane: 2s\ncontrolPlaneEndpoint:");
+    std::fs::write(&cfg, text).unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let ns = Netns::create(format!("kbinit-wait-{}", std::process::id()), &[ADDRESS]);
+    for phase in [&["certs", "all"][..], &["kubeconfig", "admin"]] {
+        let mut args = vec!["init", "phase"];
+        args.extend_from_slice(phase);
+        args.extend(["--config", cfg]);
+        assert_eq!(kbinit_in(&ns, &node, &args).code, 0);
+    }
+    let run = kbinit_in(&ns, &node, &["init", "phase", "wait-control-plane", "--config", cfg]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("This can take up to 2s"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains(&format!(
+            "kube-apiserver at https://{ADDRESS}:6443/healthz is not healthy after 2s: last answer:"
+        )) && run.stderr.contains("onnection refused"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("the kubelet at http://127.0.0.1:10248/healthz is not healthy either"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("'journalctl -xeu kubelet'"), "{}", run.stderr);
+    assert!(!run.stderr.contains("timed out waiting for the condition"));
+}
