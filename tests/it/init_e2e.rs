@@ -15,9 +15,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::fakeapi::{FakeApi, ServingTls};
-use crate::nodes::kubelet::{KubeletStandIn, StandInConfig};
-use crate::nodes::netns::Netns;
-use crate::support::{Node, Run, require_tool};
+use crate::nodes::testnode::TestNode;
+use crate::support::{Node, require_tool};
 
 const ADDRESS: &str = "192.0.2.10";
 
@@ -40,13 +39,6 @@ networking:
   podSubnet: 10.244.0.0/16
 "
     )
-}
-
-/// Runs kbinit inside the node's namespace.
-fn kbinit_in(ns: &Netns, node: &Node, args: &[&str]) -> Run {
-    let mut c = ns.command(env!("CARGO_BIN_EXE_kbinit"));
-    c.arg("--root").arg(node.root()).args(args).env_remove("KUBECONFIG");
-    c.output().unwrap().into()
 }
 
 /// Every attached object of a dry-run's output, keyed by (resource path segment, namespace, name).
@@ -144,23 +136,12 @@ fn init_upload_certs_end_to_end() {
     if !require_tool("etcd") || !require_tool("ip") || !require_tool("openssl") || !require_tool("python3") {
         return;
     }
-    let node = Node::new();
-    let cfg = node.root().join("kbinit.yaml");
-    std::fs::write(&cfg, config("v1.28.7")).unwrap();
-    let cfg = cfg.to_str().unwrap();
-    let ns = Netns::create(format!("kbinit-init-{}", std::process::id()), &[ADDRESS]);
     let api = FakeApi::new();
-    let standin = KubeletStandIn::start(
-        StandInConfig {
-            netns: ns.name.clone(),
-            root: node.root().to_path_buf(),
-            node_name: "cp1".into(),
-            run_controllers: true,
-        },
-        api.clone(),
-    );
+    let tn = TestNode::start("init", "cp1", &[ADDRESS], &api, true);
+    let (node, ns, standin) = (&tn.node, &tn.ns, &tn.standin);
+    let cfg = &tn.config(&config("v1.28.7"));
 
-    let run = kbinit_in(&ns, &node, &["init", "--config", cfg, "--upload-certs", "--ignore-preflight-errors=all"]);
+    let run = tn.kbinit(&["init", "--config", cfg, "--upload-certs", "--ignore-preflight-errors=all"]);
     assert_eq!(
         run.code,
         0,
@@ -277,14 +258,14 @@ fn init_upload_certs_end_to_end() {
     assert!(python_decrypt(&wrong, data["ca.key"].as_str().unwrap()).is_none(), "a wrong key must not decrypt");
 
     // token create --print-join-command: the pin openssl computes
-    let created = kbinit_in(&ns, &node, &["token", "create", "--print-join-command"]);
+    let created = tn.kbinit(&["token", "create", "--print-join-command"]);
     assert_eq!(created.code, 0, "{}{}", created.stdout, created.stderr);
     let pin = openssl_pin(&pki.join("ca.crt"));
     let line = created.stdout.trim_end_matches('\n');
     assert!(line.starts_with(&format!("kbinit join {ADDRESS}:6443 --token ")), "{line}");
     assert!(line.ends_with(&format!("--discovery-token-ca-cert-hash {pin} ")), "{line} vs {pin}");
     let new_token = line.split_whitespace().nth(4).unwrap().to_string();
-    let listed = kbinit_in(&ns, &node, &["token", "list"]);
+    let listed = tn.kbinit(&["token", "list"]);
     assert!(listed.stdout.contains(&new_token) && listed.stdout.contains(&token), "{}", listed.stdout);
 
     // the new token's rights, over TLS from this process (a listener on the host's loopback, same store)
@@ -345,10 +326,10 @@ fn init_upload_certs_end_to_end() {
     ] {
         let mut args = phase.to_vec();
         args.extend(["--config", cfg]);
-        let again = kbinit_in(&ns, &node, &args);
+        let again = tn.kbinit(&args);
         assert_eq!(again.code, 0, "{phase:?} again\n{}{}", again.stdout, again.stderr);
     }
-    let again = kbinit_in(&ns, &node, &["init", "phase", "upload-certs", "--upload-certs", "--config", cfg]);
+    let again = tn.kbinit(&["init", "phase", "upload-certs", "--upload-certs", "--config", cfg]);
     assert_eq!(again.code, 0, "upload-certs again\n{}{}", again.stdout, again.stderr);
     let new_key = again.stdout.lines().skip_while(|l| *l != "[upload-certs] Using certificate key:").nth(1).unwrap();
     let certs = api.object("/api/v1/namespaces/kube-system/secrets/kubeadm-certs").unwrap();
@@ -356,7 +337,6 @@ fn init_upload_certs_end_to_end() {
     assert_eq!(ca, std::fs::read(pki.join("ca.crt")).unwrap(), "re-uploaded with the new key");
     // no request of the whole run got a 5xx
     assert!(api.requests().iter().all(|r| r.status < 500));
-    drop(standin);
 }
 
 /// v1.34: the kubelet check, the per-component control-plane checks, admin.conf without rights until
@@ -367,22 +347,11 @@ fn init_v1_34_end_to_end() {
     if !require_tool("etcd") || !require_tool("ip") {
         return;
     }
-    let node = Node::new();
-    let cfg = node.root().join("kbinit.yaml");
-    std::fs::write(&cfg, config("v1.34.0").replace("kubeadm.k8s.io/v1beta3", "kubeadm.k8s.io/v1beta4")).unwrap();
-    let cfg = cfg.to_str().unwrap();
-    let ns = Netns::create(format!("kbinit-init34-{}", std::process::id()), &[ADDRESS]);
     let api = FakeApi::new();
-    let standin = KubeletStandIn::start(
-        StandInConfig {
-            netns: ns.name.clone(),
-            root: node.root().to_path_buf(),
-            node_name: "cp1".into(),
-            run_controllers: true,
-        },
-        api.clone(),
-    );
-    let run = kbinit_in(&ns, &node, &["init", "--config", cfg, "--ignore-preflight-errors=all"]);
+    let tn = TestNode::start("init34", "cp1", &[ADDRESS], &api, true);
+    let standin = &tn.standin;
+    let cfg = &tn.config(&config("v1.34.0").replace("kubeadm.k8s.io/v1beta3", "kubeadm.k8s.io/v1beta4"));
+    let run = tn.kbinit(&["init", "--config", cfg, "--ignore-preflight-errors=all"]);
     assert_eq!(
         run.code,
         0,
@@ -422,7 +391,6 @@ fn init_v1_34_end_to_end() {
         "{stored}"
     );
     assert!(api.object("/apis/apps/v1/namespaces/kube-system/deployments/coredns").is_some());
-    drop(standin);
 }
 
 /// wait-control-plane that times out names the component, its URL and its last answer, and prints kubeadm's
@@ -432,20 +400,19 @@ fn wait_control_plane_timeout_names_the_component() {
     if !require_tool("ip") {
         return;
     }
-    let node = Node::new();
-    let cfg = node.root().join("kbinit.yaml");
+    // a node whose kubelet never runs anything: no kubelet config, no manifests are written
+    let api = FakeApi::new();
+    let tn = TestNode::start("wait", "cp1", &[ADDRESS], &api, false);
     let text = config("v1.28.7")
         .replace("controlPlaneEndpoint:", "apiServer:\n  timeoutForControlPlane: 2s\ncontrolPlaneEndpoint:");
-    std::fs::write(&cfg, text).unwrap();
-    let cfg = cfg.to_str().unwrap();
-    let ns = Netns::create(format!("kbinit-wait-{}", std::process::id()), &[ADDRESS]);
+    let cfg = &tn.config(&text);
     for phase in [&["certs", "all"][..], &["kubeconfig", "admin"]] {
         let mut args = vec!["init", "phase"];
         args.extend_from_slice(phase);
         args.extend(["--config", cfg]);
-        assert_eq!(kbinit_in(&ns, &node, &args).code, 0);
+        assert_eq!(tn.kbinit(&args).code, 0);
     }
-    let run = kbinit_in(&ns, &node, &["init", "phase", "wait-control-plane", "--config", cfg]);
+    let run = tn.kbinit(&["init", "phase", "wait-control-plane", "--config", cfg]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("This can take up to 2s"), "{}", run.stdout);
     assert!(

@@ -4,3 +4,4 @@
 pub mod kubelet;
 pub mod netns;
 pub mod staticpod;
+pub mod testnode;
