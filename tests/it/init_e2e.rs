@@ -323,6 +323,9 @@ fn init_upload_certs_end_to_end() {
         &["init", "phase", "upload-config", "all"][..],
         &["init", "phase", "bootstrap-token"],
         &["init", "phase", "mark-control-plane"],
+        &["init", "phase", "addon", "all"],
+        &["init", "phase", "kubelet-finalize", "all"],
+        &["init", "phase", "show-join-command"],
     ] {
         let mut args = phase.to_vec();
         args.extend(["--config", cfg]);
