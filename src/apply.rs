@@ -1,8 +1,10 @@
 //! Carries out a planner's [`Step`]s on the [`Host`], in order, and announces writes the way kubeadm's dry-run
-//! does.
+//! does. Every file written (dry-run included) is also a `file` event for `--output jsonl`: where it landed, its
+//! mode and its SHA-256, never its content.
 
 use kbinit_phases::plan::{FileKind, Step};
 
+use crate::events::Event;
 use crate::host::Host;
 use crate::output::Output;
 
@@ -15,6 +17,13 @@ pub fn apply(steps: &[Step], host: &Host, out: &Output) -> anyhow::Result<()> {
             Step::EnsureDir { path, mode } => host.ensure_dir(path, *mode)?,
             Step::WriteFile { path, bytes, kind } => {
                 host.write(path, bytes, kind.mode())?;
+                out.event(&Event::File {
+                    path: &host.write_path(path),
+                    node_path: path,
+                    mode: kind.mode(),
+                    bytes,
+                    dry_run: host.dry_run_dir().is_some(),
+                });
                 out.debug(2, &format!("wrote {path} ({:o}, {} bytes)", kind.mode(), bytes.len()));
                 if host.dry_run_dir().is_some() {
                     announce(path, bytes, *kind, out);

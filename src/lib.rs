@@ -16,7 +16,8 @@
 //! | [`etcd`] | the etcd v3 membership client over mTLS: member list/add (learner)/promote/remove, endpoint status |
 //! | [`host`] | every node path under `--root`, atomic writes, dry-run redirect, host facts, systemctl |
 //! | [`preflight`] | checks with kubeadm's names, `--ignore-preflight-errors`, exit code 2 |
-//! | [`output`] | the only module that prints |
+//! | [`output`] | the only module that prints: kubeadm's text, or JSON events with `--output jsonl` |
+//! | [`events`] | the `--output jsonl` event schema: phases, files written, API calls, log lines, done |
 //! | [`error`] | exit codes: 0 ok, 1 failure, 2 preflight, 3 invalid input |
 //!
 //! On disk: `phases/` (the planner crate), `manifests/` (golden renders reviewed by diff), `tests/it/` (the
@@ -27,6 +28,7 @@ pub mod apply;
 pub mod cli;
 pub mod error;
 pub mod etcd;
+pub mod events;
 pub mod flows;
 pub mod host;
 pub mod output;

@@ -1,7 +1,8 @@
 //! Carries out the [`ApiStep`]s a cluster phase planned: each write with kubeadm's policy (create-or-update,
 //! create-or-keep, read-then-write, create-new), owner references filled from the live owner, node changes as
 //! strategic-merge patches computed from the live Node. With `--dry-run` nothing is sent: every call is printed
-//! as kubeadm's dry-run prints it, with its object.
+//! as kubeadm's dry-run prints it, with its object. Each call (or would-be call) is also an `api` event for
+//! `--output jsonl`.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ use kbinit_phases::api::{ApiObject, ApiOp, ApiStep, NodeChange, ObjectKey, Owner
 use serde_json::{Value, json};
 
 use super::client::{CallError, Cluster, PatchType};
+use crate::events::{ApiOutcome, Event};
 use crate::output::Output;
 
 /// Where API steps go.
@@ -55,6 +57,12 @@ pub fn apply_api(steps: &[ApiStep], target: Target<'_>, out: &Output) -> anyhow:
 
 /// Prints one call the way kubeadm's dry-run does.
 pub fn dry_action(out: &Output, verb: &str, resource: &ResourceType, name: Option<&str>) {
+    dry_action_in(out, verb, resource, None, name);
+}
+
+/// [`dry_action`] for a call in a namespace (the namespace goes into the event; kubeadm's lines omit it).
+fn dry_action_in(out: &Output, verb: &str, resource: &ResourceType, namespace: Option<&str>, name: Option<&str>) {
+    api_event(out, verb, resource, namespace, name, ApiOutcome::DryRun);
     out.say(&format!(
         "[dryrun] Would perform action {verb} on resource {:?} in API group {:?}",
         resource.plural,
@@ -80,15 +88,16 @@ pub fn dry_object(out: &Output, body: &Value) {
 }
 
 fn dry_write(object: &ApiObject, policy: WritePolicy, owner: &Option<Owner>, out: &Output) {
+    let ns = object.namespace.as_deref();
     if matches!(policy, WritePolicy::ReadThenWrite | WritePolicy::CreateNew) {
-        dry_action(out, "GET", &object.resource, Some(&object.name));
+        dry_action_in(out, "GET", &object.resource, ns, Some(&object.name));
     }
     let mut body = object.body.clone();
     if let Some(o) = owner {
-        dry_action(out, "GET", &o.key.resource, Some(&o.key.name));
+        dry_action_in(out, "GET", &o.key.resource, o.key.namespace.as_deref(), Some(&o.key.name));
         set_owner(&mut body, &o.key, "");
     }
-    dry_action(out, "CREATE", &object.resource, None);
+    dry_action_in(out, "CREATE", &object.resource, ns, None);
     dry_object(out, &body);
 }
 
@@ -119,45 +128,44 @@ fn live_write(
     let ns = object.namespace.as_deref();
     let mut body = object.body.clone();
     if let Some(o) = owner {
-        let live = c
-            .get(&o.key.resource, o.key.namespace.as_deref(), &o.key.name)?
+        let live = get(c, out, &o.key.resource, o.key.namespace.as_deref(), &o.key.name)?
             .ok_or_else(|| anyhow::anyhow!("its owner {} {} does not exist", o.key.resource.kind, key_text(&o.key)))?;
         let uid = live.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
         set_owner(&mut body, &o.key, &uid);
     }
     let verb = match policy {
-        WritePolicy::CreateOrUpdate => match c.create(res, ns, &body) {
+        WritePolicy::CreateOrUpdate => match create(c, out, res, ns, &body) {
             Ok(_) => "created",
             Err(e) if e.is_already_exists() => {
-                update(c, object, &body)?;
+                update(c, object, &body, out)?;
                 "updated"
             }
             Err(e) => return Err(e.into()),
         },
-        WritePolicy::CreateOrKeep => match c.create(res, ns, &body) {
+        WritePolicy::CreateOrKeep => match create(c, out, res, ns, &body) {
             Ok(_) => "created",
             Err(e) if e.is_already_exists() => "kept (exists)",
             Err(e) => return Err(e.into()),
         },
-        WritePolicy::ReadThenWrite => match c.get(res, ns, &object.name)? {
+        WritePolicy::ReadThenWrite => match get(c, out, res, ns, &object.name)? {
             Some(_) => {
-                update(c, object, &body)?;
+                update(c, object, &body, out)?;
                 "updated"
             }
-            None => match c.create(res, ns, &body) {
+            None => match create(c, out, res, ns, &body) {
                 Ok(_) => "created",
                 Err(e) if e.is_already_exists() => {
-                    update(c, object, &body)?;
+                    update(c, object, &body, out)?;
                     "updated"
                 }
                 Err(e) => return Err(e.into()),
             },
         },
         WritePolicy::CreateNew => {
-            if c.get(res, ns, &object.name)?.is_some() {
+            if get(c, out, res, ns, &object.name)?.is_some() {
                 anyhow::bail!("{} {} already exists", res.kind, object.key());
             }
-            c.create(res, ns, &body)?;
+            create(c, out, res, ns, &body)?;
             "created"
         }
     };
@@ -167,16 +175,16 @@ fn live_write(
 
 /// PUT over the live object: unconditionally first, then with the live resourceVersion while the server reports
 /// a conflict.
-fn update(c: &Cluster, object: &ApiObject, body: &Value) -> Result<(), CallError> {
+fn update(c: &Cluster, object: &ApiObject, body: &Value, out: &Output) -> Result<(), CallError> {
     let ns = object.namespace.as_deref();
     let mut body = body.clone();
     if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("resourceVersion");
     }
     for _ in 0..5 {
-        match c.replace(&object.resource, ns, &object.name, &body) {
+        match replace(c, out, object, &body) {
             Err(e) if e.is_conflict() => {
-                let live = c.get(&object.resource, ns, &object.name)?;
+                let live = get(c, out, &object.resource, ns, &object.name)?;
                 let rv = live.as_ref().and_then(|l| l.pointer("/metadata/resourceVersion")).cloned();
                 if let (Some(rv), Some(meta)) = (rv, body.get_mut("metadata").and_then(Value::as_object_mut)) {
                     meta.insert("resourceVersion".into(), rv);
@@ -185,7 +193,7 @@ fn update(c: &Cluster, object: &ApiObject, body: &Value) -> Result<(), CallError
             other => return other.map(|_| ()),
         }
     }
-    c.replace(&object.resource, ns, &object.name, &body).map(|_| ())
+    replace(c, out, object, &body).map(|_| ())
 }
 
 fn key_text(k: &ObjectKey) -> String {
@@ -202,7 +210,7 @@ fn patch_node(c: &Cluster, name: &str, change: &NodeChange, out: &Output) -> any
     let start = Instant::now();
     let mut told = Duration::ZERO;
     let node: Node = loop {
-        let live = c.get(&nodes, None, name)?;
+        let live = get(c, out, &nodes, None, name)?;
         let registered = live.as_ref().and_then(|n| n.pointer("/metadata/labels/kubernetes.io~1hostname")).is_some();
         if let (Some(v), true) = (live, registered) {
             break serde_json::from_value(v).context("decoding the Node")?;
@@ -230,9 +238,12 @@ fn patch_node(c: &Cluster, name: &str, change: &NodeChange, out: &Output) -> any
             out.debug(1, &format!("Node {name} already as wanted"));
             return Ok(());
         };
-        match c.patch(&nodes, None, name, PatchType::StrategicMerge, &patch) {
+        let sent = c.patch(&nodes, None, name, PatchType::StrategicMerge, &patch);
+        record(out, "PATCH", &nodes, None, Some(name), &sent);
+        match sent {
             Err(e) if e.is_conflict() => {
-                let live = c.get(&nodes, None, name)?.ok_or_else(|| anyhow::anyhow!("Node {name:?} disappeared"))?;
+                let live =
+                    get(c, out, &nodes, None, name)?.ok_or_else(|| anyhow::anyhow!("Node {name:?} disappeared"))?;
                 node = serde_json::from_value(live).context("decoding the Node")?;
             }
             other => {
@@ -242,4 +253,70 @@ fn patch_node(c: &Cluster, name: &str, change: &NodeChange, out: &Output) -> any
         }
     }
     anyhow::bail!("the Node kept changing while kbinit patched it (409 Conflict five times)")
+}
+
+/// Emits the `api` event of one call.
+fn api_event(
+    out: &Output,
+    verb: &str,
+    resource: &ResourceType,
+    namespace: Option<&str>,
+    name: Option<&str>,
+    outcome: ApiOutcome<'_>,
+) {
+    out.event(&Event::Api { verb, resource: resource.plural, group: resource.group, namespace, name, outcome });
+}
+
+/// Emits the `api` event of a call that was sent.
+fn record<T>(
+    out: &Output,
+    verb: &str,
+    resource: &ResourceType,
+    namespace: Option<&str>,
+    name: Option<&str>,
+    result: &Result<T, CallError>,
+) {
+    let reason;
+    let outcome = match result {
+        Ok(_) => ApiOutcome::Ok,
+        Err(CallError::Status { code, reason: r, .. }) => {
+            reason = r.clone();
+            ApiOutcome::Failed { code: Some(*code), reason: &reason }
+        }
+        Err(CallError::Transport(_)) => ApiOutcome::Failed { code: None, reason: "no answer" },
+    };
+    api_event(out, verb, resource, namespace, name, outcome);
+}
+
+/// GET, with its event (a missing object is `not-found`).
+fn get(
+    c: &Cluster,
+    out: &Output,
+    res: &ResourceType,
+    ns: Option<&str>,
+    name: &str,
+) -> Result<Option<Value>, CallError> {
+    let r = c.get(res, ns, name);
+    match &r {
+        Ok(None) => {
+            api_event(out, "GET", res, ns, Some(name), ApiOutcome::Failed { code: Some(404), reason: "NotFound" })
+        }
+        other => record(out, "GET", res, ns, Some(name), other),
+    }
+    r
+}
+
+/// POST, with its event.
+fn create(c: &Cluster, out: &Output, res: &ResourceType, ns: Option<&str>, body: &Value) -> Result<Value, CallError> {
+    let r = c.create(res, ns, body);
+    record(out, "CREATE", res, ns, body.pointer("/metadata/name").and_then(Value::as_str), &r);
+    r
+}
+
+/// PUT, with its event.
+fn replace(c: &Cluster, out: &Output, object: &ApiObject, body: &Value) -> Result<Value, CallError> {
+    let ns = object.namespace.as_deref();
+    let r = c.replace(&object.resource, ns, &object.name, body);
+    record(out, "UPDATE", &object.resource, ns, Some(&object.name), &r);
+    r
 }

@@ -101,6 +101,9 @@ pub struct InitArgs {
     /// Extra kube-scheduler flags (key=value,…).
     #[arg(long, value_name = "ARGS", hide = true)]
     pub scheduler_extra_args: Option<String>,
+    /// Output format: text (kubeadm's lines) or jsonl (one JSON event per line on stdout, for automation).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub output: crate::output::Format,
 }
 
 impl InitArgs {

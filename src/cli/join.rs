@@ -70,6 +70,9 @@ pub struct JoinArgs {
     /// Token for both discovery and TLS bootstrap, when those are not given separately.
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
+    /// Output format: text (kubeadm's lines) or jsonl (one JSON event per line on stdout, for automation).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub output: crate::output::Format,
 }
 
 impl JoinArgs {

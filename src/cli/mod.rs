@@ -93,20 +93,25 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
     match (name, sub.subcommand()) {
         ("init", Some(("phase", pm))) => {
             let (phase, leaf) = crate::workflow::matched_phase(pm);
-            flows::init::exec(&global, init::InitArgs::from_arg_matches(leaf)?, Some(&phase), &out)
+            let a = init::InitArgs::from_arg_matches(leaf)?;
+            with_events(out.with_format(a.output), |out| flows::init::exec(&global, a, Some(&phase), out))
         }
         ("join", Some(("phase", pm))) => {
             let (phase, leaf) = crate::workflow::matched_phase(pm);
-            flows::join::exec(&global, join::JoinArgs::from_arg_matches(leaf)?, Some(&phase), &out)
+            let a = join::JoinArgs::from_arg_matches(leaf)?;
+            with_events(out.with_format(a.output), |out| flows::join::exec(&global, a, Some(&phase), out))
         }
         ("reset", Some(("phase", pm))) => {
             let (phase, leaf) = crate::workflow::matched_phase(pm);
-            flows::reset::exec(&global, reset::ResetArgs::from_arg_matches(leaf)?, Some(&phase), &out)
+            let a = reset::ResetArgs::from_arg_matches(leaf)?;
+            with_events(out.with_format(a.output), |out| flows::reset::exec(&global, a, Some(&phase), out))
         }
         _ => match Cli::from_arg_matches(&matches)?.command {
-            Command::Init(a) => flows::init::exec(&global, *a, None, &out),
-            Command::Join(a) => flows::join::exec(&global, *a, None, &out),
-            Command::Reset(a) => flows::reset::exec(&global, a, None, &out),
+            Command::Init(a) => with_events(out.with_format(a.output), |out| flows::init::exec(&global, *a, None, out)),
+            Command::Join(a) => with_events(out.with_format(a.output), |out| flows::join::exec(&global, *a, None, out)),
+            Command::Reset(a) => {
+                with_events(out.with_format(a.output), |out| flows::reset::exec(&global, a, None, out))
+            }
             Command::Token(c) => misc::token(&global, c, &out),
             Command::Certs(c) => misc::certs(&global, c, &out),
             Command::Config(c) => misc::config(&global, c, &out),
@@ -114,4 +119,18 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
             Command::Completion(a) => misc::completion(a, &out),
         },
     }
+}
+
+/// Runs a flow and closes its event stream with a `done` event (`--output jsonl`); the error still goes back
+/// to `main`, which prints it on stderr and picks the exit code.
+fn with_events(out: Output, flow: impl FnOnce(&Output) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let result = flow(&out);
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (error, exit_code) = match &result {
+        Ok(()) => (None, crate::error::Exit::Ok as u8),
+        Err(e) => (Some(format!("{e:#}")), crate::error::exit_code(e) as u8),
+    };
+    out.event(&crate::events::Event::Done { duration_ms, error, exit_code });
+    result
 }

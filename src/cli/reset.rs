@@ -29,4 +29,7 @@ pub struct ResetArgs {
     /// Phases to skip.
     #[arg(long, value_name = "PHASES", value_delimiter = ',')]
     pub skip_phases: Option<Vec<String>>,
+    /// Output format: text (kubeadm's lines) or jsonl (one JSON event per line on stdout, for automation).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub output: crate::output::Format,
 }

@@ -4,9 +4,10 @@
 //! A [`Phase`] is plain data; the run data `D` is typed (kubeadm's is `interface{}` re-asserted in every
 //! phase). Selection is pure ([`Workflow::select`]), so it is unit-tested without running anything.
 
-use anyhow::Context;
+use std::time::Instant;
 
 use crate::error::invalid;
+use crate::events::Event;
 use crate::output::Output;
 
 /// What a phase does when it runs.
@@ -149,22 +150,34 @@ impl<D> Workflow<D> {
 
     /// Runs the selected phases in order. `data` is built only when a phase first needs it, so `--help` and
     /// name errors never load configuration.
+    ///
+    /// Each selected phase is announced with a `phase-start` event and closed with a `phase-end` event once
+    /// its selected descendants ran (so a parent's duration covers its children); a failure closes the failing
+    /// phase and every phase around it with `"status":"error"`.
     pub fn run(&self, selected: &[String], data: &mut D, out: &Output) -> anyhow::Result<()> {
+        let mut open = OpenPhases::default();
         for f in self.flatten() {
             if !selected.contains(&f.full) {
                 continue;
             }
+            open.close_outside(&f.full, out);
+            open.start(&f.full, out);
             if let Some(cond) = f.phase.run_if
                 && !cond(data)
             {
                 out.debug(1, &format!("[{}] skipping phase {}: it does not apply", self.command, f.full));
+                open.end_last("skipped", None, out);
                 continue;
             }
             if let Some(run) = f.phase.run {
                 out.debug(1, &format!("[{}] running phase {}", self.command, f.full));
-                run(data, out, f.phase.name).with_context(|| format!("error execution phase {}", f.full))?;
+                if let Err(e) = run(data, out, f.phase.name) {
+                    open.fail_all(&e, out);
+                    return Err(e.context(format!("error execution phase {}", f.full)));
+                }
             }
         }
+        open.close_outside("", out);
         Ok(())
     }
 
@@ -214,6 +227,46 @@ impl<D> Workflow<D> {
             cmd = cmd.subcommand(build(p, add_flags));
         }
         cmd
+    }
+}
+
+/// The phases started and not yet ended, outermost first, with their start times.
+#[derive(Default)]
+struct OpenPhases(Vec<(String, Instant)>);
+
+impl OpenPhases {
+    fn start(&mut self, phase: &str, out: &Output) {
+        out.event(&Event::PhaseStart { phase });
+        self.0.push((phase.to_string(), Instant::now()));
+    }
+
+    /// Ends the innermost open phase.
+    fn end_last(&mut self, status: &'static str, error: Option<String>, out: &Output) {
+        if let Some((phase, since)) = self.0.pop() {
+            let duration_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
+            if error.is_none() {
+                out.debug(2, &format!("phase {phase} {status} after {duration_ms} ms"));
+            }
+            out.event(&Event::PhaseEnd { phase: &phase, duration_ms, status, error });
+        }
+    }
+
+    /// Ends every open phase that is not an ancestor of `next` (`""`: ends them all).
+    fn close_outside(&mut self, next: &str, out: &Output) {
+        while let Some((top, _)) = self.0.last() {
+            if !next.is_empty() && next.starts_with(&format!("{top}/")) {
+                break;
+            }
+            self.end_last("ok", None, out);
+        }
+    }
+
+    /// Ends every open phase as failed with the phase's error chain.
+    fn fail_all(&mut self, e: &anyhow::Error, out: &Output) {
+        let text = format!("{e:#}");
+        while !self.0.is_empty() {
+            self.end_last("error", Some(text.clone()), out);
+        }
     }
 }
 
