@@ -306,6 +306,84 @@ fn wrong_ca(path: &str) -> Error {
     Error::Conflict(format!("a kubeconfig file {path:?} exists already but has got the wrong CA cert"))
 }
 
+/// The client certificate of a kubeconfig's current user (embedded, or the file it names).
+fn client_cert(doc: &Value, view: &dyn NodeView) -> Option<Vec<u8>> {
+    let current = doc["current-context"].as_str()?;
+    let context = doc["contexts"].as_array()?.iter().find(|c| c["name"].as_str() == Some(current))?;
+    let user_name = context["context"]["user"].as_str()?;
+    let user = &doc["users"].as_array()?.iter().find(|u| u["name"].as_str() == Some(user_name))?["user"];
+    if let Some(data) = user["client-certificate-data"].as_str() {
+        return B64.decode(data.trim()).ok();
+    }
+    view.read(user["client-certificate"].as_str()?)
+}
+
+/// Every existing kubeconfig file of this version that this configuration cannot reuse (kubeadm only compares
+/// the CA): another CA, another API server URL, a client certificate issued to someone else or not by the
+/// cluster CA. Files that do not exist are not reported; without a readable CA nothing is (the certificate
+/// checks report that).
+pub fn check_existing(ctx: &PkiContext, kubeconfig_dir: &str, view: &dyn NodeView) -> Vec<crate::certs::Unusable> {
+    let ca_crt = paths::join(&ctx.cluster.certificates_dir, "ca.crt");
+    let Ok(Some(ca)) = load_cert(view, &ca_crt) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, _) in subphases(&ctx.cluster.kubernetes_version) {
+        let (Some(spec), Some((cn, _, server))) = (SPECS.iter().find(|s| s.phase == name), identity(name, ctx)) else {
+            continue;
+        };
+        let path = paths::join(kubeconfig_dir, spec.file);
+        if !view.exists(&path) {
+            continue;
+        }
+        let fix = format!("delete {path} (kbinit writes a new one), or run kbinit reset");
+        let mut bad = |why: String| out.push(crate::certs::Unusable { path: path.clone(), why, fix: fix.clone() });
+        let text = view.read(&path).and_then(|b| String::from_utf8(b).ok());
+        let Some(doc) = text.as_deref().and_then(|t| crate::yaml::from_yaml(t).ok()) else {
+            bad("it is not a kubeconfig file kbinit can read".into());
+            continue;
+        };
+        match existing_ca(&path, view) {
+            Ok(c) if same_ca(&c, &ca.pem) => {}
+            Ok(_) => {
+                bad(format!("it trusts another CA than {ca_crt}"));
+                continue;
+            }
+            Err(e) => {
+                bad(e.to_string());
+                continue;
+            }
+        }
+        let want = match server {
+            Server::ControlPlane => control_plane_endpoint(ctx.cluster, ctx.node),
+            Server::Local => local_endpoint(ctx.node),
+        };
+        if let Some(text) = &text
+            && let Ok((got, _)) = current_cluster(text, &|p| view.read(p))
+            && got != want
+        {
+            bad(format!("it points at {got}, this configuration needs {want}"));
+        }
+        let Some(cert) = client_cert(&doc, view).and_then(|pem| issue::LoadedCert::parse(&path, &pem).ok()) else {
+            bad("it has no client certificate kbinit can read".into());
+            continue;
+        };
+        if !issue::signed_by(&cert, &ca) {
+            bad(format!("its client certificate is not signed by {ca_crt}"));
+            continue;
+        }
+        let got_cn = cert
+            .x509()
+            .ok()
+            .and_then(|x| x.subject().iter_common_name().next().and_then(|c| c.as_str().ok()).map(str::to_string))
+            .unwrap_or_default();
+        if got_cn != cn {
+            bad(format!("its client certificate is issued to {got_cn:?}, this configuration needs {cn:?}"));
+        }
+    }
+    out
+}
+
 /// All kubeconfig sub-phases of the version, preceded by `[kubeconfig] Using kubeconfig folder "<dir>"`.
 pub fn plan_all(
     ctx: &PkiContext,

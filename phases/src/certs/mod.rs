@@ -14,6 +14,7 @@ pub mod keys;
 
 mod ext;
 pub(crate) mod issue;
+mod reuse;
 mod table;
 
 use time::OffsetDateTime;
@@ -24,6 +25,7 @@ use crate::paths;
 use crate::plan::{FileKind, MemoryNode, NodeView, Step};
 
 pub use keys::{KeyPool, KeySource, OnDemandKeys, generate_key, private_key_pem};
+pub use reuse::{Unusable, check_existing};
 
 use issue::{LoadedCert, Subject};
 use table::{CertSpec, Cn, Kind, TABLE};

@@ -178,3 +178,35 @@ fn value_layout_follows_kubeadm() {
     assert_eq!(info["current-context"], "");
     assert_eq!(info["clusters"][0]["name"], "");
 }
+
+#[test]
+fn reuse_check_names_another_node_endpoint_and_ca() {
+    let cluster = reference_cluster(KeyAlgorithm::EcdsaP256);
+    let node = reference_node();
+    let ctx = PkiContext { cluster: &cluster, node: &node, now: now() };
+    let mut disk = pki_node(&cluster, &node);
+    disk.absorb(&plan_all(&ctx, DIR, &disk, &OnDemandKeys).unwrap());
+    assert_eq!(check_existing(&ctx, DIR, &disk), vec![]);
+    // another node name and another advertise address: kubelet.conf is someone else's, the local ones point
+    // at the old address
+    let other = NodeIdentity { name: "cp2".into(), advertise_address: "10.0.0.11".parse().unwrap(), bind_port: 6443 };
+    let ctx2 = PkiContext { cluster: &cluster, node: &other, now: now() };
+    let found = check_existing(&ctx2, DIR, &disk);
+    let by_path = |p: &str| found.iter().find(|u| u.path == format!("{DIR}/{p}")).map(|u| u.why.clone());
+    assert_eq!(
+        by_path("kubelet.conf").unwrap(),
+        "its client certificate is issued to \"system:node:cp1\", this configuration needs \"system:node:cp2\""
+    );
+    assert_eq!(
+        by_path("scheduler.conf").unwrap(),
+        "it points at https://10.0.0.10:6443, this configuration needs https://10.0.0.11:6443"
+    );
+    assert_eq!(by_path("admin.conf"), None, "admin.conf names the control-plane endpoint, which did not change");
+    // another CA
+    let fresh = pki_node(&cluster, &node);
+    disk.files.extend(fresh.files);
+    let found = check_existing(&ctx, DIR, &disk);
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert!(found.iter().all(|u| u.why == "it trusts another CA than /etc/kubernetes/pki/ca.crt"));
+    assert_eq!(found[0].fix, "delete /etc/kubernetes/admin.conf (kbinit writes a new one), or run kbinit reset");
+}
