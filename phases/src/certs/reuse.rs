@@ -69,7 +69,7 @@ pub fn check_existing(ctx: &PkiContext, view: &dyn NodeView) -> Vec<Unusable> {
         let mut bad = |path: &str, why: String, fix: String| out.push(Unusable { path: path.into(), why, fix });
         if spec.kind == Kind::Sa {
             let sa = paths::join(&ctx.cluster.certificates_dir, "sa.key");
-            if view.exists(&sa) && !view.read(&sa).is_some_and(|k| keys::load_private_key(&k, &sa).is_ok()) {
+            if view.exists(&sa) && view.read(&sa).is_none_or(|k| keys::load_private_key(&k, &sa).is_err()) {
                 let public = paths::join(&ctx.cluster.certificates_dir, "sa.pub");
                 bad(
                     &sa,
