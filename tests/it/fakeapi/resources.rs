@@ -76,6 +76,12 @@ pub static RESOURCES: &[Resource] = &[
         ..res("", "services", "Service", true, NameRule::Label)
     },
     res("", "endpoints", "Endpoints", true, NameRule::Subdomain),
+    // mirror Pods of static Pods (kubeadm reads the etcd Pods' endpoint annotations); a deleted Pod is returned
+    Resource {
+        delete_returns_object: true,
+        subresources: &["status"],
+        ..res("", "pods", "Pod", true, NameRule::Subdomain)
+    },
     Resource { subresources: &["status"], ..res("", "nodes", "Node", false, NameRule::Subdomain) },
     Resource { subresources: &["status"], ..res("apps", "deployments", "Deployment", true, NameRule::Subdomain) },
     Resource { subresources: &["status"], ..res("apps", "daemonsets", "DaemonSet", true, NameRule::Subdomain) },

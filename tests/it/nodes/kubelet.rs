@@ -65,6 +65,8 @@ pub struct StandInConfig {
     pub node_name: String,
     /// Run the controller loops when the controller-manager manifest appears.
     pub run_controllers: bool,
+    /// Static Pods never started (e.g. `etcd`, to see what kbinit does when a member never comes up).
+    pub refuse: Vec<&'static str>,
 }
 
 impl KubeletStandIn {
@@ -145,7 +147,7 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
     }
     for name in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
         let path = under(&format!("/etc/kubernetes/manifests/{name}.yaml"));
-        if s.started.iter().any(|n| n == name) || !path.exists() {
+        if s.started.iter().any(|n| n == name) || cfg.refuse.contains(&name) || !path.exists() {
             continue;
         }
         let Ok(yaml) = std::fs::read_to_string(&path) else { continue };
@@ -199,6 +201,7 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
                 }
             }
         }
+        api.insert(mirror_pod(&yaml, &cfg.node_name)?);
         s.started.push(name.to_string());
         s.events.push(format!("started {name}"));
     }
@@ -220,6 +223,24 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The mirror Pod a kubelet posts for a static Pod: `<name>-<node>` in the manifest's namespace, the manifest's
+/// labels and annotations plus `kubernetes.io/config.mirror`, its spec bound to the node.
+fn mirror_pod(yaml: &str, node: &str) -> Result<Value, String> {
+    let mut pod = kbinit_phases::yaml::from_yaml(yaml).map_err(|e| e.to_string())?;
+    let name = pod.pointer("/metadata/name").and_then(Value::as_str).ok_or("a manifest without a name")?.to_string();
+    let meta = pod.get_mut("metadata").and_then(Value::as_object_mut).ok_or("a manifest without metadata")?;
+    meta.insert("name".into(), json!(format!("{name}-{node}")));
+    meta.remove("creationTimestamp");
+    let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
+    annotations["kubernetes.io/config.mirror"] = json!("mirror");
+    annotations["kubernetes.io/config.source"] = json!("file");
+    pod["spec"]["nodeName"] = json!(node);
+    if let Some(o) = pod.as_object_mut() {
+        o.remove("status");
+    }
+    Ok(pod)
 }
 
 fn serving_tls(cert: &str, key: &str, ca: &str) -> Result<ServingTls, String> {

@@ -2,6 +2,7 @@
 //! and a kubelet stand-in that runs them (real etcd; the fake API server in place of kube-apiserver).
 
 pub mod kubelet;
+pub mod lan;
 pub mod netns;
 pub mod staticpod;
 pub mod testnode;

@@ -20,6 +20,18 @@ impl TestNode {
     /// A node named `name` with `addresses` on its loopback, its kubelet stand-in watching its root.
     /// `tag` keeps namespace names unique per test.
     pub fn start(tag: &str, name: &str, addresses: &[&str], api: &FakeApi, run_controllers: bool) -> TestNode {
+        TestNode::start_refusing(tag, name, addresses, api, run_controllers, Vec::new())
+    }
+
+    /// [`TestNode::start`] with a kubelet that never starts the static Pods named in `refuse`.
+    pub fn start_refusing(
+        tag: &str,
+        name: &str,
+        addresses: &[&str],
+        api: &FakeApi,
+        run_controllers: bool,
+        refuse: Vec<&'static str>,
+    ) -> TestNode {
         let node = Node::new();
         let ns = Netns::create(format!("kb-{tag}-{}", std::process::id()), addresses);
         let standin = KubeletStandIn::start(
@@ -28,6 +40,7 @@ impl TestNode {
                 root: node.root().to_path_buf(),
                 node_name: name.into(),
                 run_controllers,
+                refuse,
             },
             api.clone(),
         );
