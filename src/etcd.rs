@@ -150,7 +150,8 @@ impl EtcdClient {
                     .ok_or_else(|| anyhow::anyhow!("etcd accepted the member {peer_url} but did not return it"))?;
                 Ok((added, r.member_list().iter().map(member).collect()))
             }
-            Err(e) if etcd_error(&e).contains("Peer URLs already exists") => {
+            // "Peer URLs already exists", or "member ID already exist" (the ID derives from the peer URLs)
+            Err(e) if etcd_error(&e).contains("already exist") => {
                 let members = self.member_list()?;
                 let existing = members
                     .iter()
@@ -178,6 +179,20 @@ impl EtcdClient {
             Ok(_) => Ok(true),
             Err(e) if etcd_error(&e).contains("member not found") => Ok(false),
             Err(e) => Err(anyhow::anyhow!("etcd member remove {id:x}: {}", etcd_error(&e))),
+        }
+    }
+
+    /// Removes a member, retrying every `interval` while etcd refuses for a passing reason ("unhealthy cluster":
+    /// a member started or was promoted less than etcd's health interval ago) until `deadline`. `Ok(false)` when it
+    /// was not a member.
+    pub fn remove_when_allowed(&mut self, id: u64, deadline: Instant, interval: Duration) -> anyhow::Result<bool> {
+        loop {
+            match self.member_remove(id) {
+                Err(e) if format!("{e:#}").contains("unhealthy cluster") && Instant::now() + interval <= deadline => {
+                    std::thread::sleep(interval);
+                }
+                other => return other,
+            }
         }
     }
 

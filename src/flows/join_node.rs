@@ -152,7 +152,11 @@ pub fn etcd_join(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
         Ok(())
     })();
     if let Err(e) = rest {
-        let undo = match etcd.member_remove(added.id) {
+        let undo = match etcd.remove_when_allowed(
+            added.id,
+            Instant::now() + Duration::from_secs(30),
+            Duration::from_secs(1),
+        ) {
             Ok(_) => format!(
                 "the member {:x} ({peer}) was removed again, so the etcd cluster is as it was; \
                  /etc/kubernetes/manifests/etcd.yaml and the data dir stay on this node: `kbinit reset` cleans them",

@@ -145,7 +145,7 @@ fn join(config: &str, extra: &[&str]) -> (Run, Node, bool) {
 
 fn refused(run: &Run, untouched: bool, want: &str) {
     let all = format!("{}{}", run.stdout, run.stderr);
-    assert!(!(run.code == 0), "should fail with {want:?}:\n{all}");
+    assert!(run.code != 0, "should fail with {want:?}:\n{all}");
     assert!(all.contains(want), "expected {want:?} in:\n{all}");
     assert!(!all.contains("0123456789abcdef0123"), "a secret leaked:\n{all}");
     assert!(untouched, "the root changed although the join was refused:\n{all}");
@@ -316,7 +316,7 @@ fn worker_join_times_out_naming_what_is_missing() {
     let f = fixture(None);
     let cfg = token_config(&f.endpoint, TOKEN, &[&f.pin], None).replace("tlsBootstrap: 20s", "tlsBootstrap: 2s");
     let (run, node, _) = join(&cfg, &[]);
-    assert!(!(run.code == 0));
+    assert!(run.code != 0);
     assert!(run.stderr.contains("/etc/kubernetes/kubelet.conf does not exist yet"), "{}", run.stderr);
     assert!(run.stderr.contains("journalctl -xeu kubelet"), "{}", run.stderr);
     assert!(node.path("/etc/kubernetes/bootstrap-kubelet.conf").exists());
