@@ -71,7 +71,7 @@ impl InitData {
 }
 
 fn run_preflight(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
-    crate::preflight::run_init(&d.cfg, &d.host, out)
+    crate::preflight::run_init(d, out)
 }
 
 fn run_certs(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {

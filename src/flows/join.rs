@@ -57,27 +57,15 @@ impl JoinData {
 }
 
 fn run_preflight(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {
-    use crate::preflight::{Finding, report};
-    out.say("[preflight] Running pre-flight checks");
-    let mut findings = Vec::new();
-    if !nix::unistd::Uid::effective().is_root() {
-        findings.push(Finding {
-            name: "IsPrivilegedUser".into(),
-            error: true,
-            message: "user is not running as root".into(),
-        });
+    crate::preflight::run_join(&d.cfg, &d.host, out)?;
+    d.ready(out)?;
+    if d.cfg.control_plane.is_some()
+        && let Some(init) = &d.context()?.init
+    {
+        let download = d.cfg.control_plane.as_ref().is_some_and(|c| !c.certificate_key.is_empty());
+        crate::preflight::run_join_control_plane(init, download, &d.host, d.host.dry_run_dir().is_some(), out)?;
     }
-    for f in ["/etc/kubernetes/kubelet.conf", "/etc/kubernetes/bootstrap-kubelet.conf"] {
-        if d.host.path(f).exists() {
-            findings.push(Finding {
-                name: format!("FileAvailable-{}", crate::preflight::path_name(f)),
-                error: true,
-                message: format!("{f} already exists"),
-            });
-        }
-    }
-    report(&findings, &d.cfg.node_registration.ignore_preflight_errors, out)?;
-    d.ready(out)
+    Ok(())
 }
 
 fn run_download_certs(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {

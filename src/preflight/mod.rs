@@ -1,11 +1,29 @@
-//! Preflight checks that need no cluster: each has kubeadm's name, so `--ignore-preflight-errors=Port-6443,Swap`
-//! and `all` work the same; findings print as kubeadm prints them and a remaining error fails with exit code 2.
+//! Preflight: kubeadm's check catalogue (§M) with kubeadm's names, in the order each command runs them (init,
+//! join, the control-plane part of join, reset), so `--ignore-preflight-errors=Port-6443,Swap,…` and `all` work
+//! the same. Findings print on stderr as `\t[WARNING Name]: msg` / `\t[ERROR Name]: msg`; an error nobody
+//! ignored fails with kubeadm's text and exit code 2.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`checks`] | one function per check; which ones look under `--root` and which at the real host |
+//! | [`system`] | `SystemVerification` (OS, kernel, kernel options, cgroups) |
+//! | [`rerun`] | an earlier init's leftovers: reused when they are kbinit's own for this configuration |
+//!
+//! On a re-run of init, kbinit's own leftovers (a manifest or kubelet file identical to what this run renders,
+//! the ports its components hold, the etcd data dir of its own member) are reported as
+//! `[preflight] … already present from an earlier run; reusing` instead of failing; certificates and kubeconfig
+//! files that would be reused but do not fit this configuration fail preflight by path with the fix, and no
+//! `--ignore-preflight-errors` value lets them through.
 
-use std::net::TcpListener;
+pub mod checks;
+pub mod rerun;
+pub mod system;
 
-use kbinit_phases::config::{Etcd, InitConfiguration};
+use kbinit_phases::config::{Discovery, Etcd, InitConfiguration, JoinConfiguration};
+use kbinit_phases::version::KubeVersion;
 
 use crate::error::PreflightFailed;
+use crate::flows::init::InitData;
 use crate::host::Host;
 use crate::output::Output;
 
@@ -32,67 +50,18 @@ pub fn path_name(path: &str) -> String {
     path.replace('/', "-")
 }
 
-fn port_free(port: u16) -> Option<Finding> {
-    TcpListener::bind(("0.0.0.0", port)).err().map(|_| error(format!("Port-{port}"), format!("Port {port} is in use")))
+/// The fatal-errors text kubeadm fails with.
+fn fatal_text(lines: &[String]) -> String {
+    format!(
+        "[preflight] Some fatal errors occurred:\n{}\n[preflight] If you know what you are doing, you can make a check \
+         non-fatal with `--ignore-preflight-errors=...`",
+        lines.join("\n")
+    )
 }
 
-fn file_available(host: &Host, path: &str) -> Option<Finding> {
-    host.path(path)
-        .symlink_metadata()
-        .is_ok()
-        .then(|| error(format!("FileAvailable-{}", path_name(path)), format!("{path} already exists")))
-}
-
-fn dir_available(host: &Host, path: &str) -> Option<Finding> {
-    let p = host.path(path);
-    let non_empty = std::fs::read_dir(&p).map(|mut d| d.next().is_some()).unwrap_or(false);
-    non_empty.then(|| error(format!("DirAvailable-{}", path_name(path)), format!("{path} is not empty")))
-}
-
-fn proc_is_one(path: &str) -> Option<Finding> {
-    let ok = std::fs::read(path).map(|b| b.first() == Some(&b'1')).unwrap_or(false);
-    (!ok).then(|| error(format!("FileContent-{}", path_name(path)), format!("{path} contents are not set to 1")))
-}
-
-fn swap() -> Option<Finding> {
-    let on = std::fs::read_to_string("/proc/swaps").map(|s| s.lines().count() > 1).unwrap_or(false);
-    on.then(|| warning("Swap", "swap is supported for cgroup v2 only; the NodeSwap feature gate of the kubelet is beta but disabled by default"))
-}
-
-fn privileged() -> Option<Finding> {
-    (!nix::unistd::Uid::effective().is_root()).then(|| error("IsPrivilegedUser", "user is not running as root"))
-}
-
-fn cri(host: &Host, socket: &str) -> Option<Finding> {
-    let path = socket.trim_start_matches("unix://");
-    use std::os::unix::fs::FileTypeExt;
-    let is_socket = std::fs::metadata(host.path(path)).map(|m| m.file_type().is_socket()).unwrap_or(false);
-    (!is_socket).then(|| error("CRI", format!("container runtime is not running: no socket at {socket}")))
-}
-
-/// The checks `kbinit init` runs before touching anything (kubeadm's order, without the ones that need a
-/// container runtime's tools or the kubelet binary).
-pub fn init_findings(cfg: &InitConfiguration, host: &Host) -> Vec<Finding> {
-    let manifests = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"]
-        .map(|m| format!("{}/{m}.yaml", kbinit_phases::paths::MANIFESTS_DIR));
-    let mut checks: Vec<Option<Finding>> =
-        vec![port_free(cfg.local_api_endpoint.bind_port), port_free(10259), port_free(10257)];
-    checks.extend(manifests.iter().map(|m| file_available(host, m)));
-    checks.push(cri(host, &cfg.node_registration.cri_socket));
-    checks.push(swap());
-    checks.push(port_free(10250));
-    checks.push(proc_is_one("/proc/sys/net/ipv4/ip_forward"));
-    if let Etcd::Local(l) = &cfg.cluster.etcd {
-        checks.push(port_free(2379));
-        checks.push(port_free(2380));
-        checks.push(dir_available(host, &l.data_dir));
-    }
-    checks.into_iter().flatten().collect()
-}
-
-/// Prints findings and fails (exit 2) when an error remains that `ignore` does not cover.
-pub fn report(findings: &[Finding], ignore: &[String], out: &Output) -> anyhow::Result<()> {
-    let ignored = |name: &str| ignore.iter().any(|i| i == "all" || i.eq_ignore_ascii_case(name));
+/// Prints findings; the errors that `ignore` does not cover are returned as `\t[ERROR Name]: msg` lines.
+fn print(findings: &[Finding], ignore: &[String], out: &Output) -> Vec<String> {
+    let ignored = |name: &str| ignore.iter().any(|i| i.eq_ignore_ascii_case("all") || i.eq_ignore_ascii_case(name));
     let mut fatal = Vec::new();
     for f in findings {
         if !f.error || ignored(&f.name) {
@@ -101,21 +70,250 @@ pub fn report(findings: &[Finding], ignore: &[String], out: &Output) -> anyhow::
             fatal.push(format!("\t[ERROR {}]: {}", f.name, f.message));
         }
     }
+    fatal
+}
+
+/// Prints findings and fails (exit 2) when an error remains that `ignore` does not cover.
+pub fn report(findings: &[Finding], ignore: &[String], out: &Output) -> anyhow::Result<()> {
+    let fatal = print(findings, ignore, out);
     if fatal.is_empty() {
         return Ok(());
     }
-    Err(anyhow::Error::new(PreflightFailed(format!(
-        "[preflight] Some fatal errors occurred:\n{}\n[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`",
-        fatal.join("\n")
-    ))))
+    Err(anyhow::Error::new(PreflightFailed(fatal_text(&fatal))))
 }
 
-/// Runs init's preflight: root first (fail fast, as kubeadm), then the rest.
-pub fn run_init(cfg: &InitConfiguration, host: &Host, out: &Output) -> anyhow::Result<()> {
+/// `--ignore-preflight-errors` as kubeadm takes it: lower-cased; `all` mixed with names is invalid input
+/// (exit 3).
+pub fn normalize_ignore(names: &[String]) -> anyhow::Result<Vec<String>> {
+    kbinit_phases::config::validate::normalize_ignore_preflight("ignore-preflight-errors", names)
+        .map_err(anyhow::Error::new)
+}
+
+/// The root check alone, first (kubeadm fails fast on it).
+fn root_first(ignore: &[String], out: &Output) -> anyhow::Result<()> {
+    report(&checks::is_privileged_user().into_iter().collect::<Vec<_>>(), ignore, out)
+}
+
+fn push_system_verification(findings: &mut Vec<Finding>, out: &Output) {
+    let (found, report_lines) = system::system_verification();
+    if found.iter().any(|f| f.error) {
+        out.say("[preflight] The system verification failed. Printing the output from the verification:");
+        out.raw(&report_lines.iter().map(|l| format!("{l}\n")).collect::<String>());
+    }
+    findings.extend(found);
+}
+
+/// kubeadm's checks common to every node (addCommonChecks): CRI, Swap, binaries, SystemVerification, Hostname,
+/// KubeletVersion, Service-Kubelet (Port-10250 is added by the caller, which knows whether it is the node's
+/// own kubelet).
+fn common_checks(
+    f: &mut Vec<Finding>,
+    host: &Host,
+    node_name: &str,
+    cri_socket: &str,
+    kubelet_cp: &KubeVersion,
+    newest: bool,
+    out: &Output,
+) {
+    f.extend(checks::cri(host, cri_socket));
+    f.extend(checks::swap());
+    f.extend(checks::BINARIES.iter().filter_map(|(b, required)| checks::file_existing(b, *required)));
+    push_system_verification(f, out);
+    f.extend(checks::hostname(node_name));
+    f.extend(checks::kubelet_version(kubelet_cp, newest));
+    f.extend(checks::service_kubelet());
+}
+
+/// Which `/proc/sys` switches apply: IPv4 and/or IPv6, from the addresses the node uses.
+fn ip_switches(f: &mut Vec<Finding>, addresses: &[std::net::IpAddr]) {
+    if addresses.iter().any(|a| a.is_ipv4()) {
+        f.extend(checks::IPV4_SWITCHES.iter().filter_map(|p| checks::file_content_one(p)));
+    }
+    if addresses.iter().any(|a| a.is_ipv6()) {
+        f.extend(checks::IPV6_SWITCHES.iter().filter_map(|p| checks::file_content_one(p)));
+    }
+}
+
+fn cidrs(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|c| !c.is_empty())
+}
+
+/// Pulls (or checks) the images, as kubeadm's ImagePull, unless dry-running.
+fn image_pull(cfg: &InitConfiguration, host: &Host, out: &Output) -> Vec<Finding> {
+    out.say("[preflight] Pulling images required for setting up a Kubernetes cluster");
+    out.say("[preflight] This might take a minute or two, depending on the speed of your internet connection");
+    out.say("[preflight] You can also perform this action in beforehand using 'kbinit config images list' and your runtime's pull command");
+    let images = kbinit_phases::config::images(&cfg.cluster);
+    checks::image_pull(host, &cfg.node_registration.cri_socket, &images, &cfg.node_registration.image_pull_policy)
+}
+
+/// init's preflight (§M.2 order): the root check alone first, then the catalogue, then ImagePull (not in
+/// dry-run). Leftovers of an earlier run with this configuration are reused, not failed ([`rerun`]).
+pub fn run_init(d: &InitData, out: &Output) -> anyhow::Result<()> {
+    let (cfg, host) = (&d.cfg, &d.host);
     let ignore = &cfg.node_registration.ignore_preflight_errors;
     out.say("[preflight] Running pre-flight checks");
-    report(&privileged().into_iter().collect::<Vec<_>>(), ignore, out)?;
-    report(&init_findings(cfg, host), ignore, out)
+    root_first(ignore, out)?;
+    let s = rerun::survey(d)?;
+    let mut notes = Vec::new();
+    let mut f: Vec<Finding> = Vec::new();
+    let port = |f: &mut Vec<Finding>, notes: &mut Vec<String>, p: u16| {
+        if checks::port_in_use(p) {
+            match rerun::own_port(d, &s, p) {
+                Some(note) => notes.push(note),
+                None => f.extend(checks::port(p)),
+            }
+        }
+    };
+    f.extend(checks::num_cpu());
+    f.extend(checks::mem());
+    f.extend(checks::kubernetes_version(&cfg.cluster.kubernetes_version));
+    f.extend(checks::firewalld(&[cfg.local_api_endpoint.bind_port, 10250]));
+    for p in [cfg.local_api_endpoint.bind_port, 10259, 10257] {
+        port(&mut f, &mut notes, p);
+    }
+    for c in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
+        let m = rerun::manifest_path(c);
+        let Some(mut finding) = checks::file_available(host, &m) else { continue };
+        if s.is_own(&m) {
+            notes.push(rerun::own_manifest_note(&m));
+        } else {
+            if s.planned.contains(&m) {
+                finding
+                    .message
+                    .push_str(" and differs from what this configuration renders (delete it or run kbinit reset)");
+            }
+            f.push(finding);
+        }
+    }
+    f.extend(checks::http_proxy(&cfg.local_api_endpoint.advertise_address.to_string()));
+    let net = &cfg.cluster.networking;
+    f.extend(cidrs(&net.service_subnet).chain(cidrs(&net.pod_subnet)).filter_map(checks::http_proxy_cidr));
+    let reg = &cfg.node_registration;
+    common_checks(&mut f, host, &reg.name, &reg.cri_socket, &cfg.cluster.kubernetes_version, true, out);
+    port(&mut f, &mut notes, 10250);
+    let mut addresses = vec![cfg.local_api_endpoint.advertise_address];
+    addresses.extend(
+        cidrs(&net.service_subnet)
+            .chain(cidrs(&net.pod_subnet))
+            .filter_map(|c| checks::parse_cidr(c).map(|(ip, _)| ip)),
+    );
+    ip_switches(&mut f, &addresses);
+    match &cfg.cluster.etcd {
+        Etcd::External(ext) => {
+            f.extend(checks::external_etcd_version(host, ext));
+            f.extend(checks::external_etcd_certs(host, ext));
+        }
+        Etcd::Local(local) => {
+            port(&mut f, &mut notes, 2379);
+            port(&mut f, &mut notes, 2380);
+            if let Some(finding) = checks::dir_available(host, &local.data_dir) {
+                if s.is_own(&rerun::manifest_path("etcd")) && rerun::holds_member(d, &local.data_dir) {
+                    notes.push(format!(
+                        "[preflight] {} holds this node's etcd member, already present from an earlier run; reusing",
+                        local.data_dir
+                    ));
+                } else {
+                    f.push(finding);
+                }
+            }
+        }
+    }
+    notes.iter().for_each(|n| out.say(n));
+    let mut fatal = print(&f, ignore, out);
+    if fatal.is_empty() && !d.args.dry_run {
+        fatal = print(&image_pull(cfg, host, out), ignore, out);
+    }
+    match (fatal.is_empty(), s.unusable.is_empty()) {
+        (true, true) => Ok(()),
+        (true, false) => Err(anyhow::Error::new(PreflightFailed(rerun::unusable_text(&s.unusable)))),
+        (false, true) => Err(anyhow::Error::new(PreflightFailed(fatal_text(&fatal)))),
+        (false, false) => Err(anyhow::Error::new(PreflightFailed(format!(
+            "{}\n{}",
+            fatal_text(&fatal),
+            rerun::unusable_text(&s.unusable)
+        )))),
+    }
+}
+
+/// The oldest control plane kbinit sets up: a joining kubelet must be supported by it (join checks only the
+/// minimum, as kubeadm does before it knows the cluster's version).
+fn oldest_control_plane() -> KubeVersion {
+    KubeVersion { major: 1, minor: kbinit_phases::version::MIN_MINOR, patch: 0, suffix: String::new() }
+}
+
+/// join's preflight for every node (§M.2 `join`), before discovery: root first, then the node checks.
+pub fn run_join(cfg: &JoinConfiguration, host: &Host, out: &Output) -> anyhow::Result<()> {
+    let ignore = &cfg.node_registration.ignore_preflight_errors;
+    out.say("[preflight] Running pre-flight checks");
+    root_first(ignore, out)?;
+    let mut f: Vec<Finding> = Vec::new();
+    for file in ["kubelet.conf", "bootstrap-kubelet.conf"] {
+        f.extend(checks::file_available(host, &kbinit_phases::paths::join(kbinit_phases::paths::KUBERNETES_DIR, file)));
+    }
+    let reg = &cfg.node_registration;
+    common_checks(&mut f, host, &reg.name, &reg.cri_socket, &oldest_control_plane(), false, out);
+    f.extend(checks::port(10250));
+    if cfg.control_plane.is_none() {
+        f.extend(checks::file_available(host, &cfg.ca_cert_path));
+    }
+    if let Discovery::BootstrapToken { api_server_endpoint, .. } = &cfg.discovery {
+        let host_part = api_server_endpoint.rsplit_once(':').map_or(api_server_endpoint.as_str(), |(h, _)| h);
+        let host_part = host_part.trim_start_matches('[').trim_end_matches(']');
+        f.extend(checks::http_proxy(host_part));
+        if let Ok(ip) = host_part.parse::<std::net::IpAddr>() {
+            ip_switches(&mut f, &[ip]);
+        }
+    }
+    report(&f, ignore, out)
+}
+
+/// The control-plane part of join's preflight, after discovery (§M.2 `join --control-plane`): `init` is this
+/// node's configuration as the cluster's configuration and the join flags make it; `download_certs` when the
+/// shared certificates come from kubeadm-certs. ImagePull is skipped in dry-run.
+pub fn run_join_control_plane(
+    init: &InitConfiguration,
+    download_certs: bool,
+    host: &Host,
+    dry_run: bool,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let ignore = &init.node_registration.ignore_preflight_errors;
+    out.say("[preflight] Running pre-flight checks before initializing the new control plane instance");
+    let mut f: Vec<Finding> = Vec::new();
+    f.extend(checks::num_cpu());
+    f.extend(checks::mem());
+    f.extend(checks::kubernetes_version(&init.cluster.kubernetes_version));
+    f.extend(checks::firewalld(&[init.local_api_endpoint.bind_port, 10250]));
+    for p in [init.local_api_endpoint.bind_port, 10259, 10257] {
+        f.extend(checks::port(p));
+    }
+    for c in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
+        f.extend(checks::file_available(host, &rerun::manifest_path(c)));
+    }
+    f.extend(checks::http_proxy(&init.local_api_endpoint.advertise_address.to_string()));
+    let net = &init.cluster.networking;
+    f.extend(cidrs(&net.service_subnet).chain(cidrs(&net.pod_subnet)).filter_map(checks::http_proxy_cidr));
+    match &init.cluster.etcd {
+        Etcd::Local(local) => {
+            f.extend(checks::port(2379));
+            f.extend(checks::port(2380));
+            f.extend(checks::dir_available(host, &local.data_dir));
+        }
+        Etcd::External(ext) if !download_certs => f.extend(checks::external_etcd_certs(host, ext)),
+        Etcd::External(_) => {}
+    }
+    report(&f, ignore, out)?;
+    if dry_run {
+        return Ok(());
+    }
+    report(&image_pull(init, host, out), ignore, out)
+}
+
+/// reset's preflight: IsPrivilegedUser only.
+pub fn run_reset(ignore: &[String], out: &Output) -> anyhow::Result<()> {
+    out.say("[preflight] Running pre-flight checks");
+    root_first(ignore, out)
 }
 
 #[cfg(test)]
@@ -135,13 +333,17 @@ mod tests {
         assert!(report(&f, &["port-6443".into()], &out).is_ok());
         assert!(report(&f, &["all".into()], &out).is_ok());
         let err = report(&f, &[], &out).unwrap_err().to_string();
-        assert!(err.contains("[ERROR Port-6443]: Port 6443 is in use"), "{err}");
+        assert!(
+            err.starts_with("[preflight] Some fatal errors occurred:\n\t[ERROR Port-6443]: Port 6443 is in use\n"),
+            "{err}"
+        );
+        assert!(err.ends_with("you can make a check non-fatal with `--ignore-preflight-errors=...`"), "{err}");
     }
 
     #[test]
-    fn busy_port_is_found() {
-        let l = TcpListener::bind("0.0.0.0:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        assert_eq!(port_free(port).unwrap().name, format!("Port-{port}"));
+    fn all_with_names_is_invalid() {
+        let e = normalize_ignore(&["all".into(), "Swap".into()]).unwrap_err();
+        assert_eq!(crate::error::exit_code(&e), crate::error::Exit::Invalid);
+        assert_eq!(normalize_ignore(&["Swap".into()]).unwrap(), ["swap"]);
     }
 }
