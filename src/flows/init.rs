@@ -327,6 +327,16 @@ pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> any
         api: None,
         admins_ensured: false,
     };
+    // a re-run of a completed init (same configuration, every file and cluster object in place) changes nothing
+    if only.is_none()
+        && !data.dry_run()
+        && !data.args.upload_certs
+        && crate::preflight::rerun::already_initialized(&data, out)
+    {
+        out.say("[init] This node is already initialized with this configuration; nothing to do");
+        out.say("[init] To join more nodes, print a join command with: kbinit token create --print-join-command");
+        return Ok(());
+    }
     wf.run(&selected, &mut data, out)?;
     if let Some(d) = data.host.dry_run_dir() {
         out.say(&format!("[dryrun] Finished dry-running successfully. Above are the resources that would be created; the files are in {:?}", d.display()));
