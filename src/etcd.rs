@@ -196,6 +196,38 @@ impl EtcdClient {
         }
     }
 
+    /// [`EtcdClient::member_add`], retried while etcd refuses for a reason that passes: another learner is still
+    /// joining (`too many learner members`, etcd allows one at a time — several control-plane nodes joining at
+    /// once), a member started or was promoted a moment ago (`unhealthy cluster`), or a leader election.
+    /// `waiting` is told each refusal once.
+    pub fn add_when_allowed(
+        &mut self,
+        peer_url: &str,
+        learner: bool,
+        deadline: Instant,
+        interval: Duration,
+        waiting: &dyn Fn(&str),
+    ) -> anyhow::Result<(EtcdMember, Vec<EtcdMember>)> {
+        let mut told = String::new();
+        loop {
+            match self.member_add(peer_url, learner) {
+                Err(e) if Instant::now() + interval <= deadline => {
+                    let text = format!("{e:#}");
+                    let passing = ["too many learner members", "unhealthy cluster", "leader changed", "no leader"]
+                        .iter()
+                        .find(|w| text.contains(*w));
+                    let Some(why) = passing else { return Err(e) };
+                    if told != *why {
+                        waiting(why);
+                        told = why.to_string();
+                    }
+                    std::thread::sleep(interval);
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The member with this peer URL, if any.
     pub fn member_by_peer_url(&mut self, peer_url: &str) -> anyhow::Result<Option<EtcdMember>> {
         Ok(self.member_list()?.into_iter().find(|m| m.peer_urls.iter().any(|u| u == peer_url)))

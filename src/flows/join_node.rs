@@ -133,7 +133,10 @@ pub fn etcd_join(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
     let endpoints = etcd_endpoints(&admin(d)?, out)?;
     let tls = EtcdTls::from_pki(&d.host, &init.cluster.certificates_dir)?;
     let mut etcd = EtcdClient::connect(&endpoints, &tls, Duration::from_secs(10))?;
-    let (added, members) = etcd.member_add(&peer, learner)?;
+    let add_deadline = Instant::now() + d.cfg.timeouts.etcd_api_call;
+    let (added, members) = etcd.add_when_allowed(&peer, learner, add_deadline, Duration::from_secs(1), &|why| {
+        out.say(&format!("[etcd] etcd does not take a new member yet ({why}); retrying until it does"))
+    })?;
     out.debug(1, &format!("etcd member {:x} added with peer URL {peer}", added.id));
     let deadline = Instant::now() + d.cfg.timeouts.etcd_api_call;
     let rest = (|| -> anyhow::Result<()> {

@@ -12,6 +12,7 @@ mod golden; // renders compared with kubeadm's and with manifests/<scenario>/
 mod init_e2e; // init --upload-certs end to end: a netns node, a kubelet stand-in, real etcd, the fake API
 mod join_etcd; // kbinit's etcd membership client against real etcd: learner add, promote, remove
 mod join_discovery; // join discovery, --check, worker join and --dry-run against the fake API server
+mod ha_e2e; // an HA cluster: init, concurrent control-plane joins, a failed member removed, a worker
 mod init_dryrun; // init --dry-run's API calls against kubeadm's
 mod nodes; // the multi-node harness: netns nodes, static Pods, a kubelet stand-in
 mod pki_openssl; // openssl as an independent judge of the generated PKI

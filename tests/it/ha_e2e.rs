@@ -1,0 +1,231 @@
+//! A highly available cluster made by kbinit on test nodes: one network namespace per node on a private LAN,
+//! a TCP load balancer in front of the control-plane nodes, a kubelet stand-in per node (real etcd from each
+//! rendered manifest; a listener of the one fake API server per control-plane node with that node's serving
+//! certificate; the TLS bootstrap for kubelets), then:
+//! - `init --control-plane-endpoint <lb>:6443 --upload-certs` on cp1;
+//! - `join … --control-plane --certificate-key …` on cp2 and cp3 at the same time;
+//! - a control-plane join whose etcd never comes up: kbinit removes the member again and the cluster keeps
+//!   its healthy members;
+//! - `join …` of a worker through the load balancer.
+//!
+//! Afterwards etcd reports three started voting members with the right peer URLs, each control-plane node has
+//! its own serving certificate with its own address chaining to the shared CA, and the store holds the Nodes
+//! with the right labels and taints.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::fakeapi::FakeApi;
+use crate::nodes::lan::Lan;
+use crate::nodes::testnode::TestNode;
+use crate::support::{Run, require_tool};
+
+const LB: &str = "10.77.0.100";
+const VERSION: &str = "v1.34.0";
+
+fn init_config(address: &str) -> String {
+    format!(
+        "apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: {address}
+  bindPort: 6443
+nodeRegistration:
+  name: cp1
+  criSocket: unix:///run/containerd/containerd.sock
+  ignorePreflightErrors: [all]
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: {VERSION}
+controlPlaneEndpoint: {LB}:6443
+networking:
+  podSubnet: 10.244.0.0/16
+"
+    )
+}
+
+/// A JoinConfiguration; `control_plane` = (advertise address, certificate key).
+fn join_config(name: &str, token: &str, pin: &str, control_plane: Option<(&str, &str)>, etcd_timeout: &str) -> String {
+    let mut text = format!(
+        "apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: {LB}:6443
+    token: {token}
+    caCertHashes: [\"{pin}\"]
+nodeRegistration:
+  name: {name}
+  criSocket: unix:///run/containerd/containerd.sock
+  ignorePreflightErrors: [all]
+timeouts:
+  etcdAPICall: {etcd_timeout}
+  tlsBootstrap: 60s
+  discovery: 60s
+"
+    );
+    if let Some((address, key)) = control_plane {
+        text.push_str(&format!(
+            "controlPlane:\n  localAPIEndpoint:\n    advertiseAddress: {address}\n    bindPort: 6443\n  certificateKey: {key}\n"
+        ));
+    }
+    text
+}
+
+fn ok(run: Run, what: &str, node: &TestNode) -> Run {
+    assert_eq!(
+        run.code,
+        0,
+        "{what} failed\nstdout:\n{}\nstderr:\n{}\nstand-in: {:?}\netcd log tail:\n{}",
+        run.stdout,
+        run.stderr,
+        node.standin.events(),
+        node.standin.etcd_log().lines().rev().take(15).collect::<Vec<_>>().join("\n")
+    );
+    run
+}
+
+/// `etcdctl member list` through cp1's etcd: (status, name, peer URL, is learner).
+fn members(cp1: &TestNode) -> Vec<(String, String, String, bool)> {
+    let pki = cp1.node.path("/etc/kubernetes/pki");
+    let o = cp1
+        .ns
+        .command("etcdctl")
+        .env("ETCDCTL_API", "3")
+        .arg("--endpoints=https://10.77.0.1:2379")
+        .arg(format!("--cacert={}", pki.join("etcd/ca.crt").display()))
+        .arg(format!("--cert={}", pki.join("etcd/healthcheck-client.crt").display()))
+        .arg(format!("--key={}", pki.join("etcd/healthcheck-client.key").display()))
+        .args(["member", "list"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "member list: {text}{}", String::from_utf8_lossy(&o.stderr));
+    text.lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(", ").collect();
+            (f[1].to_string(), f[2].to_string(), f[3].to_string(), f.get(5) == Some(&"true"))
+        })
+        .collect()
+}
+
+#[test]
+fn ha_cluster_with_concurrent_control_plane_joins_and_a_failed_member() {
+    if !require_tool("etcd") || !require_tool("etcdctl") || !require_tool("ip") || !require_tool("openssl") {
+        return;
+    }
+    let api = FakeApi::new();
+    let lan = Lan::create("ha", LB);
+    let addr = |i: u8| format!("10.77.0.{i}");
+    let cp1 = TestNode::start("ha1", "cp1", &[], &api, true);
+    let cp2 = TestNode::start("ha2", "cp2", &[], &api, false);
+    let cp3 = TestNode::start("ha3", "cp3", &[], &api, false);
+    let w4 = TestNode::start("ha4", "w4", &[], &api, false);
+    let cp5 = TestNode::start_refusing("ha5", "cp5", &[], &api, false, vec!["etcd"]);
+    for (i, n) in [&cp1, &cp2, &cp3, &w4, &cp5].iter().enumerate() {
+        lan.attach(&n.ns, &addr(i as u8 + 1));
+    }
+    let backends = [1u8, 2, 3, 5].iter().map(|i| format!("{}:6443", addr(*i)).parse().unwrap()).collect();
+    let _lb = lan.balancer(format!("{LB}:6443").parse().unwrap(), backends);
+
+    // cp1: init
+    let cfg = cp1.config(&init_config(&addr(1)));
+    let run = ok(cp1.kbinit(&["init", "--config", &cfg, "--upload-certs"]), "init on cp1", &cp1);
+    let token = run.stdout.lines().find_map(|l| l.strip_prefix("[bootstrap-token] Using token: ")).unwrap().to_string();
+    let key =
+        run.stdout.lines().skip_while(|l| *l != "[upload-certs] Using certificate key:").nth(1).unwrap().to_string();
+    let pin = run.stdout.split_whitespace().find(|w| w.starts_with("sha256:")).unwrap().to_string();
+    assert!(run.stdout.contains(&format!("kbinit join {LB}:6443 --token {token}")), "{}", run.stdout);
+
+    // cp2 and cp3 join at the same time
+    let joins: Vec<(String, &TestNode)> = [(2u8, &cp2), (3, &cp3)]
+        .iter()
+        .map(|(i, n)| {
+            let name = format!("cp{i}");
+            (n.config(&join_config(&name, &token, &pin, Some((&addr(*i), &key)), "2m")), *n)
+        })
+        .collect();
+    let results: Vec<Run> = std::thread::scope(|s| {
+        let handles: Vec<_> =
+            joins.iter().map(|(cfg, n)| s.spawn(move || n.kbinit(&["join", "--config", cfg]))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (run, (_, n)) in results.into_iter().zip(&joins) {
+        ok(run, "control-plane join", n);
+    }
+    let m = members(&cp1);
+    assert_eq!(m.len(), 3, "{m:?}");
+    for i in 1..=3u8 {
+        let want = (String::from("started"), format!("cp{i}"), format!("https://{}:2380", addr(i)), false);
+        assert!(m.contains(&want), "member cp{i} missing or not a started voting member: {m:?}");
+    }
+
+    // cp5: its etcd never starts → the member is removed again, the cluster keeps its three healthy members
+    let cfg5 = cp5.config(&join_config("cp5", &token, &pin, Some((&addr(5), &key)), "15s"));
+    let failed = cp5.kbinit(&["join", "--config", &cfg5]);
+    assert_ne!(failed.code, 0, "a join whose etcd never came up succeeded:\n{}", failed.stdout);
+    let said = format!("{}{}", failed.stdout, failed.stderr);
+    assert!(said.contains("removed again"), "{said}");
+    let m = members(&cp1);
+    assert_eq!(m.len(), 3, "the failed member is still there: {m:?}");
+    assert!(m.iter().all(|(status, _, _, learner)| status == "started" && !learner), "{m:?}");
+
+    // w4: a worker through the load balancer
+    let cfg4 = w4.config(&join_config("w4", &token, &pin, None, "2m"));
+    ok(w4.kbinit(&["join", "--config", &cfg4]), "worker join", &w4);
+    assert!(w4.node.path("/etc/kubernetes/kubelet.conf").exists());
+    assert!(!w4.node.path("/etc/kubernetes/pki/ca.key").exists(), "a worker gets no CA key");
+
+    // every control-plane node: its own serving certificate, its own address, the shared CA
+    let ca = cp1.node.path("/etc/kubernetes/pki/ca.crt");
+    for (i, n) in [(1u8, &cp1), (2, &cp2), (3, &cp3)] {
+        let crt = n.node.path("/etc/kubernetes/pki/apiserver.crt");
+        let v = Command::new("openssl").arg("verify").arg("-CAfile").arg(&ca).arg(&crt).output().unwrap();
+        assert!(v.status.success(), "cp{i}: {}", String::from_utf8_lossy(&v.stdout));
+        let text = Command::new("openssl")
+            .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])
+            .arg(&crt)
+            .output()
+            .unwrap();
+        let sans = String::from_utf8_lossy(&text.stdout);
+        assert!(
+            sans.contains(&format!("IP Address:{}", addr(i))) && sans.contains(&format!("DNS:cp{i}")),
+            "cp{i}: {sans}"
+        );
+        assert!(sans.contains(&format!("IP Address:{LB}")), "cp{i}: {sans}");
+        if i > 1 {
+            assert_eq!(
+                std::fs::read(n.node.path("/etc/kubernetes/pki/ca.crt")).unwrap(),
+                std::fs::read(&ca).unwrap(),
+                "cp{i} has the shared CA"
+            );
+            assert_ne!(
+                std::fs::read(&crt).unwrap(),
+                std::fs::read(cp1.node.path("/etc/kubernetes/pki/apiserver.crt")).unwrap(),
+                "cp{i} has its own serving certificate"
+            );
+        }
+    }
+
+    // the Nodes: three control-plane nodes labelled and tainted, one worker without either
+    let nodes = api.objects("/api/v1/nodes");
+    let names: Vec<&str> = nodes.iter().filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str)).collect();
+    for want in ["cp1", "cp2", "cp3", "w4"] {
+        assert!(names.contains(&want), "{names:?}");
+    }
+    for n in &nodes {
+        let name = n.pointer("/metadata/name").and_then(Value::as_str).unwrap();
+        let cp_label = n.pointer("/metadata/labels/node-role.kubernetes.io~1control-plane").is_some();
+        let taint = n
+            .pointer("/spec/taints")
+            .and_then(Value::as_array)
+            .is_some_and(|t| t.iter().any(|t| t["key"] == "node-role.kubernetes.io/control-plane"));
+        match name {
+            "cp1" | "cp2" | "cp3" => assert!(cp_label && taint, "{name}: {n}"),
+            "w4" => assert!(!cp_label && !taint, "{name}: {n}"),
+            _ => {}
+        }
+    }
+}
