@@ -7,6 +7,7 @@ pub mod join;
 pub mod join_cluster;
 pub mod join_node;
 pub mod reset;
+pub mod reset_node;
 pub mod token;
 
 use std::path::{Path, PathBuf};

@@ -1,19 +1,80 @@
-//! `kbinit reset`: kubeadm's reset phase tree. Removing the etcd member and cleaning the node come with the
-//! reset work; the tree and its names are fixed here.
+//! `kbinit reset`: kubeadm's reset phase tree (preflight, remove-etcd-member, cleanup-node), its run data, the
+//! confirmation prompt and what reset says it leaves alone. What the phases do to the node is in
+//! [`super::reset_node`]; everything happens under `--root`, and with `--dry-run` each action is only listed
+//! (`[reset] Would …`).
+
+use std::io::IsTerminal;
 
 use crate::cli::Global;
 use crate::cli::reset::ResetArgs;
+use crate::host::Host;
 use crate::output::Output;
 use crate::workflow::{Phase, Workflow};
+
+use super::reset_node as node;
 
 /// What reset's phases share.
 pub struct ResetData {
     /// The flags.
     pub args: ResetArgs,
+    /// The node (reset never writes, it only deletes; `--dry-run` deletes nothing).
+    pub host: Host,
+    /// `--ignore-preflight-errors`, lower-cased and checked.
+    pub ignore: Vec<String>,
 }
 
-fn run_pending(_: &mut ResetData, _: &Output, name: &str) -> anyhow::Result<()> {
-    anyhow::bail!("reset phase {name:?} is not implemented yet in this kbinit build")
+impl ResetData {
+    /// `true` with `--dry-run`.
+    pub fn dry_run(&self) -> bool {
+        self.args.dry_run
+    }
+}
+
+/// What kubeadm's reset prints about what it leaves alone.
+pub const OUTRO: &str = "
+The reset process does not clean CNI configuration. To do so, you must remove /etc/cni/net.d
+
+The reset process does not reset or clean up iptables rules or IPVS tables.
+If you wish to reset iptables, you must do so manually by using the \"iptables\" command.
+
+If your cluster was setup to utilize IPVS, run ipvsadm --clear (or similar)
+to reset your system's IPVS tables.
+
+The reset process does not clean your kubeconfig files and you must remove them manually.
+Please, check the contents of the $HOME/.kube/config file.
+";
+
+/// The answer to the prompt: `y`/`yes` in any case proceeds.
+pub fn confirmed(answer: &str) -> bool {
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+fn run_preflight(d: &mut ResetData, out: &Output, _: &str) -> anyhow::Result<()> {
+    if !d.args.force && !d.dry_run() {
+        out.err_line("[reset] WARNING: Changes made to this host by 'kbinit init' or 'kbinit join' will be reverted.");
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            anyhow::bail!(
+                "won't proceed: reset asks for confirmation and stdin is not a terminal, so nobody can answer; run \
+                 'kbinit reset --force' to reset without asking (or --dry-run to see what it would do)"
+            );
+        }
+        out.say("[reset] Are you sure you want to proceed? [y/N]: ");
+        let mut answer = String::new();
+        stdin.read_line(&mut answer).map_err(|e| anyhow::anyhow!("reading the answer from stdin: {e}"))?;
+        if !confirmed(&answer) {
+            anyhow::bail!("won't proceed; the user didn't answer (Y|y) in order to continue");
+        }
+    }
+    crate::preflight::run_reset(&d.ignore, out)
+}
+
+fn run_remove_etcd_member(d: &mut ResetData, out: &Output, _: &str) -> anyhow::Result<()> {
+    node::remove_etcd_member(d, out)
+}
+
+fn run_cleanup_node(d: &mut ResetData, out: &Output, _: &str) -> anyhow::Result<()> {
+    node::cleanup_node(d, out)
 }
 
 /// reset's phases in kubeadm's order.
@@ -21,18 +82,47 @@ pub fn workflow() -> Workflow<ResetData> {
     Workflow {
         command: "reset",
         phases: vec![
-            Phase::leaf("preflight", "Check that this machine can be reset", run_pending).aliases(&["pre-flight"]),
-            Phase::leaf("remove-etcd-member", "Remove this node's etcd member from the cluster", run_pending),
-            Phase::leaf("cleanup-node", "Stop the kubelet and remove what init or join left on this node", run_pending)
-                .aliases(&["cleanupnode"]),
+            Phase::leaf("preflight", "Run reset pre-flight checks", run_preflight).aliases(&["pre-flight"]),
+            Phase::leaf("remove-etcd-member", "Remove a local etcd member.", run_remove_etcd_member),
+            Phase::leaf("cleanup-node", "Run cleanup node.", run_cleanup_node).aliases(&["cleanupnode"]),
         ],
     }
 }
 
 /// Runs `kbinit reset` (or one phase of it).
-pub fn exec(_g: &Global, args: ResetArgs, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
+pub fn exec(g: &Global, args: ResetArgs, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
     let wf = workflow();
     let selected = wf.select(only, &args.skip_phases.clone().unwrap_or_default())?;
-    let mut data = ResetData { args };
-    wf.run(&selected, &mut data, out)
+    let ignore = crate::preflight::normalize_ignore(&args.ignore_preflight_errors.clone().unwrap_or_default())?;
+    if !g.root.is_dir() {
+        return Err(crate::error::invalid(format!("--root {:?} is not a directory", g.root.display())));
+    }
+    let host = Host::new(g.root.clone(), None);
+    let cleans = selected.iter().any(|p| p == "cleanup-node");
+    let mut data = ResetData { args, host, ignore };
+    wf.run(&selected, &mut data, out)?;
+    if cleans {
+        out.raw(OUTRO);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_answers() {
+        for yes in ["y", "Y", "yes", "YES\n", " Yes "] {
+            assert!(confirmed(yes), "{yes:?}");
+        }
+        for no in ["", "n", "no", "yep", "\n"] {
+            assert!(!confirmed(no), "{no:?}");
+        }
+    }
+
+    #[test]
+    fn phases_are_kubeadms() {
+        assert_eq!(workflow().names(), ["preflight", "remove-etcd-member", "cleanup-node"]);
+    }
 }
