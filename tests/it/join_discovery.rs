@@ -350,3 +350,60 @@ fn dry_run_discovers_for_real_and_writes_only_the_dry_run_dir() {
     );
     assert!(run.stdout.contains("[dryrun] Would perform action PATCH on resource \"nodes\""), "{}", run.stdout);
 }
+
+#[test]
+fn tampered_cluster_info_is_refused() {
+    let f = fixture(None);
+    // the kubeconfig changed after the signer signed it (its JWS kept): another server
+    f.c.api.tamper("/api/v1/namespaces/kube-public/configmaps/cluster-info", |cm| {
+        let kc = cm["data"]["kubeconfig"].as_str().unwrap().replace("server: https://", "server: https://evil.");
+        cm["data"]["kubeconfig"] = kc.into();
+    });
+    let (run, _, untouched) = join(&token_config(&f.endpoint, TOKEN, &[&f.pin], None), &[]);
+    refused(&run, untouched, "failed to verify JWS signature of received cluster info object");
+}
+
+#[test]
+fn signature_made_with_another_token_is_refused() {
+    let f = fixture(None);
+    // a second valid token: the signer signs cluster-info for both; swap its signature into abcdef's key
+    f.c.api.insert(token_secret("ghijkl", "fedcba9876543210", 3600, true));
+    f.c.api.reconcile_once();
+    f.c.api.tamper("/api/v1/namespaces/kube-public/configmaps/cluster-info", |cm| {
+        let other = cm["data"]["jws-kubeconfig-ghijkl"].clone();
+        assert!(other.is_string());
+        cm["data"]["jws-kubeconfig-abcdef"] = other;
+    });
+    let (run, _, untouched) = join(&token_config(&f.endpoint, TOKEN, &[&f.pin], None), &[]);
+    refused(&run, untouched, "failed to verify JWS signature of received cluster info object");
+}
+
+#[test]
+fn expired_token_is_refused() {
+    let f = fixture(None);
+    // expired a minute ago: the signer does not sign for it and the token cleaner deletes it
+    f.c.api.insert(token_secret("expird", "0123456789abcdef", -60, true));
+    f.c.api.reconcile_once();
+    assert!(f.c.api.object("/api/v1/namespaces/kube-system/secrets/bootstrap-token-expird").is_none());
+    let (run, _, untouched) = join(&token_config(&f.endpoint, "expird.0123456789abcdef", &[&f.pin], None), &[]);
+    refused(&run, untouched, "token id \"expird\" is invalid for this cluster or it has expired");
+}
+
+#[test]
+fn expired_kubeadm_certs_is_refused_with_the_fix() {
+    let f = fixture_with(None, false);
+    // upload-certs two hours ago: its owner token has expired; the token cleaner deletes it and the garbage
+    // collector the kubeadm-certs Secret it owns
+    let owner = f.c.api.insert(token_secret("certs1", "0123456789abcdef", -1, false));
+    let uid = owner["metadata"]["uid"].clone();
+    f.c.api.insert(json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "kubeadm-certs", "namespace": "kube-system",
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Secret", "name": "bootstrap-token-certs1",
+                "uid": uid, "controller": true, "blockOwnerDeletion": true}]},
+        "data": {"ca.crt": b64(b"sealed")}}));
+    f.c.api.reconcile_once();
+    assert!(f.c.api.object("/api/v1/namespaces/kube-system/secrets/kubeadm-certs").is_none(), "GC");
+    let (run, _, untouched) = join(&token_config(&f.endpoint, TOKEN, &[&f.pin], Some(KEY)), &[]);
+    refused(&run, untouched, "This Secret might have expired");
+    assert!(run.stderr.contains("kbinit init phase upload-certs --upload-certs"), "{}", run.stderr);
+}

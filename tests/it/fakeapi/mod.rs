@@ -107,6 +107,18 @@ impl FakeApi {
     }
 
     /// Every request served so far, in order.
+    /// Changes a stored object in place behind every controller's back (no signer runs), as an attacker with
+    /// access to etcd, or a test, would; bumps its resourceVersion.
+    pub fn tamper(&self, path: &str, change: impl FnOnce(&mut Value)) {
+        let info = route::request_info(&http::Method::GET, path);
+        let r = resources::by_path(&info.group, &info.version, &info.resource)
+            .unwrap_or_else(|| panic!("the fake API server serves nothing at {path}"));
+        let mut store = self.lock();
+        let mut obj = store.get(r, &info.namespace, &info.name).cloned().unwrap_or_else(|| panic!("no {path}"));
+        change(&mut obj);
+        store.put(r, obj);
+    }
+
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.lock().log.clone()
     }
