@@ -220,8 +220,8 @@ pub struct NodeRegistration {
     pub image_pull_policy: String,
 }
 
-/// A bootstrap token to create (`bootstrapTokens[]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A bootstrap token to create (`bootstrapTokens[]`). Its Debug shows no token secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct BootstrapToken {
     /// `[a-z0-9]{6}.[a-z0-9]{16}`; `None` = generate one.
     pub token: Option<String>,
@@ -290,8 +290,9 @@ pub enum ApiVersion {
     V1beta4,
 }
 
-/// The resolved InitConfiguration (with its ClusterConfiguration and component configs).
-#[derive(Debug, Clone, PartialEq)]
+/// The resolved InitConfiguration (with its ClusterConfiguration and component configs). Its Debug withholds the
+/// certificate key and the token secrets.
+#[derive(Clone, PartialEq)]
 pub struct InitConfiguration {
     /// Which API the input used (v1beta4 when only flags were given and the version has it).
     pub api_version: ApiVersion,
@@ -317,8 +318,8 @@ pub struct InitConfiguration {
     pub kube_proxy: Option<serde_json::Value>,
 }
 
-/// `discovery` of a JoinConfiguration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `discovery` of a JoinConfiguration. Its Debug shows no token secret.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Discovery {
     /// Token discovery against `api_server_endpoint`.
     BootstrapToken {
@@ -338,8 +339,8 @@ pub enum Discovery {
     },
 }
 
-/// The control-plane part of a JoinConfiguration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The control-plane part of a JoinConfiguration. Its Debug withholds the certificate key.
+#[derive(Clone, PartialEq, Eq)]
 pub struct JoinControlPlane {
     /// This node's API endpoint.
     pub local_api_endpoint: ApiEndpoint,
@@ -347,8 +348,8 @@ pub struct JoinControlPlane {
     pub certificate_key: String,
 }
 
-/// The resolved JoinConfiguration.
-#[derive(Debug, Clone, PartialEq)]
+/// The resolved JoinConfiguration. Its Debug shows no token secret.
+#[derive(Clone, PartialEq)]
 pub struct JoinConfiguration {
     /// Which API the input used.
     pub api_version: ApiVersion,
@@ -402,5 +403,126 @@ impl InitConfiguration {
             advertise_address: self.local_api_endpoint.advertise_address,
             bind_port: self.local_api_endpoint.bind_port,
         }
+    }
+}
+
+/// How a secret string shows in Debug output: whether it is set, never its value.
+fn withheld(secret: &str) -> &'static str {
+    if secret.is_empty() { "<empty>" } else { "<withheld>" }
+}
+
+/// How a bootstrap token shows in Debug output: its public id only.
+fn token_id_only(token: &str) -> String {
+    match token.split_once('.') {
+        Some((id, _)) => format!("{id}.<withheld>"),
+        None => withheld(token).to_string(),
+    }
+}
+
+impl std::fmt::Debug for BootstrapToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BootstrapToken")
+            .field("token", &self.token.as_deref().map(token_id_only))
+            .field("description", &self.description)
+            .field("ttl", &self.ttl)
+            .field("expires", &self.expires)
+            .field("usages", &self.usages)
+            .field("groups", &self.groups)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for InitConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitConfiguration")
+            .field("api_version", &self.api_version)
+            .field("bootstrap_tokens", &self.bootstrap_tokens)
+            .field("node_registration", &self.node_registration)
+            .field("local_api_endpoint", &self.local_api_endpoint)
+            .field("certificate_key", &withheld(&self.certificate_key))
+            .field("skip_phases", &self.skip_phases)
+            .field("patches_dir", &self.patches_dir)
+            .field("timeouts", &self.timeouts)
+            .field("cluster", &self.cluster)
+            .field("kubelet", &self.kubelet)
+            .field("kube_proxy", &self.kube_proxy)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Discovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Discovery::BootstrapToken { token, api_server_endpoint, ca_cert_hashes, unsafe_skip_ca_verification } => f
+                .debug_struct("BootstrapToken")
+                .field("token", &token_id_only(token))
+                .field("api_server_endpoint", api_server_endpoint)
+                .field("ca_cert_hashes", ca_cert_hashes)
+                .field("unsafe_skip_ca_verification", unsafe_skip_ca_verification)
+                .finish(),
+            Discovery::File { kube_config_path } => {
+                f.debug_struct("File").field("kube_config_path", kube_config_path).finish()
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for JoinControlPlane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinControlPlane")
+            .field("local_api_endpoint", &self.local_api_endpoint)
+            .field("certificate_key", &withheld(&self.certificate_key))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for JoinConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinConfiguration")
+            .field("api_version", &self.api_version)
+            .field("node_registration", &self.node_registration)
+            .field("ca_cert_path", &self.ca_cert_path)
+            .field("discovery", &self.discovery)
+            .field("tls_bootstrap_token", &token_id_only(&self.tls_bootstrap_token))
+            .field("control_plane", &self.control_plane)
+            .field("skip_phases", &self.skip_phases)
+            .field("patches_dir", &self.patches_dir)
+            .field("timeouts", &self.timeouts)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use crate::config::{HostFacts, InitFlags, JoinFlags, load_init, load_join};
+
+    fn facts() -> HostFacts {
+        HostFacts { hostname: "cp1".into(), default_address: Some([192, 0, 2, 10].into()), ..HostFacts::default() }
+    }
+
+    #[test]
+    fn debug_output_withholds_tokens_and_certificate_keys() {
+        let key = "0f".repeat(32);
+        let flags = InitFlags {
+            token: Some("abcdef.0123456789abcdef".into()),
+            certificate_key: Some(key.clone()),
+            ..InitFlags::default()
+        };
+        let init = load_init(None, &flags, &facts()).unwrap().config;
+        let shown = format!("{init:?}");
+        assert!(!shown.contains("0123456789abcdef") && !shown.contains(&key), "{shown}");
+        assert!(shown.contains("abcdef.<withheld>"), "the token id stays visible: {shown}");
+
+        let flags = JoinFlags {
+            api_server_endpoint: Some("192.0.2.10:6443".into()),
+            token: Some("abcdef.0123456789abcdef".into()),
+            discovery_token_unsafe_skip_ca_verification: true,
+            control_plane: true,
+            certificate_key: Some(key.clone()),
+            ..JoinFlags::default()
+        };
+        let join = load_join(None, &flags, &facts()).unwrap().config;
+        let shown = format!("{join:?}");
+        assert!(!shown.contains("0123456789abcdef") && !shown.contains(&key), "{shown}");
     }
 }

@@ -25,8 +25,17 @@ pub fn validate_token(s: &str) -> Result<(), Error> {
 pub fn validate_token_field(field: &str, s: &str) -> Result<(), Error> {
     match s.split_once('.') {
         Some((id, secret)) if is_token_part(id, 6) && is_token_part(secret, 16) => Ok(()),
-        _ => Err(Error::invalid(field, s, "the bootstrap token must be of the form \"[a-z0-9]{6}.[a-z0-9]{16}\"")),
+        _ => Err(Error::invalid(
+            field,
+            withheld_token(s),
+            "the bootstrap token must be of the form \"[a-z0-9]{6}.[a-z0-9]{16}\"",
+        )),
     }
+}
+
+/// What an error may show of a rejected token: its id part only (a near-miss must not leak its secret).
+fn withheld_token(s: &str) -> String {
+    s.split_once('.').map_or_else(|| format!("<{} characters withheld>", s.len()), |(id, _)| format!("{id}.<withheld>"))
 }
 
 /// A CA public-key pin: `sha256:` and 64 lower-case hex characters.
@@ -58,7 +67,12 @@ pub fn validate_certificate_key_field(field: &str, s: &str) -> Result<(), Error>
     if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(())
     } else {
-        Err(Error::invalid(field, s, "the certificate key must be 64 hex characters (32 bytes)"))
+        // never echo a certificate key back, not even a malformed one (it may be a typo of the real one)
+        Err(Error::invalid(
+            field,
+            format!("<{} characters withheld>", s.len()),
+            "the certificate key must be 64 hex characters (32 bytes)",
+        ))
     }
 }
 
@@ -415,5 +429,18 @@ mod tests {
         assert!(parse_extra_args("f", "novalue").is_err());
         assert!(parse_feature_gates("f", "PublicKeysECDSA=true").unwrap()["PublicKeysECDSA"]);
         assert!(parse_feature_gates("f", "PublicKeysECDSA=maybe").is_err());
+    }
+
+    #[test]
+    fn rejected_tokens_and_certificate_keys_are_not_echoed() {
+        // one character off: uppercase in the secret; the secret must not reach the message
+        let err = validate_token("abcdef.0123456789ABCDEF").unwrap_err().to_string();
+        assert!(!err.contains("0123456789ABCDEF"), "{err}");
+        assert!(err.contains("abcdef.<withheld>"), "{err}");
+        let err = validate_token("0123456789abcdef").unwrap_err().to_string();
+        assert!(!err.contains("0123456789abcdef"), "{err}");
+        let key = "g".repeat(64);
+        let err = validate_certificate_key(&key).unwrap_err().to_string();
+        assert!(!err.contains(&key) && err.contains("64 characters withheld"), "{err}");
     }
 }
