@@ -229,3 +229,75 @@ fn ha_cluster_with_concurrent_control_plane_joins_and_a_failed_member() {
         }
     }
 }
+
+/// A control-plane join of a cluster on an external etcd: the etcd client files come from kubeadm-certs to the
+/// paths the ClusterConfiguration names, and etcd's membership is left alone.
+#[test]
+fn control_plane_join_with_external_etcd() {
+    if !require_tool("etcd") || !require_tool("etcdctl") || !require_tool("ip") {
+        return;
+    }
+    let api = FakeApi::new();
+    let lan = Lan::create("ext", "10.78.0.100");
+    let etcd0 = TestNode::start("ext0", "etcd0", &[], &api, false);
+    let cp1 = TestNode::start("ext1", "cp1", &[], &api, true);
+    let cp2 = TestNode::start("ext2", "cp2", &[], &api, false);
+    lan.attach(&etcd0.ns, "10.78.0.9");
+    lan.attach(&cp1.ns, "10.78.0.1");
+    lan.attach(&cp2.ns, "10.78.0.2");
+    let _lb = lan.balancer(
+        "10.78.0.100:6443".parse().unwrap(),
+        vec!["10.78.0.1:6443".parse().unwrap(), "10.78.0.2:6443".parse().unwrap()],
+    );
+    // the external etcd: its own PKI and a stacked-style manifest on a node of its own
+    let etcd_cfg = etcd0.config(&init_config("10.78.0.9").replace("name: cp1", "name: etcd0"));
+    for phase in ["etcd-ca", "etcd-server", "etcd-peer", "etcd-healthcheck-client", "apiserver-etcd-client"] {
+        ok(etcd0.kbinit(&["init", "phase", "certs", phase, "--config", &etcd_cfg]), phase, &etcd0);
+    }
+    ok(etcd0.kbinit(&["init", "phase", "etcd", "local", "--config", &etcd_cfg]), "etcd local", &etcd0);
+    // cp1 holds the client files the ClusterConfiguration names
+    for f in ["etcd/ca.crt", "apiserver-etcd-client.crt", "apiserver-etcd-client.key"] {
+        let p = format!("/etc/kubernetes/pki/{f}");
+        cp1.node.put(&p, &etcd0.node.read(&p));
+    }
+    let external = "etcd:\n  external:\n    endpoints: [https://10.78.0.9:2379]\n    caFile: /etc/kubernetes/pki/etcd/ca.crt\n    \
+                    certFile: /etc/kubernetes/pki/apiserver-etcd-client.crt\n    keyFile: /etc/kubernetes/pki/apiserver-etcd-client.key\n";
+    let text =
+        init_config("10.78.0.1").replace(LB, "10.78.0.100").replace("networking:", &format!("{external}networking:"));
+    let run = ok(cp1.kbinit(&["init", "--config", &cp1.config(&text), "--upload-certs"]), "init on cp1", &cp1);
+    assert!(!cp1.node.path("/etc/kubernetes/manifests/etcd.yaml").exists(), "no local etcd with an external one");
+    let certs = api.object("/api/v1/namespaces/kube-system/secrets/kubeadm-certs").unwrap();
+    for k in ["external-etcd-ca.crt", "external-etcd.crt", "external-etcd.key"] {
+        assert!(certs["data"].get(k).is_some(), "{k} not uploaded: {certs}");
+    }
+    let token = run.stdout.lines().find_map(|l| l.strip_prefix("[bootstrap-token] Using token: ")).unwrap().to_string();
+    let key =
+        run.stdout.lines().skip_while(|l| *l != "[upload-certs] Using certificate key:").nth(1).unwrap().to_string();
+    let pin = run.stdout.split_whitespace().find(|w| w.starts_with("sha256:")).unwrap().to_string();
+    let join = join_config("cp2", &token, &pin, Some(("10.78.0.2", &key)), "30s").replace(LB, "10.78.0.100");
+    ok(cp2.kbinit(&["join", "--config", &cp2.config(&join)]), "control-plane join", &cp2);
+    for f in ["etcd/ca.crt", "apiserver-etcd-client.crt", "apiserver-etcd-client.key"] {
+        let p = format!("/etc/kubernetes/pki/{f}");
+        assert_eq!(cp2.node.read(&p), etcd0.node.read(&p), "{p} from kubeadm-certs");
+    }
+    assert!(!cp2.node.path("/etc/kubernetes/manifests/etcd.yaml").exists());
+    assert!(!cp2.node.path("/etc/kubernetes/pki/etcd/ca.key").exists(), "the external etcd CA key stays away");
+    let apiserver = cp2.node.read_str("/etc/kubernetes/manifests/kube-apiserver.yaml");
+    assert!(apiserver.contains("--etcd-servers=https://10.78.0.9:2379"), "{apiserver}");
+    // membership untouched: the one external member
+    let pki = etcd0.node.path("/etc/kubernetes/pki");
+    let o = etcd0
+        .ns
+        .command("etcdctl")
+        .env("ETCDCTL_API", "3")
+        .arg("--endpoints=https://10.78.0.9:2379")
+        .arg(format!("--cacert={}", pki.join("etcd/ca.crt").display()))
+        .arg(format!("--cert={}", pki.join("etcd/healthcheck-client.crt").display()))
+        .arg(format!("--key={}", pki.join("etcd/healthcheck-client.key").display()))
+        .args(["member", "list"])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(list.lines().count(), 1, "{list}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(list.contains("started, etcd0, https://10.78.0.9:2380"), "{list}");
+}
