@@ -1,6 +1,9 @@
-//! Atomic file writes: a temporary file in the same directory, created with mode 0600 so no other user can
-//! ever read it, given its final mode, written, fsynced, renamed over the target, and the directory fsynced.
-//! A crash at any point leaves either the old file or the new one, never a truncated one.
+//! Atomic file writes: a temporary file in the same directory, created with mode 0600 by the very `open(2)` that
+//! creates it (`O_CREAT|O_EXCL`, so never a pre-planted file or symlink, and the umask can only narrow it), so
+//! no other user can ever read a key or a kubeconfig, not even between create and chmod; then given its final
+//! mode (a `chmod` only when that differs: 0644 certificates are widened, 0600 files stay as created), written,
+//! fsynced, renamed over the target, and the directory fsynced. A crash at any point leaves either the old file
+//! or the new one, never a truncated one (a leftover temporary file is 0600 too).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -26,7 +29,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
         }
     };
     let result = (|| {
-        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        if file.metadata()?.permissions().mode() & 0o7777 != mode {
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp_path, path)?;
@@ -54,5 +59,10 @@ mod tests {
         assert_eq!(std::fs::metadata(&p).unwrap().mode() & 0o777, 0o644);
         let leftovers: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp files left behind");
+        // a wider file already there is replaced by a new inode: the key is never readable through the old mode
+        std::fs::write(&p, b"old").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&p, b"key", 0o600).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().mode() & 0o777, 0o600);
     }
 }
