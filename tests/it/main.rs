@@ -14,6 +14,8 @@ mod join_etcd; // kbinit's etcd membership client against real etcd: learner add
 mod join_discovery; // join discovery, --check, worker join and --dry-run against the fake API server
 mod ha_e2e; // an HA cluster: init, concurrent control-plane joins, a failed member removed, a worker
 mod init_dryrun; // init --dry-run's API calls against kubeadm's
+mod key_modes; // a watcher over real runs: no key or kubeconfig is ever readable by group or others
 mod nodes; // the multi-node harness: netns nodes, static Pods, a kubelet stand-in
+mod output_jsonl; // --output jsonl: events parse, phases pair up, files match the disk, failures end in error
 mod pki_openssl; // openssl as an independent judge of the generated PKI
 mod support; // temp roots, running the binary, reading ../shared
