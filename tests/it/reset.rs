@@ -1,0 +1,110 @@
+//! `kbinit reset` after `kbinit init` on a netns test node (kubelet stand-in, real etcd, the fake API server):
+//! `--dry-run` lists every action and changes nothing; without a terminal and without `--force` it refuses;
+//! `--force` leaves exactly the paths kubeadm's reset leaves (the directories, emptied) and says what it leaves
+//! alone; a fresh init on the reset node then works (with a new stand-in: reset removes the containers, which
+//! the stand-in models by being dropped).
+
+use crate::fakeapi::FakeApi;
+use crate::nodes::kubelet::{KubeletStandIn, StandInConfig};
+use crate::nodes::netns::Netns;
+use crate::rerun::{config, kbinit_in};
+use crate::support::{Node, files, require_tool, snapshot};
+
+fn standin(ns: &Netns, node: &Node, api: &FakeApi) -> KubeletStandIn {
+    KubeletStandIn::start(
+        StandInConfig {
+            netns: ns.name.clone(),
+            root: node.root().to_path_buf(),
+            node_name: "cp1".into(),
+            run_controllers: true,
+            refuse: vec![],
+        },
+        api.clone(),
+    )
+}
+
+#[test]
+fn reset_after_init_then_init_again() {
+    if !require_tool("etcd") || !require_tool("ip") {
+        return;
+    }
+    let node = Node::new();
+    let cfg_path = node.root().join("kbinit.yaml");
+    std::fs::write(&cfg_path, config()).unwrap();
+    let cfg = cfg_path.to_str().unwrap();
+    let ns = Netns::create(format!("kbinit-reset-{}", std::process::id()), &["192.0.2.20"]);
+    let api = FakeApi::new();
+    let first = standin(&ns, &node, &api);
+    let init = ["init", "--config", cfg, "--ignore-preflight-errors=all"];
+    let run = kbinit_in(&ns, &node, &init);
+    assert_eq!(run.code, 0, "init failed\n{}\n{}", run.stdout, run.stderr);
+
+    // --dry-run: every action listed, nothing changed
+    let before = snapshot(&node.path("/etc"));
+    let etcd_before = files(&node.path("/var/lib/etcd")).len();
+    let dry = kbinit_in(&ns, &node, &["reset", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}\n{}", dry.stdout, dry.stderr);
+    for line in [
+        "[reset] Would remove the etcd member on this node from the etcd cluster",
+        "[reset] Would delete contents of the etcd data directory: /var/lib/etcd",
+        "[reset] Would stop the kubelet service",
+        "[reset] Would unmount mounted directories in \"/var/lib/kubelet\"",
+        "[reset] Would remove Kubernetes-managed containers",
+        "[reset] Would delete contents of directories: [/etc/kubernetes/manifests /var/lib/kubelet /etc/kubernetes/pki]",
+        "[reset] Would delete files: [/etc/kubernetes/admin.conf /etc/kubernetes/super-admin.conf /etc/kubernetes/kubelet.conf /etc/kubernetes/bootstrap-kubelet.conf /etc/kubernetes/controller-manager.conf /etc/kubernetes/scheduler.conf]",
+    ] {
+        assert!(dry.stdout.contains(line), "missing {line:?} in\n{}", dry.stdout);
+    }
+    assert_eq!(snapshot(&node.path("/etc")), before, "reset --dry-run changed /etc");
+    assert!(
+        files(&node.path("/var/lib/etcd")).len() >= etcd_before.min(1),
+        "reset --dry-run emptied the etcd data dir"
+    );
+
+    // no terminal, no --force: refused, nothing changed
+    let asked = kbinit_in(&ns, &node, &["reset"]);
+    assert_eq!(asked.code, 1, "{}\n{}", asked.stdout, asked.stderr);
+    assert!(
+        asked
+            .stderr
+            .contains("[reset] WARNING: Changes made to this host by 'kbinit init' or 'kbinit join' will be reverted.")
+    );
+    assert!(asked.stderr.contains("stdin is not a terminal") && asked.stderr.contains("--force"), "{}", asked.stderr);
+    assert_eq!(snapshot(&node.path("/etc")), before);
+
+    // --force
+    let reset = kbinit_in(&ns, &node, &["reset", "--force"]);
+    assert_eq!(reset.code, 0, "{}\n{}", reset.stdout, reset.stderr);
+    for line in [
+        "[preflight] Running pre-flight checks",
+        "[reset] This is the only remaining etcd member in the etcd cluster, skip removing it",
+        "[reset] Deleted contents of the etcd data directory: /var/lib/etcd",
+        "[reset] Deleting contents of directories: [/etc/kubernetes/manifests /var/lib/kubelet /etc/kubernetes/pki]",
+        "The reset process does not clean CNI configuration. To do so, you must remove /etc/cni/net.d",
+        "If your cluster was setup to utilize IPVS, run ipvsadm --clear (or similar)",
+        "Please, check the contents of the $HOME/.kube/config file.",
+    ] {
+        assert!(reset.stdout.contains(line), "missing {line:?} in\n{}", reset.stdout);
+    }
+    // what kubeadm's reset leaves: the directories, empty; no file of init's is left
+    assert_eq!(files(&node.path("/etc/kubernetes")), Vec::<String>::new());
+    assert_eq!(files(&node.path("/var/lib")), Vec::<String>::new());
+    for d in ["/etc/kubernetes/manifests", "/etc/kubernetes/pki", "/var/lib/kubelet", "/var/lib/etcd"] {
+        assert!(node.path(d).is_dir(), "{d} was removed; reset keeps directories");
+    }
+    // the CA directories init found are not reset's business
+    assert!(node.path("/etc/ssl/certs").is_dir());
+
+    // a fresh init on the reset node works (new containers: a new stand-in in a new namespace, as the old
+    // stand-in's kubelet health endpoint outlives it; a new etcd: a new store)
+    drop(first);
+    drop(ns);
+    let ns = Netns::create(format!("kbinit-reset2-{}", std::process::id()), &["192.0.2.20"]);
+    let api2 = FakeApi::new();
+    let _second = standin(&ns, &node, &api2);
+    let again = kbinit_in(&ns, &node, &init);
+    assert_eq!(again.code, 0, "init after reset failed\n{}\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("[certs] Generating \"ca\" certificate and key"), "{}", again.stdout);
+    assert!(!again.stdout.contains("nothing to do"));
+    assert!(api2.object("/api/v1/namespaces/kube-system/configmaps/kubeadm-config").is_some());
+}
