@@ -327,6 +327,11 @@ pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> any
         api: None,
         admins_ensured: false,
     };
+    let pki = data.cfg.cluster.certificates_dir.clone();
+    let etcd_pki = paths::join(&pki, "etcd");
+    let dirs =
+        [paths::KUBERNETES_DIR, &data.args.kubeconfig_dir, &pki, &etcd_pki, paths::MANIFESTS_DIR, paths::KUBELET_DIR];
+    super::clean_interrupted_writes(&data.host, &dirs, "init", out)?;
     // a re-run of a completed init (same configuration, every file and cluster object in place) changes nothing
     if only.is_none()
         && !data.dry_run()

@@ -8,6 +8,7 @@
 //! 1.33 etcd-join, kubelet-wait-bootstrap and wait-control-plane do it.
 
 use kbinit_phases::config::{self, HostFacts, JoinConfiguration};
+use kbinit_phases::paths;
 
 use super::join_cluster::JoinContext;
 use super::join_node as node;
@@ -207,6 +208,17 @@ pub fn exec(g: &Global, args: JoinArgs, only: Option<&str>, out: &Output) -> any
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
     let host = super::host_for(&g.root, args.dry_run, args.dry_run_dir.as_ref(), "join", out)?;
+    let ca_dir = cfg.ca_cert_path.rsplit_once('/').map_or(paths::KUBERNETES_DIR, |(d, _)| d).to_string();
+    // the cluster's certificatesDir is known only after discovery: kubeadm's default and the CA's directory
+    let dirs = [
+        paths::KUBERNETES_DIR,
+        "/etc/kubernetes/pki",
+        "/etc/kubernetes/pki/etcd",
+        &ca_dir,
+        paths::MANIFESTS_DIR,
+        paths::KUBELET_DIR,
+    ];
+    super::clean_interrupted_writes(&host, &dirs, "join", out)?;
     let mut data = JoinData {
         args,
         host,

@@ -55,6 +55,22 @@ pub fn host_for(
     Ok(Host::new(root.to_path_buf(), dir))
 }
 
+/// Removes the temporary files of writes an interrupted run (kill -9, power loss) did not finish in the
+/// directories kbinit writes to, and says which: a re-run then ends with the same files as an uninterrupted
+/// run (what it reuses instead of rewriting would otherwise keep its half-written sibling).
+pub fn clean_interrupted_writes(host: &Host, dirs: &[&str], tag: &str, out: &Output) -> anyhow::Result<()> {
+    let mut unique: Vec<&str> = Vec::new();
+    for d in dirs {
+        if !unique.contains(d) {
+            unique.push(d);
+        }
+    }
+    for path in host.remove_stale_temps(&unique)? {
+        out.say(&format!("[{tag}] Removed {path:?}, a partly written file left by an interrupted run"));
+    }
+    Ok(())
+}
+
 /// Reads a `--config` file; a missing or unreadable file is invalid input.
 pub fn read_config(path: Option<&PathBuf>) -> anyhow::Result<Option<String>> {
     path.map(|p| {

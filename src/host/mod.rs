@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use kbinit_phases::plan::NodeView;
 
-pub use atomic::write_atomic;
+pub use atomic::{remove_stale_temps, write_atomic};
 
 /// The node's file system, under a root, with an optional dry-run redirect.
 #[derive(Debug, Clone)]
@@ -72,6 +72,23 @@ impl Host {
     pub fn write(&self, node_path: &str, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
         let p = self.write_path(node_path);
         write_atomic(&p, bytes, mode).with_context(|| format!("writing {node_path}"))
+    }
+
+    /// Removes what writers killed mid-write left in these node directories (see [`remove_stale_temps`]) and
+    /// returns the node paths removed; nothing when dry-running (the node is only read then).
+    pub fn remove_stale_temps(&self, node_dirs: &[&str]) -> anyhow::Result<Vec<String>> {
+        if self.dry_run_dir.is_some() {
+            return Ok(Vec::new());
+        }
+        let mut removed = Vec::new();
+        for dir in node_dirs {
+            let found = remove_stale_temps(&self.path(dir)).with_context(|| format!("cleaning up {dir}"))?;
+            removed.extend(found.iter().filter_map(|p| {
+                let name = p.file_name()?.to_string_lossy().into_owned();
+                Some(format!("{}/{name}", dir.trim_end_matches('/')))
+            }));
+        }
+        Ok(removed)
     }
 
     /// Creates a directory and its missing parents; new directories get `mode`.
