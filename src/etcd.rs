@@ -113,11 +113,24 @@ fn member(m: &etcd_client::Member) -> EtcdMember {
 }
 
 impl EtcdClient {
-    /// A client for `endpoints` (`https://host:2379`). Nothing is dialled yet: the first call connects.
+    /// A client for `endpoints` (`https://host:2379`), narrowed to the endpoints that answer as voting members:
+    /// a learner refuses member calls (`rpc not supported for learner`, e.g. while another control-plane node is
+    /// joining) and a stale endpoint (a reset node's mirror Pod) never answers. When none answers, all are kept
+    /// and the first call reports why.
     pub fn connect(endpoints: &[String], tls: &EtcdTls, call_timeout: Duration) -> anyhow::Result<EtcdClient> {
         if endpoints.is_empty() {
             anyhow::bail!("no etcd endpoints to connect to");
         }
+        let all = EtcdClient::connect_exactly(endpoints, tls, call_timeout)?;
+        let voting: Vec<String> =
+            endpoints.iter().filter(|ep| all.status(ep).is_ok_and(|s| !s.is_learner)).cloned().collect();
+        if voting.is_empty() || voting.len() == endpoints.len() {
+            return Ok(all);
+        }
+        EtcdClient::connect_exactly(&voting, tls, call_timeout)
+    }
+
+    fn connect_exactly(endpoints: &[String], tls: &EtcdTls, call_timeout: Duration) -> anyhow::Result<EtcdClient> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -135,6 +148,17 @@ impl EtcdClient {
             .block_on(self.client.member_list())
             .map_err(|e| anyhow::anyhow!("etcd member list at {:?}: {}", self.endpoints, etcd_error(&e)))?;
         Ok(r.members().iter().map(member).collect())
+    }
+
+    /// The client URLs etcd's own member list gives (members that have started), as kubeadm's etcd client
+    /// `Sync()` does: endpoints taken from mirror Pods can be stale (a reset node's Pod stays in the API until
+    /// its Node goes), etcd's list is not.
+    pub fn member_client_urls(&mut self) -> anyhow::Result<Vec<String>> {
+        let r = self
+            .rt
+            .block_on(self.client.member_list())
+            .map_err(|e| anyhow::anyhow!("etcd member list at {:?}: {}", self.endpoints, etcd_error(&e)))?;
+        Ok(r.members().iter().flat_map(|m| m.client_urls().iter().cloned()).collect())
     }
 
     /// Adds a member with `peer_url` (as a learner when asked). Returns the new member and the member list etcd

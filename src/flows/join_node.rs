@@ -62,12 +62,17 @@ fn admin(d: &JoinData) -> anyhow::Result<Cluster> {
     Cluster::from_kubeconfig_file(&p, d.cfg.timeouts.kubernetes_api_call)
 }
 
-/// The client URLs of the cluster's etcd members, from the annotation on the etcd Pods (kubeadm's way).
-fn etcd_endpoints(c: &Cluster, out: &Output) -> anyhow::Result<Vec<String>> {
+/// The client URLs of the other members of the cluster's etcd, from the annotation on the etcd Pods (kubeadm's
+/// way). The Pod of the joining node itself is left out: it is a leftover of an earlier attempt on this node (a
+/// join killed half-way, or one undone by `kbinit reset`, which leaves the mirror Pod until the Node is
+/// deleted), whose etcd is not running before this join starts it; asking it would fail the join on its own
+/// leftover. The member list comes from etcd itself, so a member this node added earlier is still seen.
+fn etcd_endpoints(c: &Cluster, own_node: &str, out: &Output) -> anyhow::Result<Vec<String>> {
     let pods = ResourceType::of::<Pod>();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let items = c.list(&pods, Some("kube-system"), "labelSelector=component%3Detcd%2Ctier%3Dcontrol-plane")?;
+        let mut items = c.list(&pods, Some("kube-system"), "labelSelector=component%3Detcd%2Ctier%3Dcontrol-plane")?;
+        items.retain(|p| p.pointer("/spec/nodeName").and_then(Value::as_str) != Some(own_node));
         let urls: Vec<String> = items
             .iter()
             .filter_map(|p| p.pointer("/metadata/annotations").and_then(|a| a.get(ETCD_ENDPOINT_ANNOTATION)))
@@ -102,9 +107,10 @@ pub fn check_etcd(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
         out.say("[dryrun] Would check the health of every etcd member");
         return Ok(());
     }
-    let endpoints = etcd_endpoints(&admin(d)?, out)?;
+    let endpoints = etcd_endpoints(&admin(d)?, &init.node_registration.name, out)?;
     let tls = EtcdTls::from_pki(&d.host, &init.cluster.certificates_dir)?;
-    let etcd = EtcdClient::connect(&endpoints, &tls, Duration::from_secs(5))?;
+    let mut etcd = EtcdClient::connect(&endpoints, &tls, Duration::from_secs(5))?;
+    let endpoints = etcd.member_client_urls()?;
     etcd.wait_endpoints_healthy(&endpoints, Instant::now() + Duration::from_secs(40), Duration::from_secs(5))?;
     Ok(())
 }
@@ -130,7 +136,7 @@ pub fn etcd_join(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
         out.say("[dryrun] Would wait for the new etcd member to join the cluster");
         return Ok(());
     }
-    let endpoints = etcd_endpoints(&admin(d)?, out)?;
+    let endpoints = etcd_endpoints(&admin(d)?, &init.node_registration.name, out)?;
     let tls = EtcdTls::from_pki(&d.host, &init.cluster.certificates_dir)?;
     let mut etcd = EtcdClient::connect(&endpoints, &tls, Duration::from_secs(10))?;
     let add_deadline = Instant::now() + d.cfg.timeouts.etcd_api_call;
@@ -146,7 +152,7 @@ pub fn etcd_join(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
             etcd.promote_when_ready(added.id, deadline, Duration::from_millis(500))?;
             out.say(&format!("[etcd] Promoted the learner {:x} to a voting member", added.id));
         }
-        let mut all = endpoints.clone();
+        let mut all = etcd.member_client_urls().unwrap_or_else(|_| endpoints.clone());
         let own = client_url(&node.advertise_address);
         if !all.contains(&own) {
             all.push(own);

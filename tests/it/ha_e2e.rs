@@ -209,6 +209,28 @@ fn ha_cluster_with_concurrent_control_plane_joins_and_a_failed_member() {
         }
     }
 
+    // reset cp3: its member leaves etcd (the others report it gone), the node keeps only what kubeadm's reset
+    // keeps; then it joins again
+    ok(cp3.kbinit(&["reset", "--force"]), "reset on cp3", &cp3);
+    let m = members(&cp1);
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert!(!m.iter().any(|(_, name, _, _)| name == "cp3"), "{m:?}");
+    for dir in ["/etc/kubernetes/manifests", "/etc/kubernetes/pki", "/var/lib/kubelet", "/var/lib/etcd"] {
+        let entries = std::fs::read_dir(cp3.node.path(dir)).map(|d| d.count());
+        assert_eq!(entries.ok(), Some(0), "{dir} is kept, emptied");
+    }
+    for f in ["admin.conf", "super-admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf"] {
+        assert!(!cp3.node.path(&format!("/etc/kubernetes/{f}")).exists(), "{f} deleted");
+    }
+    ok(cp3.kbinit(&["join", "--config", &joins[1].0]), "cp3 joining again after reset", &cp3);
+    let m = members(&cp1);
+    assert_eq!(m.len(), 3, "{m:?}");
+    assert!(m.iter().all(|(status, _, _, learner)| status == "started" && !learner), "{m:?}");
+    // the worker too
+    ok(w4.kbinit(&["reset", "--force"]), "reset on w4", &w4);
+    assert!(!w4.node.path("/etc/kubernetes/kubelet.conf").exists());
+    ok(w4.kbinit(&["join", "--config", &cfg4]), "w4 joining again after reset", &w4);
+
     // the Nodes: three control-plane nodes labelled and tainted, one worker without either
     let nodes = api.objects("/api/v1/nodes");
     let names: Vec<&str> = nodes.iter().filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str)).collect();

@@ -107,6 +107,24 @@ impl FakeApi {
     }
 
     /// Every request served so far, in order.
+    /// Creates the object, or replaces the stored one of that name (keeping its uid), as a client's create-or-update
+    /// would; for stand-ins that post the same object again (a kubelet's mirror Pod after a node was reset).
+    pub fn upsert(&self, obj: Value) -> Value {
+        let r = resources::by_kind(store::str_at(&obj, "/apiVersion"), store::str_at(&obj, "/kind"))
+            .unwrap_or_else(|| panic!("the fake API server does not serve {}", obj["kind"]));
+        let (ns, name) = (store::str_at(&obj, "/metadata/namespace"), store::str_at(&obj, "/metadata/name"));
+        let mut store = self.lock();
+        match store.get(r, ns, name).cloned() {
+            Some(old) => {
+                let mut new = obj.clone();
+                new["metadata"]["uid"] = old["metadata"]["uid"].clone();
+                new["metadata"]["creationTimestamp"] = old["metadata"]["creationTimestamp"].clone();
+                store.put(r, new)
+            }
+            None => rest::insert(&mut store, obj),
+        }
+    }
+
     /// Changes a stored object in place behind every controller's back (no signer runs), as an attacker with
     /// access to etcd, or a test, would; bumps its resourceVersion.
     pub fn tamper(&self, path: &str, change: impl FnOnce(&mut Value)) {

@@ -37,11 +37,10 @@ struct State {
     events: Vec<String>,
     etcd: Option<Child>,
     etcd_args: Vec<String>,
-    listeners: Vec<Listener>,
+    listeners: Vec<(String, Listener)>,
     controllers: Option<Controllers>,
     healthz: bool,
     started: Vec<String>,
-    bootstrapped: bool,
     registered: bool,
 }
 
@@ -145,6 +144,23 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
         s.healthz = true;
         s.events.push("kubelet healthz on 127.0.0.1:10248".into());
     }
+    // a static Pod whose manifest is gone is stopped, as the kubelet does (e.g. after `kbinit reset`)
+    let gone: Vec<String> =
+        s.started.iter().filter(|n| !under(&format!("/etc/kubernetes/manifests/{n}.yaml")).exists()).cloned().collect();
+    for name in gone {
+        if name == "etcd"
+            && let Some(mut c) = s.etcd.take()
+        {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        s.listeners.retain(|(n, _)| *n != name);
+        if name == "kube-controller-manager" {
+            s.controllers = None;
+        }
+        s.started.retain(|n| *n != name);
+        s.events.push(format!("stopped {name}"));
+    }
     for name in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
         let path = under(&format!("/etc/kubernetes/manifests/{name}.yaml"));
         if s.started.iter().any(|n| n == name) || cfg.refuse.contains(&name) || !path.exists() {
@@ -182,7 +198,7 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
                 };
                 let port: u16 = flag("secure-port").and_then(|p| p.parse().ok()).unwrap_or(6443);
                 let tls = serving_tls(&cert, &key, &ca)?;
-                s.listeners.push(api.serve(format!("0.0.0.0:{port}").parse().unwrap(), tls));
+                s.listeners.push((name.to_string(), api.serve(format!("0.0.0.0:{port}").parse().unwrap(), tls)));
             }
             _ => {
                 // health endpoints answered anonymously by the fake, with the API server's certificate
@@ -193,7 +209,7 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
                     &pki.join("ca.crt").display().to_string(),
                 )?;
                 let port = if name == "kube-scheduler" { 10259 } else { 10257 };
-                s.listeners.push(api.serve(format!("127.0.0.1:{port}").parse().unwrap(), tls));
+                s.listeners.push((name.to_string(), api.serve(format!("127.0.0.1:{port}").parse().unwrap(), tls)));
                 if name == "kube-controller-manager" && cfg.run_controllers {
                     let ca = std::fs::read_to_string(pki.join("ca.crt")).map_err(|e| e.to_string())?;
                     let ca_key = std::fs::read_to_string(pki.join("ca.key")).map_err(|e| e.to_string())?;
@@ -201,17 +217,19 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
                 }
             }
         }
-        api.insert(mirror_pod(&yaml, &cfg.node_name)?);
+        api.upsert(mirror_pod(&yaml, &cfg.node_name)?);
         s.started.push(name.to_string());
         s.events.push(format!("started {name}"));
     }
     let kubelet_conf = under("/etc/kubernetes/kubelet.conf");
     let bootstrap_conf = under("/etc/kubernetes/bootstrap-kubelet.conf");
-    if !s.bootstrapped && !kubelet_conf.exists() && bootstrap_conf.exists() && s.healthz {
+    if !kubelet_conf.exists() {
+        s.registered = false; // reset: a new kubelet.conf registers again
+    }
+    if !kubelet_conf.exists() && bootstrap_conf.exists() && s.healthz {
         drop(s);
         tls_bootstrap(cfg, &bootstrap_conf)?;
         s = st.lock().unwrap();
-        s.bootstrapped = true;
         s.events.push("TLS bootstrap done: kubelet.conf written".into());
     }
     if !s.registered && kubelet_conf.exists() {
@@ -279,7 +297,9 @@ fn tls_bootstrap(cfg: &StandInConfig, bootstrap_conf: &Path) -> Result<(), Strin
     params.distinguished_name.push(rcgen::DnType::OrganizationName, "system:nodes");
     params.distinguished_name.push(rcgen::DnType::CommonName, format!("system:node:{}", cfg.node_name));
     let csr = params.serialize_request(&key).map_err(|e| e.to_string())?.pem().map_err(|e| e.to_string())?;
-    let name = format!("node-csr-{}", cfg.node_name);
+    // unique per bootstrap, as the kubelet's generated names are (a node may bootstrap again after a reset)
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let name = format!("node-csr-{}-{:x}", cfg.node_name, stamp % 0xffff_ffff);
     let body = json!({
         "apiVersion": "certificates.k8s.io/v1",
         "kind": "CertificateSigningRequest",
