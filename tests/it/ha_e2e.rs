@@ -87,28 +87,9 @@ fn ok(run: Run, what: &str, node: &TestNode) -> Run {
     run
 }
 
-/// `etcdctl member list` through cp1's etcd: (status, name, peer URL, is learner).
+/// The members as cp1's etcd reports them.
 fn members(cp1: &TestNode) -> Vec<(String, String, String, bool)> {
-    let pki = cp1.node.path("/etc/kubernetes/pki");
-    let o = cp1
-        .ns
-        .command("etcdctl")
-        .env("ETCDCTL_API", "3")
-        .arg("--endpoints=https://10.77.0.1:2379")
-        .arg(format!("--cacert={}", pki.join("etcd/ca.crt").display()))
-        .arg(format!("--cert={}", pki.join("etcd/healthcheck-client.crt").display()))
-        .arg(format!("--key={}", pki.join("etcd/healthcheck-client.key").display()))
-        .args(["member", "list"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "member list: {text}{}", String::from_utf8_lossy(&o.stderr));
-    text.lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split(", ").collect();
-            (f[1].to_string(), f[2].to_string(), f[3].to_string(), f.get(5) == Some(&"true"))
-        })
-        .collect()
+    cp1.etcd_members("https://10.77.0.1:2379")
 }
 
 #[test]
@@ -307,19 +288,7 @@ fn control_plane_join_with_external_etcd() {
     let apiserver = cp2.node.read_str("/etc/kubernetes/manifests/kube-apiserver.yaml");
     assert!(apiserver.contains("--etcd-servers=https://10.78.0.9:2379"), "{apiserver}");
     // membership untouched: the one external member
-    let pki = etcd0.node.path("/etc/kubernetes/pki");
-    let o = etcd0
-        .ns
-        .command("etcdctl")
-        .env("ETCDCTL_API", "3")
-        .arg("--endpoints=https://10.78.0.9:2379")
-        .arg(format!("--cacert={}", pki.join("etcd/ca.crt").display()))
-        .arg(format!("--cert={}", pki.join("etcd/healthcheck-client.crt").display()))
-        .arg(format!("--key={}", pki.join("etcd/healthcheck-client.key").display()))
-        .args(["member", "list"])
-        .output()
-        .unwrap();
-    let list = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(list.lines().count(), 1, "{list}{}", String::from_utf8_lossy(&o.stderr));
-    assert!(list.contains("started, etcd0, https://10.78.0.9:2380"), "{list}");
+    let list = etcd0.etcd_members("https://10.78.0.9:2379");
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0], ("started".into(), "etcd0".into(), "https://10.78.0.9:2380".into(), false));
 }

@@ -9,19 +9,19 @@ use crate::support::{Node, reference};
 
 /// One API call as a dry-run prints it.
 #[derive(Debug, Clone, PartialEq)]
-struct Call {
-    verb: String,
-    resource: String,
-    group: String,
+pub(crate) struct Call {
+    pub(crate) verb: String,
+    pub(crate) resource: String,
+    pub(crate) group: String,
     /// `Resource name:` line, or the attached object's metadata.name.
-    name: String,
-    namespace: String,
-    kind: String,
-    body: Option<Value>,
+    pub(crate) name: String,
+    pub(crate) namespace: String,
+    pub(crate) kind: String,
+    pub(crate) body: Option<Value>,
 }
 
 /// Parses every `[dryrun] Would perform action …` block with its name line and attached object or patch.
-fn calls(text: &str) -> Vec<Call> {
+pub(crate) fn calls(text: &str) -> Vec<Call> {
     let lines: Vec<&str> = text.lines().collect();
     let mut out: Vec<Call> = Vec::new();
     let mut i = 0;

@@ -41,26 +41,9 @@ networking:
     )
 }
 
-/// Every attached object of a dry-run's output, keyed by (resource path segment, namespace, name).
+/// Every object a dry-run attaches to its CREATE calls.
 fn dry_run_objects(stdout: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    let lines: Vec<&str> = stdout.lines().collect();
-    let mut i = 0;
-    while i < lines.len() {
-        if lines[i] == "[dryrun] Attached object:" {
-            let mut block = String::new();
-            i += 1;
-            while i < lines.len() && lines[i].starts_with('\t') {
-                block.push_str(&lines[i][1..]);
-                block.push('\n');
-                i += 1;
-            }
-            out.push(kbinit_phases::yaml::from_yaml(&block).unwrap());
-        } else {
-            i += 1;
-        }
-    }
-    out
+    crate::init_dryrun::calls(stdout).into_iter().filter(|c| c.verb == "CREATE").filter_map(|c| c.body).collect()
 }
 
 /// The store path of an object.

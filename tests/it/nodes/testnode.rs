@@ -60,4 +60,29 @@ impl TestNode {
         c.arg("--root").arg(self.node.root()).args(args).env_remove("KUBECONFIG");
         c.output().unwrap().into()
     }
+
+    /// `etcdctl member list` against `endpoint` (`https://ip:2379`), from inside this node with its
+    /// healthcheck-client identity: one (status, name, peer URL, is learner) per member.
+    pub fn etcd_members(&self, endpoint: &str) -> Vec<(String, String, String, bool)> {
+        let pki = self.node.path("/etc/kubernetes/pki");
+        let o = self
+            .ns
+            .command("etcdctl")
+            .env("ETCDCTL_API", "3")
+            .arg(format!("--endpoints={endpoint}"))
+            .arg(format!("--cacert={}", pki.join("etcd/ca.crt").display()))
+            .arg(format!("--cert={}", pki.join("etcd/healthcheck-client.crt").display()))
+            .arg(format!("--key={}", pki.join("etcd/healthcheck-client.key").display()))
+            .args(["member", "list"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "member list: {text}{}", String::from_utf8_lossy(&o.stderr));
+        text.lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split(", ").collect();
+                (f[1].to_string(), f[2].to_string(), f[3].to_string(), f.get(5) == Some(&"true"))
+            })
+            .collect()
+    }
 }
