@@ -121,23 +121,10 @@ fn run_control_plane(d: &mut InitData, out: &Output, name: &str) -> anyhow::Resu
 }
 
 fn run_kubelet_start(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
-    let manage = !d.dry_run() && d.host.is_real_root() && services::has_systemd();
-    if manage && let Err(e) = services::systemctl(&["stop", "kubelet"]) {
-        out.warn(&format!("[kubelet-start] stopping the kubelet: {e:#}"));
-    }
+    let kubelet = services::KubeletService::new(&d.host, d.dry_run());
+    kubelet.stop(out);
     apply(&kubelet::plan_kubelet_start(&d.cfg, &d.facts)?, &d.host, out)?;
-    if d.dry_run() {
-        out.say("[dryrun] Would start the kubelet");
-    } else if !d.host.is_real_root() {
-        out.say(&format!("[kubelet-start] Not starting the kubelet: --root is {:?}, not /", d.host.root().display()));
-    } else if !services::has_systemd() {
-        out.say("[kubelet-start] No supported init system detected, won't make sure the kubelet is running properly.");
-    } else {
-        out.say("[kubelet-start] Starting the kubelet");
-        services::systemctl(&["daemon-reload"])?;
-        services::systemctl(&["restart", "kubelet"])?;
-    }
-    Ok(())
+    kubelet.start(&d.host, out)
 }
 
 /// kbinit's one-line description of each init sub-phase, by name.

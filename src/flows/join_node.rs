@@ -234,10 +234,8 @@ pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
     } else {
         refuse_ready_node(&d.ctx(out)?.bootstrap, &name, out)?;
     }
-    let manage = !d.args.dry_run && d.host.is_real_root() && services::has_systemd();
-    if manage && let Err(e) = services::systemctl(&["stop", "kubelet"]) {
-        out.warn(&format!("[kubelet-start] stopping the kubelet: {e:#}"));
-    }
+    let kubelet_service = services::KubeletService::new(&d.host, d.args.dry_run);
+    kubelet_service.stop(out);
     d.ready(out)?;
     let ctx = d.context()?;
     let inputs = kubelet::KubeletStartInputs {
@@ -250,17 +248,7 @@ pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
     };
     let steps = kubelet::plan_kubelet_start(&inputs, &d.host)?;
     apply(&steps, &d.host, out)?;
-    if d.args.dry_run {
-        out.say("[dryrun] Would stop the kubelet, then start it");
-    } else if !d.host.is_real_root() {
-        out.say(&format!("[kubelet-start] Not starting the kubelet: --root is {:?}, not /", d.host.root().display()));
-    } else if !services::has_systemd() {
-        out.say("[kubelet-start] No supported init system detected, won't make sure the kubelet is running properly.");
-    } else {
-        out.say("[kubelet-start] Starting the kubelet");
-        services::systemctl(&["daemon-reload"])?;
-        services::systemctl(&["restart", "kubelet"])?;
-    }
+    kubelet_service.start(&d.host, out)?;
     if !d.ctx(out)?.cluster.kubernetes_version.kubelet_local_mode() {
         wait_tls_bootstrap(d, out, "kubelet-start")?;
     }

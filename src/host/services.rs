@@ -35,3 +35,50 @@ pub fn unit_active(unit: &str) -> bool {
         .map(|o| matches!(String::from_utf8_lossy(&o.stdout).trim(), "active" | "activating"))
         .unwrap_or(false)
 }
+
+/// kubelet-start's service handling, as kubeadm does it: the kubelet is stopped before its files change and
+/// restarted after; only on the real root (`--root /`) with systemd, and never in a dry run — otherwise it says
+/// why the kubelet was left alone. Call [`KubeletService::stop`] before writing, [`KubeletService::start`] after.
+#[derive(Debug, Clone, Copy)]
+pub struct KubeletService {
+    dry_run: bool,
+    real_root: bool,
+}
+
+impl KubeletService {
+    /// For a run on `host`.
+    pub fn new(host: &super::Host, dry_run: bool) -> KubeletService {
+        KubeletService { dry_run, real_root: host.is_real_root() }
+    }
+
+    fn managed(&self) -> bool {
+        !self.dry_run && self.real_root && has_systemd()
+    }
+
+    /// Stops the kubelet (a failure is only a warning, as in kubeadm).
+    pub fn stop(&self, out: &crate::output::Output) {
+        if self.managed()
+            && let Err(e) = systemctl(&["stop", "kubelet"])
+        {
+            out.warn(&format!("[kubelet-start] stopping the kubelet: {e:#}"));
+        }
+    }
+
+    /// (Re)starts the kubelet, or says why not.
+    pub fn start(&self, host: &super::Host, out: &crate::output::Output) -> anyhow::Result<()> {
+        if self.dry_run {
+            out.say("[dryrun] Would start the kubelet");
+        } else if !self.real_root {
+            out.say(&format!("[kubelet-start] Not starting the kubelet: --root is {:?}, not /", host.root().display()));
+        } else if !has_systemd() {
+            out.say(
+                "[kubelet-start] No supported init system detected, won't make sure the kubelet is running properly.",
+            );
+        } else {
+            out.say("[kubelet-start] Starting the kubelet");
+            systemctl(&["daemon-reload"])?;
+            systemctl(&["restart", "kubelet"])?;
+        }
+        Ok(())
+    }
+}
