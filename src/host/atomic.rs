@@ -151,7 +151,7 @@ mod tests {
         for not in [
             format!("ca.key.kbinit-{dead}-0.tmp"),
             format!(".ca.key.kbinit-{dead}.tmp"),
-            format!(".ca.key.kbinit-x-0.tmp"),
+            ".ca.key.kbinit-x-0.tmp".to_string(),
             format!("..kbinit-{dead}-0.tmp"),
             format!(".ca.key.kbinit-{}-0.tmp", std::process::id()),
         ] {

@@ -8,6 +8,7 @@
 //! | [`checks`] | one function per check; which ones look under `--root` and which at the real host |
 //! | [`system`] | `SystemVerification` (OS, kernel, kernel options, cgroups) |
 //! | [`rerun`] | an earlier init's leftovers: reused when they are kbinit's own for this configuration |
+//! | [`rerun_join`] | an earlier join's leftovers on this node: reused when they are this join's own |
 //!
 //! On a re-run of init, kbinit's own leftovers (a manifest or kubelet file identical to what this run renders,
 //! the ports its components hold, the etcd data dir of its own member) are reported as
@@ -17,6 +18,7 @@
 
 pub mod checks;
 pub mod rerun;
+pub mod rerun_join;
 pub mod system;
 
 use kbinit_phases::config::{Discovery, Etcd, InitConfiguration, JoinConfiguration};
@@ -248,12 +250,26 @@ pub fn run_join(cfg: &JoinConfiguration, host: &Host, out: &Output) -> anyhow::R
     out.say("[preflight] Running pre-flight checks");
     root_first(ignore, out)?;
     let mut f: Vec<Finding> = Vec::new();
+    let mut own_kubelet = false;
     for file in ["kubelet.conf", "bootstrap-kubelet.conf"] {
-        f.extend(checks::file_available(host, &kbinit_phases::paths::join(kbinit_phases::paths::KUBERNETES_DIR, file)));
+        let path = kbinit_phases::paths::join(kbinit_phases::paths::KUBERNETES_DIR, file);
+        let Some(finding) = checks::file_available(host, &path) else { continue };
+        if rerun_join::own_kubelet_kubeconfig(cfg, host, &path) {
+            own_kubelet = true;
+            out.say(&format!(
+                "[preflight] {path} is already present from an earlier run of this join (same API server and CA); reusing"
+            ));
+        } else {
+            f.push(finding);
+        }
     }
     let reg = &cfg.node_registration;
     common_checks(&mut f, host, &reg.name, &reg.cri_socket, &oldest_control_plane(), false, out);
-    f.extend(checks::port(10250));
+    if own_kubelet && checks::port_in_use(10250) {
+        out.say("[preflight] Port 10250 is in use by the kubelet this join configured in an earlier run; reusing");
+    } else {
+        f.extend(checks::port(10250));
+    }
     if cfg.control_plane.is_none() {
         f.extend(checks::file_available(host, &cfg.ca_cert_path));
     }
@@ -285,20 +301,46 @@ pub fn run_join_control_plane(
     f.extend(checks::mem());
     f.extend(checks::kubernetes_version(&init.cluster.kubernetes_version));
     f.extend(checks::firewalld(&[init.local_api_endpoint.bind_port, 10250]));
+    let own = rerun_join::own_manifests(init, host, &crate::host::facts::proxy_env());
+    let port = |f: &mut Vec<Finding>, p: u16| {
+        if checks::port_in_use(p) {
+            match rerun_join::own_port(init, &own, p) {
+                Some(note) => out.say(&note),
+                None => f.extend(checks::port(p)),
+            }
+        }
+    };
     for p in [init.local_api_endpoint.bind_port, 10259, 10257] {
-        f.extend(checks::port(p));
+        port(&mut f, p);
     }
     for c in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
-        f.extend(checks::file_available(host, &rerun::manifest_path(c)));
+        let m = rerun::manifest_path(c);
+        let Some(finding) = checks::file_available(host, &m) else { continue };
+        if own.contains(&m) {
+            out.say(&rerun::own_manifest_note(&m));
+        } else {
+            f.push(finding);
+        }
     }
     f.extend(checks::http_proxy(&init.local_api_endpoint.advertise_address.to_string()));
     let net = &init.cluster.networking;
     f.extend(cidrs(&net.service_subnet).chain(cidrs(&net.pod_subnet)).filter_map(checks::http_proxy_cidr));
     match &init.cluster.etcd {
         Etcd::Local(local) => {
-            f.extend(checks::port(2379));
-            f.extend(checks::port(2380));
-            f.extend(checks::dir_available(host, &local.data_dir));
+            port(&mut f, 2379);
+            port(&mut f, 2380);
+            if let Some(finding) = checks::dir_available(host, &local.data_dir) {
+                if own.contains(&rerun::manifest_path("etcd"))
+                    && host.path(&kbinit_phases::paths::join(&local.data_dir, "member")).is_dir()
+                {
+                    out.say(&format!(
+                        "[preflight] {} holds this node's etcd member, already present from an earlier run; reusing",
+                        local.data_dir
+                    ));
+                } else {
+                    f.push(finding);
+                }
+            }
         }
         Etcd::External(ext) if !download_certs => f.extend(checks::external_etcd_certs(host, ext)),
         Etcd::External(_) => {}
