@@ -219,6 +219,22 @@ fn identity(phase: &str, ctx: &PkiContext) -> Option<(String, Option<&'static st
     })
 }
 
+/// Each kubeconfig file of this configuration's version with its user: (file name, CN, O, server URL).
+pub(crate) fn users(ctx: &PkiContext) -> Vec<(&'static str, String, Option<&'static str>, String)> {
+    subphases(&ctx.cluster.kubernetes_version)
+        .iter()
+        .filter_map(|(name, _)| {
+            let spec = SPECS.iter().find(|s| s.phase == *name)?;
+            let (cn, org, server) = identity(name, ctx)?;
+            let url = match server {
+                Server::ControlPlane => control_plane_endpoint(ctx.cluster, ctx.node),
+                Server::Local => local_endpoint(ctx.node),
+            };
+            Some((spec.file, cn, org, url))
+        })
+        .collect()
+}
+
 /// The CA data a kubeconfig file on the node trusts (embedded data, or the referenced file), for its current
 /// context's cluster.
 fn existing_ca(path: &str, view: &dyn NodeView) -> Result<Vec<u8>, Error> {

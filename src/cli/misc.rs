@@ -76,15 +76,61 @@ pub struct TokenCreateArgs {
 pub enum CertsCommand {
     /// Print a new random certificate key for --certificate-key.
     CertificateKey,
-    /// Show when the certificates of this node expire.
-    CheckExpiration,
-    /// Renew certificates with the local CA.
+    /// Show when the certificates of this node (and their CAs) expire.
+    CheckExpiration {
+        /// Flags shared with `renew`.
+        #[command(flatten)]
+        flags: CertsFlags,
+        /// Output format: text, json or yaml.
+        #[arg(short = 'o', long = "output", default_value = "text")]
+        output: String,
+    },
+    /// Renew certificates with the local CA (kubelet.conf is never renewed).
     Renew {
-        /// Which certificate (or `all`).
+        /// Which certificate: admin.conf, apiserver, apiserver-etcd-client, apiserver-kubelet-client,
+        /// controller-manager.conf, etcd-healthcheck-client, etcd-peer, etcd-server, front-proxy-client,
+        /// scheduler.conf, super-admin.conf (1.29+), or all.
         name: String,
+        /// Flags shared with `check-expiration`.
+        #[command(flatten)]
+        flags: CertsFlags,
     },
     /// Write keys and certificate signing requests for an external CA.
-    GenerateCsr,
+    GenerateCsr {
+        /// Where the keys and CSRs of the certificates go [default: the configuration's, /etc/kubernetes/pki].
+        #[arg(long, value_name = "DIR")]
+        cert_dir: Option<String>,
+        /// A kubeadm configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Where the partial kubeconfig files and their CSRs go.
+        #[arg(long, value_name = "DIR", default_value = "/etc/kubernetes")]
+        kubeconfig_dir: String,
+    },
+}
+
+/// Flags of `kbinit certs check-expiration` and `kbinit certs renew`.
+#[derive(Args, Debug)]
+pub struct CertsFlags {
+    /// Where the certificates are [default: the configuration's, /etc/kubernetes/pki].
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<String>,
+    /// A kubeadm configuration file (without it, the cluster's kubeadm-config is read, else defaults are used).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// kubeconfig used to read the cluster's configuration.
+    #[arg(long, default_value = "/etc/kubernetes/admin.conf")]
+    pub kubeconfig: String,
+}
+
+impl CertsFlags {
+    fn source(self) -> crate::flows::certs::ConfigSource {
+        crate::flows::certs::ConfigSource {
+            config: self.config,
+            cert_dir: self.cert_dir,
+            kubeconfig: Some(self.kubeconfig),
+        }
+    }
 }
 
 /// `kbinit config …`
@@ -219,15 +265,21 @@ pub fn token(g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()> 
 }
 
 /// Runs `kbinit certs …`.
-pub fn certs(_g: &Global, cmd: CertsCommand, out: &Output) -> anyhow::Result<()> {
+pub fn certs(g: &Global, cmd: CertsCommand, out: &Output) -> anyhow::Result<()> {
+    let host = crate::host::Host::new(g.root.clone(), None);
     match cmd {
         CertsCommand::CertificateKey => {
             out.say(&kbinit_phases::cluster::certkey::CertificateKey::generate()?.to_string());
             Ok(())
         }
-        CertsCommand::CheckExpiration => Err(anyhow::anyhow!("certs check-expiration is not implemented yet")),
-        CertsCommand::Renew { .. } => Err(anyhow::anyhow!("certs renew is not implemented yet")),
-        CertsCommand::GenerateCsr => Err(anyhow::anyhow!("certs generate-csr is not implemented yet")),
+        CertsCommand::CheckExpiration { flags, output } => {
+            crate::flows::certs::check_expiration(&host, &flags.source(), &output, out)
+        }
+        CertsCommand::Renew { name, flags } => crate::flows::certs::renew(&host, &name, &flags.source(), out),
+        CertsCommand::GenerateCsr { cert_dir, config, kubeconfig_dir } => {
+            let src = crate::flows::certs::ConfigSource { config, cert_dir, kubeconfig: None };
+            crate::flows::certs::generate_csr(&host, &src, &kubeconfig_dir, out)
+        }
     }
 }
 

@@ -82,7 +82,7 @@ pub(crate) fn random_serial() -> Result<SerialNumber, Error> {
     }
 }
 
-fn distinguished_name(cn: &str, org: Option<&str>) -> DistinguishedName {
+pub(crate) fn distinguished_name(cn: &str, org: Option<&str>) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     if let Some(o) = org {
         dn.push(DnType::OrganizationName, o);

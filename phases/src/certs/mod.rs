@@ -7,10 +7,16 @@
 //! | `issue` | CA and leaf issuance, SANs, chain verification |
 //! | `ext` | the X.509 extensions, DER-encoded in Go's order |
 //! | [`keys`] | [`KeySource`], [`KeyPool`], kubeadm's private-key PEM encodings |
+//! | [`renew`] | `certs renew`: the renewable certificates by name, renewal with the local CA |
+//! | [`expiration`] | `certs check-expiration`: expiry rows and kubeadm's tables |
+//! | [`csr`] | `certs generate-csr`: keys, CSRs and partial kubeconfigs for an external CA |
 //!
 //! The planners never write: they read the node through a [`NodeView`] and return [`Step`]s.
 
+pub mod csr;
+pub mod expiration;
 pub mod keys;
+pub mod renew;
 
 mod ext;
 pub(crate) mod issue;

@@ -362,7 +362,7 @@ pub fn token_list_table(tokens: &[TokenInfo], now: OffsetDateTime) -> String {
 
 /// Go's tabwriter for rows whose cells are all tab-terminated except the last: each column but the last is padded
 /// with spaces to `max(minwidth, widest cell + padding)`; the last cell is written as is.
-fn tabwriter(rows: &[Vec<String>], minwidth: usize, padding: usize) -> String {
+pub(crate) fn tabwriter(rows: &[Vec<String>], minwidth: usize, padding: usize) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns.saturating_sub(1))
         .map(|c| {
