@@ -9,7 +9,7 @@
 //! |---|---|
 //! | [`config`] | kubeadm's configuration API (v1beta3/v1beta4): loading, flags, defaulting, validation, printing |
 //! | [`version`] | supported Kubernetes versions and what differs between them |
-//! | [`certs`] | the PKI under `/etc/kubernetes/pki`: the certificate table, key generation, reuse rules |
+//! | [`certs`] | the PKI under `/etc/kubernetes/pki`: the certificate table, key generation, reuse rules; `certs renew`, `check-expiration`, `generate-csr` |
 //! | [`kubeconfig`] | admin.conf, super-admin.conf, kubelet.conf, controller-manager.conf, scheduler.conf |
 //! | [`manifests`] | static Pod manifests for etcd and the control-plane components |
 //! | [`kubelet`] | /var/lib/kubelet/config.yaml, kubeadm-flags.env, instance-config.yaml |
