@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
-const RUNS: usize = 7;
+const RUNS: usize = 15;
 const KUBEADM_SECONDS: f64 = 1.2;
 const TARGET_RATIO: f64 = 0.35;
 const TARGET_RSS_MIB: f64 = 15.0;
