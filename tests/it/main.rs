@@ -4,17 +4,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input; // malformed configs and flags: exit 3, the field named, the root untouched
-mod cli; // the command tree, phases, --skip-phases, --root, --dry-run
 mod certs_cmd; // certs check-expiration, renew and generate-csr, judged by openssl
+mod cli; // the command tree, phases, --skip-phases, --root, --dry-run
 mod etcd; // real etcd started from the rendered manifest with the generated PKI
 mod fakeapi; // the fake kube-apiserver fixture (no kube-apiserver binary exists here)
 mod fakeapi_conformance; // the fake held to a recorded v1.28.7 server's answers
 mod golden; // renders compared with kubeadm's and with manifests/<scenario>/
-mod init_e2e; // init --upload-certs end to end: a netns node, a kubelet stand-in, real etcd, the fake API
-mod join_etcd; // kbinit's etcd membership client against real etcd: learner add, promote, remove
-mod join_discovery; // join discovery, --check, worker join and --dry-run against the fake API server
 mod ha_e2e; // an HA cluster: init, concurrent control-plane joins, a failed member removed, a worker
 mod init_dryrun; // init --dry-run's API calls against kubeadm's
+mod init_e2e; // init --upload-certs end to end: a netns node, a kubelet stand-in, real etcd, the fake API
+mod join_discovery; // join discovery, --check, worker join and --dry-run against the fake API server
+mod join_etcd; // kbinit's etcd membership client against real etcd: learner add, promote, remove
 mod key_modes; // a watcher over real runs: no key or kubeconfig is ever readable by group or others
 mod kill_rerun; // kill -9 at each phase boundary of init and control-plane join, then the same command again: same node
 mod nodes; // the multi-node harness: netns nodes, static Pods, a kubelet stand-in
