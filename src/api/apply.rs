@@ -128,44 +128,45 @@ fn live_write(
     let ns = object.namespace.as_deref();
     let mut body = object.body.clone();
     if let Some(o) = owner {
-        let live = get(c, out, &o.key.resource, o.key.namespace.as_deref(), &o.key.name)?
+        let live = c
+            .get(&o.key.resource, o.key.namespace.as_deref(), &o.key.name)?
             .ok_or_else(|| anyhow::anyhow!("its owner {} {} does not exist", o.key.resource.kind, key_text(&o.key)))?;
         let uid = live.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
         set_owner(&mut body, &o.key, &uid);
     }
     let verb = match policy {
-        WritePolicy::CreateOrUpdate => match create(c, out, res, ns, &body) {
+        WritePolicy::CreateOrUpdate => match c.create(res, ns, &body) {
             Ok(_) => "created",
             Err(e) if e.is_already_exists() => {
-                update(c, object, &body, out)?;
+                update(c, object, &body)?;
                 "updated"
             }
             Err(e) => return Err(e.into()),
         },
-        WritePolicy::CreateOrKeep => match create(c, out, res, ns, &body) {
+        WritePolicy::CreateOrKeep => match c.create(res, ns, &body) {
             Ok(_) => "created",
             Err(e) if e.is_already_exists() => "kept (exists)",
             Err(e) => return Err(e.into()),
         },
-        WritePolicy::ReadThenWrite => match get(c, out, res, ns, &object.name)? {
+        WritePolicy::ReadThenWrite => match c.get(res, ns, &object.name)? {
             Some(_) => {
-                update(c, object, &body, out)?;
+                update(c, object, &body)?;
                 "updated"
             }
-            None => match create(c, out, res, ns, &body) {
+            None => match c.create(res, ns, &body) {
                 Ok(_) => "created",
                 Err(e) if e.is_already_exists() => {
-                    update(c, object, &body, out)?;
+                    update(c, object, &body)?;
                     "updated"
                 }
                 Err(e) => return Err(e.into()),
             },
         },
         WritePolicy::CreateNew => {
-            if get(c, out, res, ns, &object.name)?.is_some() {
+            if c.get(res, ns, &object.name)?.is_some() {
                 anyhow::bail!("{} {} already exists", res.kind, object.key());
             }
-            create(c, out, res, ns, &body)?;
+            c.create(res, ns, &body)?;
             "created"
         }
     };
@@ -175,16 +176,16 @@ fn live_write(
 
 /// PUT over the live object: unconditionally first, then with the live resourceVersion while the server reports
 /// a conflict.
-fn update(c: &Cluster, object: &ApiObject, body: &Value, out: &Output) -> Result<(), CallError> {
+fn update(c: &Cluster, object: &ApiObject, body: &Value) -> Result<(), CallError> {
     let ns = object.namespace.as_deref();
     let mut body = body.clone();
     if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("resourceVersion");
     }
     for _ in 0..5 {
-        match replace(c, out, object, &body) {
+        match c.replace(&object.resource, ns, &object.name, &body) {
             Err(e) if e.is_conflict() => {
-                let live = get(c, out, &object.resource, ns, &object.name)?;
+                let live = c.get(&object.resource, ns, &object.name)?;
                 let rv = live.as_ref().and_then(|l| l.pointer("/metadata/resourceVersion")).cloned();
                 if let (Some(rv), Some(meta)) = (rv, body.get_mut("metadata").and_then(Value::as_object_mut)) {
                     meta.insert("resourceVersion".into(), rv);
@@ -193,7 +194,7 @@ fn update(c: &Cluster, object: &ApiObject, body: &Value, out: &Output) -> Result
             other => return other.map(|_| ()),
         }
     }
-    replace(c, out, object, &body).map(|_| ())
+    c.replace(&object.resource, ns, &object.name, &body).map(|_| ())
 }
 
 fn key_text(k: &ObjectKey) -> String {
@@ -210,7 +211,7 @@ fn patch_node(c: &Cluster, name: &str, change: &NodeChange, out: &Output) -> any
     let start = Instant::now();
     let mut told = Duration::ZERO;
     let node: Node = loop {
-        let live = get(c, out, &nodes, None, name)?;
+        let live = c.get(&nodes, None, name)?;
         let registered = live.as_ref().and_then(|n| n.pointer("/metadata/labels/kubernetes.io~1hostname")).is_some();
         if let (Some(v), true) = (live, registered) {
             break serde_json::from_value(v).context("decoding the Node")?;
@@ -239,11 +240,9 @@ fn patch_node(c: &Cluster, name: &str, change: &NodeChange, out: &Output) -> any
             return Ok(());
         };
         let sent = c.patch(&nodes, None, name, PatchType::StrategicMerge, &patch);
-        record(out, "PATCH", &nodes, None, Some(name), &sent);
         match sent {
             Err(e) if e.is_conflict() => {
-                let live =
-                    get(c, out, &nodes, None, name)?.ok_or_else(|| anyhow::anyhow!("Node {name:?} disappeared"))?;
+                let live = c.get(&nodes, None, name)?.ok_or_else(|| anyhow::anyhow!("Node {name:?} disappeared"))?;
                 node = serde_json::from_value(live).context("decoding the Node")?;
             }
             other => {
@@ -265,58 +264,4 @@ fn api_event(
     outcome: ApiOutcome<'_>,
 ) {
     out.event(&Event::Api { verb, resource: resource.plural, group: resource.group, namespace, name, outcome });
-}
-
-/// Emits the `api` event of a call that was sent.
-fn record<T>(
-    out: &Output,
-    verb: &str,
-    resource: &ResourceType,
-    namespace: Option<&str>,
-    name: Option<&str>,
-    result: &Result<T, CallError>,
-) {
-    let reason;
-    let outcome = match result {
-        Ok(_) => ApiOutcome::Ok,
-        Err(CallError::Status { code, reason: r, .. }) => {
-            reason = r.clone();
-            ApiOutcome::Failed { code: Some(*code), reason: &reason }
-        }
-        Err(CallError::Transport(_)) => ApiOutcome::Failed { code: None, reason: "no answer" },
-    };
-    api_event(out, verb, resource, namespace, name, outcome);
-}
-
-/// GET, with its event (a missing object is `not-found`).
-fn get(
-    c: &Cluster,
-    out: &Output,
-    res: &ResourceType,
-    ns: Option<&str>,
-    name: &str,
-) -> Result<Option<Value>, CallError> {
-    let r = c.get(res, ns, name);
-    match &r {
-        Ok(None) => {
-            api_event(out, "GET", res, ns, Some(name), ApiOutcome::Failed { code: Some(404), reason: "NotFound" })
-        }
-        other => record(out, "GET", res, ns, Some(name), other),
-    }
-    r
-}
-
-/// POST, with its event.
-fn create(c: &Cluster, out: &Output, res: &ResourceType, ns: Option<&str>, body: &Value) -> Result<Value, CallError> {
-    let r = c.create(res, ns, body);
-    record(out, "CREATE", res, ns, body.pointer("/metadata/name").and_then(Value::as_str), &r);
-    r
-}
-
-/// PUT, with its event.
-fn replace(c: &Cluster, out: &Output, object: &ApiObject, body: &Value) -> Result<Value, CallError> {
-    let ns = object.namespace.as_deref();
-    let r = c.replace(&object.resource, ns, &object.name, body);
-    record(out, "UPDATE", &object.resource, ns, Some(&object.name), &r);
-    r
 }

@@ -10,6 +10,9 @@ use kbinit_phases::api::ResourceType;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value;
 
+use crate::events::{ApiOutcome, Event};
+use crate::output::Output;
+
 /// What went wrong with one call: the server's answer (status code, reason, message) or no answer at all.
 #[derive(Debug)]
 pub enum CallError {
@@ -76,10 +79,12 @@ pub enum PatchType {
     Merge,
 }
 
-/// A connection to one API server with one identity.
+/// A connection to one API server with one identity. With [`Cluster::with_events`] every call on a resource is
+/// reported as an `api` event (`--output jsonl`), wherever in kbinit it is made.
 pub struct Cluster {
     rt: tokio::runtime::Runtime,
     client: kube::Client,
+    events: Option<Output>,
     /// The server URL, for messages.
     pub server: String,
     /// How long one call may keep retrying.
@@ -129,7 +134,32 @@ impl Cluster {
             let _guard = rt.enter();
             kube::Client::try_from(config).map_err(|e| anyhow::anyhow!("cannot build a client for {server}: {e}"))?
         };
-        Ok(Cluster { rt, client, server, call_timeout })
+        Ok(Cluster { rt, client, server, call_timeout, events: None })
+    }
+
+    /// Reports every resource call of this client as an `api` event on `out`.
+    pub fn with_events(mut self, out: &Output) -> Cluster {
+        self.events = Some(out.clone());
+        self
+    }
+
+    /// Emits the `api` event of one call on a resource (a 404 GET is `not-found`).
+    fn record<T>(
+        &self,
+        verb: &str,
+        resource: &ResourceType,
+        namespace: Option<&str>,
+        name: Option<&str>,
+        result: &Result<T, CallError>,
+    ) {
+        let Some(out) = &self.events else { return };
+        let outcome = match result {
+            Ok(_) => ApiOutcome::Ok,
+            Err(CallError::Status { code, reason, .. }) => ApiOutcome::Failed { code: Some(*code), reason },
+            Err(CallError::Transport(_)) => ApiOutcome::Failed { code: None, reason: "no answer" },
+        };
+        let namespace = namespace.filter(|_| resource.namespaced);
+        out.event(&Event::Api { verb, resource: resource.plural, group: resource.group, namespace, name, outcome });
     }
 
     /// One request, no retries: the body as JSON (or `Value::Null` for an empty body).
@@ -172,11 +202,21 @@ impl Cluster {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Option<Value>, CallError> {
-        match self.call(Method::GET, &resource.item_path(namespace, name), None) {
+        let r = self.call(Method::GET, &resource.item_path(namespace, name), None);
+        self.record("GET", resource, namespace, Some(name), &r);
+        match r {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// GET one object once, without retries, the error kept as the server gave it (discovery decides itself what
+    /// a 404 or a refusal means and when to try again).
+    pub fn get_once(&self, resource: &ResourceType, namespace: Option<&str>, name: &str) -> Result<Value, CallError> {
+        let r = self.call_once(Method::GET, &resource.item_path(namespace, name), None);
+        self.record("GET", resource, namespace, Some(name), &r);
+        r
     }
 
     /// LIST objects, optionally filtered (`labelSelector=…`, `fieldSelector=…` already encoded).
@@ -185,13 +225,17 @@ impl Cluster {
         if !query.is_empty() {
             path = format!("{path}?{query}");
         }
-        let list = self.call(Method::GET, &path, None)?;
-        Ok(list.get("items").and_then(Value::as_array).cloned().unwrap_or_default())
+        let list = self.call(Method::GET, &path, None);
+        self.record("LIST", resource, namespace, None, &list);
+        Ok(list?.get("items").and_then(Value::as_array).cloned().unwrap_or_default())
     }
 
     /// POST a new object.
     pub fn create(&self, resource: &ResourceType, namespace: Option<&str>, body: &Value) -> Result<Value, CallError> {
-        self.call(Method::POST, &resource.collection_path(namespace), Some(("application/json", json_bytes(body))))
+        let r =
+            self.call(Method::POST, &resource.collection_path(namespace), Some(("application/json", json_bytes(body))));
+        self.record("CREATE", resource, namespace, body.pointer("/metadata/name").and_then(Value::as_str), &r);
+        r
     }
 
     /// PUT over an existing object.
@@ -202,7 +246,10 @@ impl Cluster {
         name: &str,
         body: &Value,
     ) -> Result<Value, CallError> {
-        self.call(Method::PUT, &resource.item_path(namespace, name), Some(("application/json", json_bytes(body))))
+        let r =
+            self.call(Method::PUT, &resource.item_path(namespace, name), Some(("application/json", json_bytes(body))));
+        self.record("UPDATE", resource, namespace, Some(name), &r);
+        r
     }
 
     /// PATCH an object.
@@ -218,12 +265,16 @@ impl Cluster {
             PatchType::StrategicMerge => "application/strategic-merge-patch+json",
             PatchType::Merge => "application/merge-patch+json",
         };
-        self.call(Method::PATCH, &resource.item_path(namespace, name), Some((content_type, json_bytes(patch))))
+        let r = self.call(Method::PATCH, &resource.item_path(namespace, name), Some((content_type, json_bytes(patch))));
+        self.record("PATCH", resource, namespace, Some(name), &r);
+        r
     }
 
     /// DELETE an object; `Ok(false)` when it was not there.
     pub fn delete(&self, resource: &ResourceType, namespace: Option<&str>, name: &str) -> Result<bool, CallError> {
-        match self.call(Method::DELETE, &resource.item_path(namespace, name), None) {
+        let r = self.call(Method::DELETE, &resource.item_path(namespace, name), None);
+        self.record("DELETE", resource, namespace, Some(name), &r);
+        match r {
             Ok(_) => Ok(true),
             Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),

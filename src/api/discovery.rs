@@ -111,7 +111,7 @@ fn not_a_cluster(url: &str, answer: &str) -> anyhow::Error {
 /// Reads cluster-info once through `c`: the ConfigMap, `Ok(None)` when it does not exist, or what went wrong.
 fn fetch(c: &Cluster, url: &str) -> Result<Option<ConfigMap>, Attempt<()>> {
     let res = ResourceType::of::<ConfigMap>();
-    match c.call_once(http::Method::GET, &res.item_path(Some(CLUSTER_INFO_NAMESPACE), CLUSTER_INFO_NAME), None) {
+    match c.get_once(&res, Some(CLUSTER_INFO_NAMESPACE), CLUSTER_INFO_NAME) {
         Ok(v) => {
             if v.get("kind").and_then(serde_json::Value::as_str) != Some("ConfigMap") {
                 let text = v.to_string();
@@ -157,18 +157,18 @@ fn missing_cluster_info(url: &str) -> String {
 }
 
 /// A client without credentials for `url`, optionally trusting `ca_pem` (else not verifying TLS at all).
-fn anonymous(url: &str, ca_pem: Option<&[u8]>) -> anyhow::Result<Cluster> {
+fn anonymous(url: &str, ca_pem: Option<&[u8]>, out: &Output) -> anyhow::Result<Cluster> {
     let per_call = Duration::from_secs(10);
     match ca_pem {
         None => {
             let uri: http::Uri = url.parse().map_err(|e| anyhow::anyhow!("bad API server endpoint {url:?}: {e}"))?;
             let mut config = kube::Config::new(uri);
             config.accept_invalid_certs = true;
-            Cluster::from_kube_config(config, per_call)
+            Ok(Cluster::from_kube_config(config, per_call)?.with_events(out))
         }
         Some(ca) => {
             let kc = kubeconfig_value("discovery", url, ca, "anonymous", UserAuth::None);
-            Cluster::from_kubeconfig_text(&kbinit_phases::yaml::to_yaml(&kc), per_call)
+            Ok(Cluster::from_kubeconfig_text(&kbinit_phases::yaml::to_yaml(&kc), per_call)?.with_events(out))
         }
     }
 }
@@ -198,7 +198,7 @@ pub fn token_discovery(
         );
     }
     out.say(&format!("[discovery] Requesting cluster-info from {url} (TLS not verified yet) with token id {id:?}"));
-    let insecure = anonymous(&url, None)?;
+    let insecure = anonymous(&url, None, out)?;
     let trusted = poll("to get a trusted cluster-info", p, out, || match fetch(&insecure, &url) {
         Err(a) => retype(a),
         Ok(None) => Attempt::Retry(missing_cluster_info(&url)),
@@ -223,7 +223,7 @@ pub fn token_discovery(
         "[discovery] Cluster CA {} matches a pin; requesting cluster-info again from {url} with TLS verified by it",
         trusted.ca_hashes.join(", ")
     ));
-    let pinned = anonymous(&url, Some(&trusted.ca_pem))?;
+    let pinned = anonymous(&url, Some(&trusted.ca_pem), out)?;
     poll("to fetch cluster-info again with the pinned CA", p, out, || match fetch(&pinned, &url) {
         Err(Attempt::Retry(why)) if cert_refused(&why) => Attempt::Fail(anyhow::anyhow!(
             "the API server at {url} presents a certificate that the pinned cluster CA ({}) does not accept for \
@@ -270,7 +270,7 @@ pub fn file_discovery(location: &str, p: &Polling, out: &Output) -> anyhow::Resu
     let file = discovery::file_discovery(&text)?;
     let url = file.cluster.server.clone();
     out.say(&format!("[discovery] Using the discovery file {location:?}; checking its API server {url}"));
-    let c = anonymous(&url, Some(&file.cluster.ca_pem))?;
+    let c = anonymous(&url, Some(&file.cluster.ca_pem), out)?;
     let warning = poll("to validate the discovery file's API server", p, out, || match fetch(&c, &url) {
         Ok(Some(cm)) => Attempt::Done(discovery::file_cluster_info_warning(&file, &cm)),
         Ok(None) => Attempt::Retry(missing_cluster_info(&url)),

@@ -76,7 +76,7 @@ fn cluster_configuration(host: &Host, kubeconfig: &str, tag: &str, out: &Output)
         return None;
     }
     let client = match Cluster::from_kubeconfig_file(&path, READ_TIMEOUT) {
-        Ok(c) => c,
+        Ok(c) => c.with_events(out),
         Err(e) => {
             out.debug(1, &format!("[{tag}] cannot use {kubeconfig}: {e:#}"));
             return None;

@@ -33,7 +33,7 @@ impl InitData {
         if self.api.is_none() {
             let timeout = self.cfg.timeouts.kubernetes_api_call;
             let admin = self.host.path(&self.args.kubeconfig);
-            let c = Cluster::from_kubeconfig_file(&admin, timeout)?;
+            let c = Cluster::from_kubeconfig_file(&admin, timeout)?.with_events(out);
             if !self.admins_ensured {
                 self.ensure_cluster_admins(&c, timeout, out)?;
             }
@@ -65,7 +65,7 @@ impl InitData {
                     1,
                     &format!("admin.conf may not create {}; using {}", bootstrap_token::CLUSTER_ADMINS, path.display()),
                 );
-                let sa = Cluster::from_kubeconfig_file(&path, timeout)?;
+                let sa = Cluster::from_kubeconfig_file(&path, timeout)?.with_events(out);
                 apply_api(&steps, Target::Live(&sa), out)?;
             }
             Err(e) => return Err(e),

@@ -129,7 +129,8 @@ impl JoinContext {
             &cfg.tls_bootstrap_token,
         )?;
         let bootstrap =
-            Cluster::from_kubeconfig_text(&kbinit_phases::yaml::to_yaml(&reader_kc), cfg.timeouts.kubernetes_api_call)?;
+            Cluster::from_kubeconfig_text(&kbinit_phases::yaml::to_yaml(&reader_kc), cfg.timeouts.kubernetes_api_call)?
+                .with_events(out);
         out.say("[preflight] Reading configuration from the cluster...");
         out.say("[preflight] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'");
         let kubeadm_config = get_configmap(&bootstrap, cfg, remote::KUBEADM_CONFIG)?;

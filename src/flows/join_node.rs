@@ -57,9 +57,9 @@ pub fn prepare(d: &mut JoinData, out: &Output, which: &str) -> anyhow::Result<()
 }
 
 /// A client with this node's admin.conf (written by control-plane-prepare/kubeconfig).
-fn admin(d: &JoinData) -> anyhow::Result<Cluster> {
+fn admin(d: &JoinData, out: &Output) -> anyhow::Result<Cluster> {
     let p = d.host.path(&format!("{}/admin.conf", paths::KUBERNETES_DIR));
-    Cluster::from_kubeconfig_file(&p, d.cfg.timeouts.kubernetes_api_call)
+    Ok(Cluster::from_kubeconfig_file(&p, d.cfg.timeouts.kubernetes_api_call)?.with_events(out))
 }
 
 /// The client URLs of the other members of the cluster's etcd, from the annotation on the etcd Pods (kubeadm's
@@ -107,7 +107,7 @@ pub fn check_etcd(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
         out.say("[dryrun] Would check the health of every etcd member");
         return Ok(());
     }
-    let endpoints = etcd_endpoints(&admin(d)?, &init.node_registration.name, out)?;
+    let endpoints = etcd_endpoints(&admin(d, out)?, &init.node_registration.name, out)?;
     let tls = EtcdTls::from_pki(&d.host, &init.cluster.certificates_dir)?;
     let mut etcd = EtcdClient::connect(&endpoints, &tls, Duration::from_secs(5))?;
     let endpoints = etcd.member_client_urls()?;
@@ -136,7 +136,7 @@ pub fn etcd_join(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
         out.say("[dryrun] Would wait for the new etcd member to join the cluster");
         return Ok(());
     }
-    let endpoints = etcd_endpoints(&admin(d)?, &init.node_registration.name, out)?;
+    let endpoints = etcd_endpoints(&admin(d, out)?, &init.node_registration.name, out)?;
     let tls = EtcdTls::from_pki(&d.host, &init.cluster.certificates_dir)?;
     let mut etcd = EtcdClient::connect(&endpoints, &tls, Duration::from_secs(10))?;
     let add_deadline = Instant::now() + d.cfg.timeouts.etcd_api_call;
@@ -320,6 +320,7 @@ fn wait_tls_bootstrap(d: &mut JoinData, out: &Output, tag: &str) -> anyhow::Resu
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .and_then(|t| embed_kubeconfig_files(&t, &d.host))
                 .and_then(|t| Cluster::from_kubeconfig_text(&t, d.cfg.timeouts.kubernetes_api_call))
+                .map(|c| c.with_events(out))
             {
                 Ok(c) => break c,
                 Err(e) => format!("{kubelet_conf} cannot be loaded yet: {e:#}"),
@@ -380,7 +381,7 @@ pub fn wait_control_plane(d: &mut JoinData, out: &Output) -> anyhow::Result<()> 
         out.say("[dryrun] Would wait for the kubelet and the control-plane components to be healthy");
         return Ok(());
     }
-    crate::api::wait::wait_control_plane(&init, &admin(d)?, paths::MANIFESTS_DIR, out)
+    crate::api::wait::wait_control_plane(&init, &admin(d, out)?, paths::MANIFESTS_DIR, out)
 }
 
 /// control-plane-join/mark-control-plane: the label and taints, with this node's admin.conf.
@@ -394,5 +395,5 @@ pub fn mark_control_plane(d: &mut JoinData, out: &Output) -> anyhow::Result<()> 
     if d.args.dry_run {
         return apply_api(&steps, Target::DryRun, out);
     }
-    apply_api(&steps, Target::Live(&admin(d)?), out)
+    apply_api(&steps, Target::Live(&admin(d, out)?), out)
 }

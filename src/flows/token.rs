@@ -18,9 +18,9 @@ use crate::output::Output;
 /// One API call may retry this long.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Connects with the kubeconfig at `path` (a node path under the host's root).
-pub fn connect(host: &Host, path: &str) -> anyhow::Result<Cluster> {
-    Cluster::from_kubeconfig_file(&host.path(path), CALL_TIMEOUT)
+/// Connects with the kubeconfig at `path` (a node path under the host's root); its calls are reported on `out`.
+pub fn connect(host: &Host, path: &str, out: &Output) -> anyhow::Result<Cluster> {
+    Ok(Cluster::from_kubeconfig_file(&host.path(path), CALL_TIMEOUT)?.with_events(out))
 }
 
 /// What `token create` was asked for.
@@ -50,7 +50,7 @@ pub fn create(host: &Host, req: &CreateRequest<'_>, out: &Output) -> anyhow::Res
     if req.dry_run {
         apply_api(&steps, Target::DryRun, out)?;
     } else {
-        let c = connect(host, req.kubeconfig)?;
+        let c = connect(host, req.kubeconfig, out)?;
         apply_api(&steps, Target::Live(&c), out)
             .map_err(|e| anyhow::anyhow!("failed to create bootstrap token with id {:?}: {e:#}", token.id))?;
     }
@@ -60,7 +60,7 @@ pub fn create(host: &Host, req: &CreateRequest<'_>, out: &Output) -> anyhow::Res
 /// The cluster's bootstrap tokens (secrets of type `bootstrap.kubernetes.io/token` in kube-system). Secrets that
 /// cannot be read as tokens are reported as warnings and skipped, as kubeadm does.
 pub fn list(host: &Host, kubeconfig: &str, out: &Output) -> anyhow::Result<Vec<TokenInfo>> {
-    let c = connect(host, kubeconfig)?;
+    let c = connect(host, kubeconfig, out)?;
     let items = c
         .list(
             &ResourceType::of::<Secret>(),
@@ -136,7 +136,7 @@ pub fn delete(host: &Host, kubeconfig: &str, tokens: &[String], out: &Output) ->
             }
         })
         .collect::<anyhow::Result<_>>()?;
-    let c = connect(host, kubeconfig)?;
+    let c = connect(host, kubeconfig, out)?;
     for id in ids {
         let name = kbinit_phases::cluster::token::secret_name(&id);
         let found = c

@@ -315,6 +315,18 @@ fn init_upload_certs_end_to_end() {
         let again = tn.kbinit(&args);
         assert_eq!(again.code, 0, "{phase:?} again\n{}{}", again.stdout, again.stderr);
     }
+    // a live run's --output jsonl reports each API call with its outcome: create refused, then update
+    let live = tn.kbinit(&["init", "phase", "upload-config", "kubeadm", "--output", "jsonl", "--config", cfg]);
+    assert_eq!(live.code, 0, "{}{}", live.stdout, live.stderr);
+    let calls: Vec<Value> = live
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["event"] == "api" && e["name"] == "kubeadm-config")
+        .collect();
+    assert_eq!(calls[0]["verb"], "CREATE", "{calls:?}");
+    assert_eq!(calls[0]["code"], 409, "{calls:?}");
+    assert!(calls.iter().any(|e| e["verb"] == "UPDATE" && e["status"] == "ok"), "{calls:?}");
     let again = tn.kbinit(&["init", "phase", "upload-certs", "--upload-certs", "--config", cfg]);
     assert_eq!(again.code, 0, "upload-certs again\n{}{}", again.stdout, again.stderr);
     let new_key = again.stdout.lines().skip_while(|l| *l != "[upload-certs] Using certificate key:").nth(1).unwrap();

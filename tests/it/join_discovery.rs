@@ -407,3 +407,27 @@ fn expired_kubeadm_certs_is_refused_with_the_fix() {
     refused(&run, untouched, "This Secret might have expired");
     assert!(run.stderr.contains("kbinit init phase upload-certs --upload-certs"), "{}", run.stderr);
 }
+
+#[test]
+fn jsonl_reports_every_api_call_discovery_makes() {
+    let f = fixture(None);
+    let (run, _, untouched) =
+        join(&token_config(&f.endpoint, TOKEN, &[&f.pin], Some(KEY)), &["--check", "--output", "jsonl"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(untouched);
+    let api: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "api")
+        .collect();
+    let seen = |verb: &str, resource: &str, name: &str| {
+        api.iter().any(|e| e["verb"] == verb && e["resource"] == resource && e["name"] == name && e["status"] == "ok")
+    };
+    // the insecure and the pinned fetch of cluster-info, then what the bootstrap token reads
+    let cluster_info = api.iter().filter(|e| e["name"] == "cluster-info" && e["status"] == "ok").count();
+    assert!(cluster_info >= 2, "{api:?}");
+    assert!(seen("GET", "configmaps", "kubeadm-config"), "{api:?}");
+    assert!(seen("GET", "secrets", "kubeadm-certs"), "{api:?}");
+    assert!(!run.stdout.contains(KEY) && !run.stdout.contains("0123456789abcdef"), "a secret in the events");
+}
