@@ -58,30 +58,13 @@ pub fn kubelet_configuration(init: &InitConfiguration, host: &HostFacts) -> Valu
         config["resolvConf"] = json!("/run/systemd/resolve/resolv.conf");
     }
     if let Some(user) = &init.kubelet {
-        merge(&mut config, user);
+        crate::yaml::merge(&mut config, user);
     }
     // kubeadm always forces these
     config["apiVersion"] = json!("kubelet.config.k8s.io/v1beta1");
     config["kind"] = json!("KubeletConfiguration");
     config["rotateCertificates"] = json!(true);
     config
-}
-
-/// Deep-merges `over` into `base`: objects merge key by key, anything else replaces.
-fn merge(base: &mut Value, over: &Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(k) {
-                    Some(existing) => merge(existing, v),
-                    None => {
-                        b.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o.clone(),
-    }
 }
 
 /// The cluster DNS address: the 10th address of the first service CIDR (`10.96.0.0/12` → `10.96.0.10`).

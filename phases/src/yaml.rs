@@ -907,3 +907,20 @@ mod tests {
         assert_eq!(to_yaml(&v), "a: 1.5\nb: 1000000\nc: 1e-05\nd: 1.2345675e+06\ne: -7\nf: 0.0001\ng: 1e+22\n");
     }
 }
+
+/// Deep-merges `over` into `base`: objects merge key by key, anything else replaces.
+pub fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}

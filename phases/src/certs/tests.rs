@@ -590,30 +590,8 @@ fn subphases_are_kubeadms() {
 /// §Q.1: the pin kubeadm printed for its CA.
 #[test]
 fn ca_pin_vector() {
-    let pem = "-----BEGIN CERTIFICATE-----
-MIIDBTCCAe2gAwIBAgIIB/gKRsDZOmUwDQYJKoZIhvcNAQELBQAwFTETMBEGA1UE
-AxMKa3ViZXJuZXRlczAeFw0yNjExMjIxMjU0MTNaFw0zNjExMTkxMjU5MTNaMBUx
-EzARBgNVBAMTCmt1YmVybmV0ZXMwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEK
-AoIBAQDFFM6kwW9OPWR2KX7Kuc6utQ4PBSUjz4GGLOVr+VURUDToKhMv5+aHP3sv
-6K8WEJQxyLupb3Z3sZleSWhSU2CIBa1YveqEbtMkjCC3rIwjTz7DbadF+tRmJ4vf
-PcAHuFHyTnVrqRty+mzHoUQtJZT5VxSYJ8Biqs1tM5ZVEcgoXuU1Q6U8oZi/N/uK
-b7e7P4Toh2gjvWdiPiOmaIeP4LBdxm3AYExQAc3m/2WXp9de+Nl/jzdMrrpKq/Ee
-hLIMhHOIgxWt6O869cMHsSQyH+q1geTM1tDN/MD/tLBYTxIjDmkosenV3HlDTSZ+
-NTiL5ZVK3LNSffdymm0JR8wNRtb9AgMBAAGjWTBXMA4GA1UdDwEB/wQEAwICpDAP
-BgNVHRMBAf8EBTADAQH/MB0GA1UdDgQWBBQMa2dKRVLhDsa2KuGbc2L2c4JQ2jAV
-BgNVHREEDjAMggprdWJlcm5ldGVzMA0GCSqGSIb3DQEBCwUAA4IBAQBNsjjbJ1JA
-9oHegBn50or108YA1tcBFSb6k66UpXO9FAWKw5xcwhEc8XOR35qFRqbDasIi/mmv
-MeHgWEacJiUX3G0WmGPqsuPZrt8+zkVAte2cOpPZGkCmu1xVrntF4UZndeUgPJEq
-Z8MLVBR+g+Nm+zLhPZufYB7Ux+oVOo2p0eMQ2WV0cDKLSUW3K2ZGaqm3LMiyegZ6
-xmDzzd5TP3rtrOFHnMBTOQHLGS+K6VORwe198XlGdjt/5zuNlk2etPuCJKj/E3wA
-ABqAUnxJIOBbDq29mpB473vFyKtDCOl5TEoCfVv+d05wMcKBcBuaULW5nUJGCSAi
-LufAw1/dNrsN
------END CERTIFICATE-----
-";
-    assert_eq!(
-        ca_cert_hash(pem.as_bytes()).unwrap(),
-        "sha256:7d9be530bbd9026b979e7e184a1403c3bba86eab1e4f56ae0f013b85a97fc77a"
-    );
+    let pem = Q1_CA;
+    assert_eq!(ca_cert_hash(pem.as_bytes()).unwrap(), Q1_PIN);
     // a kubeadm CA on disk (PrintableString subject) can sign new leaves with the same issuer bytes
     let ca = LoadedCert::parse("ca", pem.as_bytes()).unwrap();
     assert!(ca.is_ca());
@@ -666,3 +644,26 @@ fn extensions_are_in_gos_order() {
     assert_eq!(value(KU.0), [0x03, 0x02, 0x05, 0xa0]);
     assert_eq!(value(BC.0), [0x30, 0x00]);
 }
+
+/// §Q.1: a CA made by kubeadm 1.28.7 and its pin.
+pub(crate) const Q1_CA: &str = "-----BEGIN CERTIFICATE-----
+MIIDBTCCAe2gAwIBAgIIB/gKRsDZOmUwDQYJKoZIhvcNAQELBQAwFTETMBEGA1UE
+AxMKa3ViZXJuZXRlczAeFw0yNjExMjIxMjU0MTNaFw0zNjExMTkxMjU5MTNaMBUx
+EzARBgNVBAMTCmt1YmVybmV0ZXMwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEK
+AoIBAQDFFM6kwW9OPWR2KX7Kuc6utQ4PBSUjz4GGLOVr+VURUDToKhMv5+aHP3sv
+6K8WEJQxyLupb3Z3sZleSWhSU2CIBa1YveqEbtMkjCC3rIwjTz7DbadF+tRmJ4vf
+PcAHuFHyTnVrqRty+mzHoUQtJZT5VxSYJ8Biqs1tM5ZVEcgoXuU1Q6U8oZi/N/uK
+b7e7P4Toh2gjvWdiPiOmaIeP4LBdxm3AYExQAc3m/2WXp9de+Nl/jzdMrrpKq/Ee
+hLIMhHOIgxWt6O869cMHsSQyH+q1geTM1tDN/MD/tLBYTxIjDmkosenV3HlDTSZ+
+NTiL5ZVK3LNSffdymm0JR8wNRtb9AgMBAAGjWTBXMA4GA1UdDwEB/wQEAwICpDAP
+BgNVHRMBAf8EBTADAQH/MB0GA1UdDgQWBBQMa2dKRVLhDsa2KuGbc2L2c4JQ2jAV
+BgNVHREEDjAMggprdWJlcm5ldGVzMA0GCSqGSIb3DQEBCwUAA4IBAQBNsjjbJ1JA
+9oHegBn50or108YA1tcBFSb6k66UpXO9FAWKw5xcwhEc8XOR35qFRqbDasIi/mmv
+MeHgWEacJiUX3G0WmGPqsuPZrt8+zkVAte2cOpPZGkCmu1xVrntF4UZndeUgPJEq
+Z8MLVBR+g+Nm+zLhPZufYB7Ux+oVOo2p0eMQ2WV0cDKLSUW3K2ZGaqm3LMiyegZ6
+xmDzzd5TP3rtrOFHnMBTOQHLGS+K6VORwe198XlGdjt/5zuNlk2etPuCJKj/E3wA
+ABqAUnxJIOBbDq29mpB473vFyKtDCOl5TEoCfVv+d05wMcKBcBuaULW5nUJGCSAi
+LufAw1/dNrsN
+-----END CERTIFICATE-----
+";
+pub(crate) const Q1_PIN: &str = "sha256:7d9be530bbd9026b979e7e184a1403c3bba86eab1e4f56ae0f013b85a97fc77a";

@@ -360,29 +360,13 @@ fn kube_proxy_zero_config() -> Value {
     })
 }
 
-fn merge(base: &mut Value, over: &Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(k) {
-                    Some(existing) => merge(existing, v),
-                    None => {
-                        b.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o.clone(),
-    }
-}
-
 /// The KubeProxyConfiguration kbinit stores (§F.3): a user-supplied document merged over the zero values, then
 /// kubeadm's defaults for the fields still empty: `bindAddress` (`0.0.0.0`, `::` for an IPv6 advertise address),
 /// `clusterCIDR` (the pod subnet), `clientConnection.kubeconfig`.
 pub fn kube_proxy_configuration(init: &InitConfiguration) -> Value {
     let mut config = kube_proxy_zero_config();
     if let Some(user) = &init.kube_proxy {
-        merge(&mut config, user);
+        crate::yaml::merge(&mut config, user);
     }
     let empty = |v: &Value| v.as_str().is_none_or(str::is_empty);
     if empty(&config["bindAddress"]) {
