@@ -701,6 +701,23 @@ fn number(n: &serde_json::Number) -> String {
     format!("{sign}{body}")
 }
 
+/// Deep-merges `over` into `base`: objects merge key by key, anything else replaces.
+pub fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -905,22 +922,5 @@ mod tests {
     fn numbers_are_written_like_go() {
         let v = json!({"a": 1.5, "b": 1_000_000.0, "c": 0.00001, "d": 1234567.5, "e": -7, "f": 0.0001, "g": 1e22});
         assert_eq!(to_yaml(&v), "a: 1.5\nb: 1000000\nc: 1e-05\nd: 1.2345675e+06\ne: -7\nf: 0.0001\ng: 1e+22\n");
-    }
-}
-
-/// Deep-merges `over` into `base`: objects merge key by key, anything else replaces.
-pub fn merge(base: &mut Value, over: &Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(k) {
-                    Some(existing) => merge(existing, v),
-                    None => {
-                        b.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o.clone(),
     }
 }
