@@ -3,6 +3,7 @@
 //! `/var/lib/kubelet/instance-config.yaml`; plus the component-config hash of the `kubelet-config` ConfigMap
 //! (§E.4). Starting the kubelet is the binary's job.
 
+use crate::version::KubeVersion;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -161,27 +162,32 @@ pub fn component_config_hash(data: &BTreeMap<String, String>) -> String {
 /// and config.yaml (FileKind::Kubelet), and for 1.34+ /var/lib/kubelet/instance-config.yaml (a
 /// KubeletConfiguration with only containerRuntimeEndpoint). Starting the kubelet is the binary's job.
 pub fn plan_kubelet_start(init: &InitConfiguration, host: &HostFacts) -> Result<Vec<Step>, Error> {
-    let cluster = &init.cluster;
-    let env = flags_env(&init.node_registration, cluster, host, false);
-    let config = to_yaml(&kubelet_configuration(init, host));
+    let env = flags_env(&init.node_registration, &init.cluster, host, false);
+    let config = kubelet_configuration(init, host);
+    Ok(kubelet_file_steps(&init.cluster.kubernetes_version, &init.node_registration.cri_socket, env, &config))
+}
+
+/// The kubelet files init and join write alike: /var/lib/kubelet (0700), kubeadm-flags.env, config.yaml, and
+/// with NodeLocalCRISocket (1.34+) instance-config.yaml naming the node's CRI socket, with kubeadm's lines.
+pub fn kubelet_file_steps(version: &KubeVersion, cri_socket: &str, flags_env: String, config: &Value) -> Vec<Step> {
     let mut steps = vec![
         Step::EnsureDir { path: paths::KUBELET_DIR.into(), mode: 0o700 },
         Step::say(format!(
             "[kubelet-start] Writing kubelet environment file with flags to file {:?}",
             paths::KUBELET_FLAGS_ENV
         )),
-        Step::write(paths::KUBELET_FLAGS_ENV, env, FileKind::Kubelet),
+        Step::write(paths::KUBELET_FLAGS_ENV, flags_env, FileKind::Kubelet),
         Step::say(format!("[kubelet-start] Writing kubelet configuration to file {:?}", paths::KUBELET_CONFIG)),
-        Step::write(paths::KUBELET_CONFIG, config, FileKind::Kubelet),
+        Step::write(paths::KUBELET_CONFIG, to_yaml(config), FileKind::Kubelet),
     ];
-    if cluster.kubernetes_version.node_local_cri_socket() {
+    if version.node_local_cri_socket() {
         let mut instance = Map::new();
         instance.insert("apiVersion".into(), json!("kubelet.config.k8s.io/v1beta1"));
         instance.insert("kind".into(), json!("KubeletConfiguration"));
-        instance.insert("containerRuntimeEndpoint".into(), json!(init.node_registration.cri_socket));
+        instance.insert("containerRuntimeEndpoint".into(), json!(cri_socket));
         steps.push(Step::write(paths::KUBELET_INSTANCE_CONFIG, to_yaml(&Value::Object(instance)), FileKind::Kubelet));
     }
-    Ok(steps)
+    steps
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! cluster's KubeletConfiguration and this node's flags. Stopping and starting the kubelet, waiting for its TLS
 //! bootstrap, annotating the Node and deleting bootstrap-kubelet.conf afterwards are the binary's.
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::Error;
 use crate::config::{ClusterConfiguration, HostFacts, JoinConfiguration};
@@ -69,26 +69,11 @@ pub fn plan_kubelet_start(inp: &KubeletStartInputs<'_>, view: &dyn NodeView) -> 
     }
     let worker = join.control_plane.is_none();
     let env = crate::kubelet::flags_env(&join.node_registration, inp.cluster, inp.host, worker);
-    steps.extend([
-        Step::EnsureDir { path: paths::KUBELET_DIR.into(), mode: 0o700 },
-        Step::say(format!(
-            "[kubelet-start] Writing kubelet environment file with flags to file {:?}",
-            paths::KUBELET_FLAGS_ENV
-        )),
-        Step::write(paths::KUBELET_FLAGS_ENV, env, FileKind::Kubelet),
-        Step::say(format!("[kubelet-start] Writing kubelet configuration to file {:?}", paths::KUBELET_CONFIG)),
-        Step::write(paths::KUBELET_CONFIG, crate::yaml::to_yaml(inp.kubelet_config), FileKind::Kubelet),
-    ]);
-    if inp.cluster.kubernetes_version.node_local_cri_socket() {
-        let mut instance = Map::new();
-        instance.insert("apiVersion".into(), json!("kubelet.config.k8s.io/v1beta1"));
-        instance.insert("kind".into(), json!("KubeletConfiguration"));
-        instance.insert("containerRuntimeEndpoint".into(), json!(join.node_registration.cri_socket));
-        steps.push(Step::write(
-            paths::KUBELET_INSTANCE_CONFIG,
-            crate::yaml::to_yaml(&Value::Object(instance)),
-            FileKind::Kubelet,
-        ));
-    }
+    steps.extend(crate::kubelet::kubelet_file_steps(
+        &inp.cluster.kubernetes_version,
+        &join.node_registration.cri_socket,
+        env,
+        inp.kubelet_config,
+    ));
     Ok(steps)
 }
