@@ -3,7 +3,6 @@
 //! `/var/lib/kubelet/instance-config.yaml`; plus the component-config hash of the `kubelet-config` ConfigMap
 //! (§E.4). Starting the kubelet is the binary's job.
 
-use crate::version::KubeVersion;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -13,6 +12,7 @@ use crate::Error;
 use crate::config::model::{Arg, ClusterConfiguration, HostFacts, InitConfiguration, NodeRegistration};
 use crate::paths;
 use crate::plan::{FileKind, Step};
+use crate::version::KubeVersion;
 use crate::yaml::to_yaml;
 
 /// The KubeletConfiguration kubeadm writes to /var/lib/kubelet/config.yaml (§E.1) with a user-supplied
