@@ -13,8 +13,7 @@
 //!   again, then `kbinit reset --force`; each time etcd must end with two started voting members (no stray
 //!   learner, no duplicate) and the file set of an uninterrupted join.
 //!
-//! By default a spread of boundaries that covers every top-level phase; `KBINIT_KILL_ALL=1` kills after every
-//! leaf phase (slow).
+//! Init is killed after every one of its leaf phases; join after every join phase.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -240,32 +239,14 @@ const LEFTOVER_FINDINGS: [&str; 8] = [
     "Port-10250",
 ];
 
-/// The boundaries to kill init at, from the leaf phases of an uninterrupted run.
+/// The boundaries to kill init at, from the leaf phases of an uninterrupted run: after every leaf phase but the
+/// last (its end is the end of the run), and right as a few phases that write or call the API begin.
 fn init_boundaries(leaves: &[String]) -> Vec<At> {
-    if std::env::var_os("KBINIT_KILL_ALL").is_some() {
-        let mut all: Vec<At> = leaves.iter().map(|p| At::End(p.clone())).collect();
-        all.extend(
-            ["certs/apiserver", "upload-certs", "bootstrap-token", "mark-control-plane"].map(|p| At::Start(p.into())),
-        );
-        return all;
-    }
-    // the last leaf of every top-level phase (so each one's work is done when kbinit dies), some in the middle
-    // of a group, and a few right as a phase that writes or calls the API begins
-    let mut picked: Vec<At> = Vec::new();
-    for (i, p) in leaves.iter().enumerate() {
-        let top = p.split('/').next().unwrap_or_default();
-        let next_top = leaves.get(i + 1).map(|n| n.split('/').next().unwrap_or_default());
-        if next_top != Some(top) && i + 1 < leaves.len() {
-            picked.push(At::End(p.clone()));
-        }
-    }
-    for p in ["certs/ca", "certs/etcd-peer", "kubeconfig/admin", "upload-config/kubeadm"] {
-        if leaves.iter().any(|l| l == p) {
-            picked.push(At::End(p.into()));
-        }
-    }
-    picked.extend(["certs/apiserver", "upload-certs", "bootstrap-token"].map(|p| At::Start(p.into())));
-    picked
+    let mut all: Vec<At> = leaves.iter().take(leaves.len().saturating_sub(1)).map(|p| At::End(p.clone())).collect();
+    all.extend(
+        ["certs/apiserver", "upload-certs", "bootstrap-token", "mark-control-plane"].map(|p| At::Start(p.into())),
+    );
+    all
 }
 
 #[test]
