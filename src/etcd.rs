@@ -222,7 +222,8 @@ impl EtcdClient {
 
     /// [`EtcdClient::member_add`], retried while etcd refuses for a reason that passes: another learner is still
     /// joining (`too many learner members`, etcd allows one at a time — several control-plane nodes joining at
-    /// once), a member started or was promoted a moment ago (`unhealthy cluster`), or a leader election.
+    /// once), a member started or was promoted a moment ago (`unhealthy cluster`), a leader election, or a call
+    /// that timed out on a busy etcd.
     /// `waiting` is told each refusal once.
     pub fn add_when_allowed(
         &mut self,
@@ -237,9 +238,19 @@ impl EtcdClient {
             match self.member_add(peer_url, learner) {
                 Err(e) if Instant::now() + interval <= deadline => {
                     let text = format!("{e:#}");
-                    let passing = ["too many learner members", "unhealthy cluster", "leader changed", "no leader"]
-                        .iter()
-                        .find(|w| text.contains(*w));
+                    // a call that timed out may have been applied: the retry then finds the member (member_add
+                    // returns the existing one), so it is safe to ask again
+                    let passing = [
+                        "too many learner members",
+                        "unhealthy cluster",
+                        "leader changed",
+                        "no leader",
+                        "Timeout expired",
+                        "deadline has elapsed",
+                        "request timed out",
+                    ]
+                    .iter()
+                    .find(|w| text.contains(*w));
                     let Some(why) = passing else { return Err(e) };
                     if told != *why {
                         waiting(why);
