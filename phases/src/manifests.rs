@@ -235,7 +235,6 @@ fn static_pod(
 pub(crate) mod fixture {
     use crate::config::model::*;
     use crate::plan::MemoryNode;
-    use crate::version::KubeVersion;
 
     /// Path of a reference file.
     pub fn reference(name: &str) -> String {
@@ -265,38 +264,7 @@ pub(crate) mod fixture {
             skip_phases: vec![],
             patches_dir: String::new(),
             timeouts: Timeouts::default(),
-            cluster: ClusterConfiguration {
-                kubernetes_version: KubeVersion::resolve("v1.28.7").unwrap(),
-                control_plane_endpoint: "lb.example.com:6443".into(),
-                cluster_name: "kubernetes".into(),
-                certificates_dir: "/etc/kubernetes/pki".into(),
-                image_repository: "registry.k8s.io".into(),
-                networking: Networking {
-                    service_subnet: "10.96.0.0/12".into(),
-                    pod_subnet: "10.244.0.0/16".into(),
-                    dns_domain: "cluster.local".into(),
-                },
-                etcd: Etcd::Local(LocalEtcd {
-                    image_repository: String::new(),
-                    image_tag: String::new(),
-                    data_dir: "/var/lib/etcd".into(),
-                    extra_args: vec![],
-                    extra_envs: vec![],
-                    server_cert_sans: vec![],
-                    peer_cert_sans: vec![],
-                }),
-                api_server: ApiServer::default(),
-                controller_manager: ControlPlaneComponent::default(),
-                scheduler: ControlPlaneComponent::default(),
-                dns_image_repository: String::new(),
-                dns_image_tag: String::new(),
-                dns_disabled: false,
-                proxy_disabled: false,
-                feature_gates: Default::default(),
-                encryption_algorithm: KeyAlgorithm::Rsa2048,
-                certificate_validity: std::time::Duration::from_secs(8760 * 3600),
-                ca_certificate_validity: std::time::Duration::from_secs(87600 * 3600),
-            },
+            cluster: crate::certs::tests::reference_cluster(KeyAlgorithm::Rsa2048),
             kubelet: None,
             kube_proxy: None,
         }
