@@ -25,25 +25,7 @@ const LB: &str = "10.77.0.100";
 const VERSION: &str = "v1.34.0";
 
 fn init_config(address: &str) -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: {address}
-  bindPort: 6443
-nodeRegistration:
-  name: cp1
-  criSocket: unix:///run/containerd/containerd.sock
-  ignorePreflightErrors: [all]
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: {VERSION}
-controlPlaneEndpoint: {LB}:6443
-networking:
-  podSubnet: 10.244.0.0/16
-"
-    )
+    crate::nodes::testnode::init_config(VERSION, address, LB)
 }
 
 /// A JoinConfiguration; `control_plane` = (advertise address, certificate key).

@@ -32,25 +32,7 @@ const VERSION: &str = "v1.34.0";
 const INIT_ADDRESS: &str = "192.0.2.30";
 
 fn init_config(address: &str, endpoint: &str) -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: {address}
-  bindPort: 6443
-nodeRegistration:
-  name: cp1
-  criSocket: unix:///run/containerd/containerd.sock
-  ignorePreflightErrors: [all]
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: {VERSION}
-controlPlaneEndpoint: {endpoint}:6443
-networking:
-  podSubnet: 10.244.0.0/16
-"
-    )
+    crate::nodes::testnode::init_config(VERSION, address, endpoint)
 }
 
 /// Where kbinit is stopped.

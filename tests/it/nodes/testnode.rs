@@ -6,6 +6,30 @@ use crate::nodes::kubelet::{KubeletStandIn, StandInConfig};
 use crate::nodes::netns::Netns;
 use crate::support::{Node, Run};
 
+/// A v1beta4 init configuration for node `cp1` advertising `address`, the cluster at `endpoint:6443`, Kubernetes
+/// `version`, preflight errors ignored (the test host is no real node).
+pub fn init_config(version: &str, address: &str, endpoint: &str) -> String {
+    format!(
+        "apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: {address}
+  bindPort: 6443
+nodeRegistration:
+  name: cp1
+  criSocket: unix:///run/containerd/containerd.sock
+  ignorePreflightErrors: [all]
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: {version}
+controlPlaneEndpoint: {endpoint}:6443
+networking:
+  podSubnet: 10.244.0.0/16
+"
+    )
+}
+
 /// A running test node. Dropped in field order: the stand-in (etcd, listeners) before the namespace.
 pub struct TestNode {
     /// The kubelet stand-in.
