@@ -14,7 +14,8 @@
 //! | [`flows`] | init (node phases; `init_cluster`: the phases that talk to the cluster), join (`join_cluster`: discovery and what the cluster says, before any write; `join_node`: the phases that act), reset (`reset_node`), token |
 //! | [`api`] | the API client (explicit kubeconfig, retries), the applier of planned API steps and its dry-run printer, wait-control-plane, join discovery fetching |
 //! | [`apply`] | carries out planner steps on the host, announces dry-run writes |
-//! | [`etcd`] | the etcd v3 membership client over mTLS: member list/add (learner)/promote/remove, endpoint status |
+//! | [`etcd`] | the etcd v3 membership client over mTLS: member list/add (learner)/promote/remove, endpoint status, over tonic with its messages in [`etcd::proto`] (no protoc) |
+//! | [`grpc`] | one unary gRPC call with hand-declared prost messages: how kbinit speaks to etcd and the CRI without generated code |
 //! | [`host`] | every node path under `--root`, atomic writes, dry-run redirect, host facts, systemctl |
 //! | [`preflight`] | kubeadm's check catalogue with its names, `--ignore-preflight-errors`, exit code 2; re-run awareness (own leftovers reused, unusable files named) |
 //! | [`output`] | the only module that prints: kubeadm's text, or JSON events with `--output jsonl` |
@@ -33,6 +34,7 @@ pub mod error;
 pub mod etcd;
 pub mod events;
 pub mod flows;
+pub mod grpc;
 pub mod host;
 pub mod output;
 pub mod preflight;

@@ -10,10 +10,13 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use etcd_client::{Certificate, Client, ConnectOptions, Identity, MemberAddOptions, TlsOptions};
 use kbinit_phases::join::etcd::EtcdMember;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
+use crate::grpc::{status_text, unary};
 use crate::host::Host;
+
+pub mod proto;
 
 /// The client credentials for etcd: its CA bundle and a client certificate with its key (PEM).
 #[derive(Clone)]
@@ -65,10 +68,12 @@ pub struct EndpointStatus {
     pub errors: Vec<String>,
 }
 
-/// A connection to an etcd cluster (several endpoints, balanced), with a blocking API.
+/// A connection to an etcd cluster: one lazily connected channel per endpoint, with a blocking API. A call goes to
+/// the endpoints in order and moves on only when one cannot be reached (`Unavailable`), so an answer from etcd
+/// itself (a refusal) is never hidden by asking another member.
 pub struct EtcdClient {
     rt: tokio::runtime::Runtime,
-    client: Client,
+    channels: Vec<(String, Channel)>,
     tls: EtcdTls,
     /// The endpoints it was built with.
     pub endpoints: Vec<String>,
@@ -82,34 +87,24 @@ impl std::fmt::Debug for EtcdClient {
     }
 }
 
-fn options(tls: &EtcdTls, call_timeout: Duration) -> ConnectOptions {
-    let tls_options = TlsOptions::new()
+/// A channel to one endpoint over mTLS with the given credentials; nothing is dialled until the first call. Must
+/// be made inside the runtime (the channel's buffer task is spawned on it).
+fn channel(endpoint: &str, tls: &EtcdTls, call_timeout: Duration) -> anyhow::Result<Channel> {
+    let config = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&tls.ca_pem))
         .identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
-    ConnectOptions::new().with_tls(tls_options).with_connect_timeout(Duration::from_secs(2)).with_timeout(call_timeout)
+    let ep = Endpoint::from_shared(endpoint.to_string())
+        .with_context(|| format!("{endpoint} is not an etcd client URL"))?
+        .tls_config(config)
+        .map_err(|e| anyhow::anyhow!("cannot use the etcd client credentials for {endpoint}: {e}"))?
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(call_timeout);
+    Ok(ep.connect_lazy())
 }
 
-/// etcd's error text without tonic's wrapping where possible (`etcdserver: …`).
-fn etcd_error(e: &etcd_client::Error) -> String {
-    match e {
-        etcd_client::Error::GRpcStatus(s) if !s.message().is_empty() => s.message().to_string(),
-        other => {
-            let mut text = other.to_string();
-            let mut src = std::error::Error::source(other);
-            while let Some(s) = src {
-                let t = s.to_string();
-                if !text.contains(&t) {
-                    text = format!("{text}: {t}");
-                }
-                src = s.source();
-            }
-            text
-        }
-    }
-}
-
-fn member(m: &etcd_client::Member) -> EtcdMember {
-    EtcdMember { id: m.id(), name: m.name().to_string(), peer_urls: m.peer_urls().to_vec(), is_learner: m.is_learner() }
+/// One member as kbinit's planners see it.
+fn member(m: &proto::Member) -> EtcdMember {
+    EtcdMember { id: m.id, name: m.name.clone(), peer_urls: m.peer_urls.clone(), is_learner: m.is_learner }
 }
 
 impl EtcdClient {
@@ -135,47 +130,71 @@ impl EtcdClient {
             .enable_all()
             .build()
             .context("cannot start the I/O runtime for etcd")?;
-        let client = rt
-            .block_on(Client::connect(endpoints, Some(options(tls, call_timeout))))
-            .map_err(|e| anyhow::anyhow!("cannot set up an etcd client for {endpoints:?}: {}", etcd_error(&e)))?;
-        Ok(EtcdClient { rt, client, tls: tls.clone(), endpoints: endpoints.to_vec(), call_timeout })
+        let channels = {
+            let _in_runtime = rt.enter();
+            endpoints
+                .iter()
+                .map(|ep| Ok((ep.clone(), channel(ep, tls, call_timeout)?)))
+                .collect::<anyhow::Result<Vec<_>>>()
+                .with_context(|| format!("cannot set up an etcd client for {endpoints:?}"))?
+        };
+        Ok(EtcdClient { rt, channels, tls: tls.clone(), endpoints: endpoints.to_vec(), call_timeout })
+    }
+
+    /// One call, to the first endpoint that can be reached; etcd's own refusal comes back as it is. When none can
+    /// be reached, the error names each endpoint with its reason.
+    fn call<Req, Resp>(&self, path: &'static str, request: Req) -> Result<Resp, tonic::Status>
+    where
+        Req: prost::Message + Clone + Send + Sync + 'static,
+        Resp: prost::Message + Default + Send + Sync + 'static,
+    {
+        let mut unreachable = Vec::new();
+        for (ep, ch) in &self.channels {
+            match self.rt.block_on(unary(ch.clone(), path, request.clone())) {
+                Err(s) if s.code() == tonic::Code::Unavailable && self.channels.len() > 1 => {
+                    unreachable.push(format!("{ep}: {}", status_text(&s)));
+                }
+                other => return other,
+            }
+        }
+        Err(tonic::Status::unavailable(unreachable.join("; ")))
     }
 
     /// Every member, in etcd's order.
     pub fn member_list(&mut self) -> anyhow::Result<Vec<EtcdMember>> {
-        let r = self
-            .rt
-            .block_on(self.client.member_list())
-            .map_err(|e| anyhow::anyhow!("etcd member list at {:?}: {}", self.endpoints, etcd_error(&e)))?;
-        Ok(r.members().iter().map(member).collect())
+        Ok(self.list()?.iter().map(member).collect())
+    }
+
+    fn list(&self) -> anyhow::Result<Vec<proto::Member>> {
+        let r: proto::MemberListResponse = self
+            .call(proto::MEMBER_LIST, proto::MemberListRequest::default())
+            .map_err(|e| anyhow::anyhow!("etcd member list at {:?}: {}", self.endpoints, status_text(&e)))?;
+        Ok(r.members)
     }
 
     /// The client URLs etcd's own member list gives (members that have started), as kubeadm's etcd client
     /// `Sync()` does: endpoints taken from mirror Pods can be stale (a reset node's Pod stays in the API until
     /// its Node goes), etcd's list is not.
     pub fn member_client_urls(&mut self) -> anyhow::Result<Vec<String>> {
-        let r = self
-            .rt
-            .block_on(self.client.member_list())
-            .map_err(|e| anyhow::anyhow!("etcd member list at {:?}: {}", self.endpoints, etcd_error(&e)))?;
-        Ok(r.members().iter().flat_map(|m| m.client_urls().iter().cloned()).collect())
+        Ok(self.list()?.into_iter().flat_map(|m| m.client_urls).collect())
     }
 
     /// Adds a member with `peer_url` (as a learner when asked). Returns the new member and the member list etcd
     /// returned with it. When a member with that peer URL exists already (a re-run after a failure), that member
     /// is returned with the current list instead, as kubeadm does.
     pub fn member_add(&mut self, peer_url: &str, learner: bool) -> anyhow::Result<(EtcdMember, Vec<EtcdMember>)> {
-        let opts = if learner { MemberAddOptions::new().with_is_learner() } else { MemberAddOptions::new() };
-        match self.rt.block_on(self.client.member_add([peer_url], Some(opts))) {
+        let request = proto::MemberAddRequest { peer_urls: vec![peer_url.to_string()], is_learner: learner };
+        match self.call::<_, proto::MemberAddResponse>(proto::MEMBER_ADD, request) {
             Ok(r) => {
                 let added = r
-                    .member()
+                    .member
+                    .as_ref()
                     .map(member)
                     .ok_or_else(|| anyhow::anyhow!("etcd accepted the member {peer_url} but did not return it"))?;
-                Ok((added, r.member_list().iter().map(member).collect()))
+                Ok((added, r.members.iter().map(member).collect()))
             }
             // "Peer URLs already exists", or "member ID already exist" (the ID derives from the peer URLs)
-            Err(e) if etcd_error(&e).contains("already exist") => {
+            Err(e) if status_text(&e).contains("already exist") => {
                 let members = self.member_list()?;
                 let existing = members
                     .iter()
@@ -184,25 +203,24 @@ impl EtcdClient {
                     .ok_or_else(|| anyhow::anyhow!("etcd says {peer_url} exists but no member lists it"))?;
                 Ok((existing, members))
             }
-            Err(e) => Err(anyhow::anyhow!("etcd member add {peer_url}: {}", etcd_error(&e))),
+            Err(e) => Err(anyhow::anyhow!("etcd member add {peer_url}: {}", status_text(&e))),
         }
     }
 
     /// Promotes a learner to a voting member (once). etcd refuses while the learner has not caught up with the
     /// leader; see [`EtcdClient::promote_when_ready`].
     pub fn member_promote(&mut self, id: u64) -> anyhow::Result<()> {
-        self.rt
-            .block_on(self.client.member_promote(id))
+        self.call::<_, proto::MemberChangeResponse>(proto::MEMBER_PROMOTE, proto::MemberIdRequest { id })
             .map(|_| ())
-            .map_err(|e| anyhow::anyhow!("etcd member promote {id:x}: {}", etcd_error(&e)))
+            .map_err(|e| anyhow::anyhow!("etcd member promote {id:x}: {}", status_text(&e)))
     }
 
     /// Removes a member. `Ok(false)` when it was not a member (any more).
     pub fn member_remove(&mut self, id: u64) -> anyhow::Result<bool> {
-        match self.rt.block_on(self.client.member_remove(id)) {
+        match self.call::<_, proto::MemberChangeResponse>(proto::MEMBER_REMOVE, proto::MemberIdRequest { id }) {
             Ok(_) => Ok(true),
-            Err(e) if etcd_error(&e).contains("member not found") => Ok(false),
-            Err(e) => Err(anyhow::anyhow!("etcd member remove {id:x}: {}", etcd_error(&e))),
+            Err(e) if status_text(&e).contains("member not found") => Ok(false),
+            Err(e) => Err(anyhow::anyhow!("etcd member remove {id:x}: {}", status_text(&e))),
         }
     }
 
@@ -270,21 +288,24 @@ impl EtcdClient {
 
     /// Status of one endpoint, asked of that endpoint alone.
     pub fn status(&self, endpoint: &str) -> anyhow::Result<EndpointStatus> {
-        let tls = &self.tls;
-        let timeout = self.call_timeout;
-        self.rt.block_on(async {
-            let mut c = Client::connect([endpoint], Some(options(tls, timeout)))
-                .await
-                .map_err(|e| anyhow::anyhow!("etcd at {endpoint}: {}", etcd_error(&e)))?;
-            let s = c.status().await.map_err(|e| anyhow::anyhow!("etcd at {endpoint}: {}", etcd_error(&e)))?;
-            Ok(EndpointStatus {
-                endpoint: endpoint.to_string(),
-                member_id: s.header().map(|h| h.member_id()).unwrap_or_default(),
-                version: s.version().to_string(),
-                leader: s.leader(),
-                is_learner: s.is_learner(),
-                errors: s.errors().to_vec(),
-            })
+        let ch = match self.channels.iter().find(|(ep, _)| ep == endpoint) {
+            Some((_, ch)) => ch.clone(),
+            None => {
+                let _in_runtime = self.rt.enter();
+                channel(endpoint, &self.tls, self.call_timeout)?
+            }
+        };
+        let s: proto::StatusResponse = self
+            .rt
+            .block_on(unary(ch, proto::STATUS, proto::StatusRequest {}))
+            .map_err(|e| anyhow::anyhow!("etcd at {endpoint}: {}", status_text(&e)))?;
+        Ok(EndpointStatus {
+            endpoint: endpoint.to_string(),
+            member_id: s.header.map(|h| h.member_id).unwrap_or_default(),
+            version: s.version,
+            leader: s.leader,
+            is_learner: s.is_learner,
+            errors: s.errors,
         })
     }
 
