@@ -142,12 +142,28 @@ pub enum ConfigCommand {
     /// The images a cluster needs.
     #[command(subcommand)]
     Images(ImagesCommand),
+    /// Rewrite a configuration file in the newest kubeadm API version its Kubernetes release accepts.
+    Migrate(MigrateArgs),
     /// Check a configuration file and report what is wrong with it.
     Validate {
         /// The file.
         #[arg(long, required = true)]
         config: PathBuf,
     },
+}
+
+/// Flags of `kbinit config migrate` (kubeadm's).
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// The file in an older kubeadm API version (v1beta3 or v1beta4).
+    #[arg(long, required = true, value_name = "FILE")]
+    pub old_config: PathBuf,
+    /// Where the new documents go [default: stdout].
+    #[arg(long, value_name = "FILE")]
+    pub new_config: Option<PathBuf>,
+    /// Allow writing an experimental API version (kbinit has none to write; it says so).
+    #[arg(long, alias = "allow-experimental")]
+    pub allow_experimental_api: bool,
 }
 
 /// `kbinit config print …`
@@ -327,6 +343,13 @@ pub fn config(g: &Global, cmd: ConfigCommand, out: &Output) -> anyhow::Result<()
             }
             Ok(())
         }
+        ConfigCommand::Migrate(a) => crate::flows::config_migrate::migrate(
+            &host,
+            &a.old_config,
+            a.new_config.as_deref(),
+            a.allow_experimental_api,
+            out,
+        ),
         ConfigCommand::Validate { config: path } => {
             let text = read_config(&path)?;
             let facts = placeholder_facts(&host);
