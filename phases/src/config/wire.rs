@@ -4,7 +4,7 @@
 //!
 //! Decoding goes through [`decode`], which reports unknown fields as warnings (kubeadm is non-strict) and type
 //! errors as [`Error::Invalid`] naming the field path. The same types serialize again (absent fields as `null`,
-//! which [`super::migrate`] drops) so that `config migrate` rewrites documents as typed values.
+//! which [`mod@super::migrate`] drops) so that `config migrate` rewrites documents as typed values.
 
 use std::collections::BTreeMap;
 
