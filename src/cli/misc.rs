@@ -57,6 +57,10 @@ pub struct TokenCreateArgs {
     /// With --print-join-command: the certificate key to add for control-plane joins.
     #[arg(long)]
     pub certificate_key: Option<String>,
+    /// With --print-join-command: upload this node's cluster certificates again under a fresh certificate key
+    /// (or --certificate-key) and print a complete control-plane join command; the token lives 2h unless --ttl.
+    #[arg(long)]
+    pub control_plane: bool,
     /// Token lifetime, 0 for never [default: 24h0m0s].
     #[arg(long)]
     pub ttl: Option<String>,
@@ -246,6 +250,9 @@ pub fn token(g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()> 
                 }
                 config::validate_certificate_key(k)?;
             }
+            if a.control_plane && !a.print_join_command {
+                return Err(invalid("cannot use --control-plane without --print-join-command"));
+            }
             let text = a.config.as_ref().map(read_config).transpose()?;
             let req = crate::flows::token::CreateRequest {
                 token: a.token.as_deref(),
@@ -259,6 +266,16 @@ pub fn token(g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()> 
                 kubeconfig: &a.kubeconfig,
                 dry_run: a.dry_run,
             };
+            if a.control_plane {
+                let line = crate::flows::token_control_plane::create_control_plane_join(
+                    &host,
+                    &req,
+                    a.certificate_key.as_deref(),
+                    out,
+                )?;
+                out.say(&line);
+                return Ok(());
+            }
             let token = crate::flows::token::create(&host, &req, out)?;
             if a.print_join_command {
                 let line =

@@ -11,6 +11,7 @@ pub mod join_node;
 pub mod reset;
 pub mod reset_node;
 pub mod token;
+pub mod token_control_plane;
 
 use std::path::{Path, PathBuf};
 

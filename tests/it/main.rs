@@ -25,3 +25,4 @@ mod preflight; // check names, kubeadm's output format, exit codes 2/3, --ignore
 mod rerun; // init re-run on a netns node: nothing to do, restored leftovers, foreign files refused
 mod reset; // reset after init on a netns node, --dry-run, and a fresh init afterwards
 mod support; // temp roots, running the binary, reading ../shared
+mod token_control_plane; // token create --print-join-command --control-plane joins after kubeadm-certs expired
