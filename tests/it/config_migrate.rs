@@ -95,6 +95,16 @@ fn bad_input_exits_3_naming_the_document_and_writes_nothing() {
         assert!(run.stderr.contains(o.to_str().unwrap()), "the file is named: {}", run.stderr);
         assert!(!n.exists(), "{want}: --new-config was written");
     }
+    let reference_file = reference("input-config.yaml");
+    for flag in ["--allow-experimental-api", "--allow-experimental"] {
+        let run = kbinit(&["config", "migrate", "--old-config", reference_file.to_str().unwrap(), flag]).ok();
+        assert!(
+            run.stderr.contains("[WARNING] --allow-experimental-api: kubeadm of Kubernetes v1.28.7"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.starts_with("apiVersion: kubeadm.k8s.io/v1beta3\n"), "{}", run.stdout);
+    }
     let missing = kbinit(&["config", "migrate", "--old-config", "/nonexistent/kbinit.yaml"]);
     assert_eq!(missing.code, 3, "{}", missing.stderr);
     let no_flag = kbinit(&["config", "migrate"]);

@@ -128,3 +128,85 @@ fn control_plane_needs_print_join_command() {
     let run = node.kbinit(&["token", "create", "--certificate-key", &"0a".repeat(32)]);
     assert_eq!(run.code, 3, "kubeadm's --certificate-key rule stays: {}", run.stderr);
 }
+
+/// A loopback fake with kbinit's PKI and admin.conf pointed at it, and a kubeadm-config ConfigMap holding
+/// `cluster_configuration`.
+fn loopback(cluster_configuration: &str) -> crate::fakeapi::testkit::Cluster {
+    let c = crate::fakeapi::testkit::cluster();
+    let admin = c.node.read_str("/etc/kubernetes/admin.conf");
+    let server = admin.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap().to_string();
+    c.node.put("/etc/kubernetes/admin.conf", admin.replace(&server, &c.listener.url()).as_bytes());
+    c.api.insert(serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "kubeadm-config", "namespace": "kube-system"},
+        "data": {"ClusterConfiguration": cluster_configuration},
+    }));
+    c
+}
+
+fn secrets(api: &FakeApi) -> Vec<String> {
+    api.objects("/api/v1/namespaces/kube-system/secrets")
+        .iter()
+        .map(|s| s.pointer("/metadata/name").and_then(Value::as_str).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn nothing_changes_when_the_join_could_not_work() {
+    let v3 = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.28.7\n";
+    let c = loopback(v3);
+    let run = c.node.kbinit(&["token", "create", "--print-join-command", "--control-plane"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("no controlPlaneEndpoint"), "{}", run.stderr);
+    assert!(secrets(&c.api).is_empty(), "{:?}", secrets(&c.api));
+
+    let c = loopback(&format!("{v3}controlPlaneEndpoint: lb.example.com:6443\n"));
+    std::fs::remove_file(c.node.path("/etc/kubernetes/pki/sa.key")).unwrap();
+    let run = c.node.kbinit(&["token", "create", "--print-join-command", "--control-plane"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("/etc/kubernetes/pki/sa.key"), "the missing file is named: {}", run.stderr);
+    assert!(secrets(&c.api).is_empty(), "{:?}", secrets(&c.api));
+}
+
+#[test]
+fn dry_run_and_a_given_ttl_and_key() {
+    let c = loopback(
+        "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.28.7\n\
+         controlPlaneEndpoint: lb.example.com:6443\n",
+    );
+    let base = ["token", "create", "--print-join-command", "--control-plane"];
+    let run = c.node.kbinit(&[&base[..], &["--dry-run"]].concat()).ok();
+    assert!(secrets(&c.api).is_empty(), "--dry-run created {:?}", secrets(&c.api));
+    assert!(run.stdout.contains("--control-plane --certificate-key "), "{}", run.stdout);
+
+    let key = "0a".repeat(32);
+    let run = c.node.kbinit(&[&base[..], &["--ttl", "30m", "--certificate-key", &key]].concat()).ok();
+    let line = run.stdout.lines().last().unwrap();
+    assert!(line.ends_with(&format!("--control-plane --certificate-key {key}")), "{line}");
+    let id = line.split_whitespace().skip_while(|w| *w != "--token").nth(1).unwrap().split('.').next().unwrap();
+    let until = expiration(&c.api, &format!("bootstrap-token-{id}"));
+    let in_30m = time::OffsetDateTime::now_utc() + time::Duration::minutes(30);
+    assert!((until - in_30m).abs() < time::Duration::minutes(3), "--ttl 30m gave {until}");
+    // the certificates are sealed with the given key: the join side's planner opens them with it
+    let certs = c.api.object(CERTS).expect("kubeadm-certs uploaded");
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(certs).unwrap();
+    let key = kbinit_phases::cluster::certkey::CertificateKey::parse(&key).unwrap();
+    let cluster = kbinit_phases::config::load_init(
+        Some("apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.28.7\n"),
+        &Default::default(),
+        &kbinit_phases::config::HostFacts {
+            hostname: "cp1".into(),
+            default_address: Some([192, 0, 2, 1].into()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .config
+    .cluster;
+    let steps = kbinit_phases::cluster::upload_certs::decode_certs_secret(&secret, &key, &cluster).unwrap();
+    let ca_key = steps.iter().find_map(|s| match s {
+        kbinit_phases::plan::Step::WriteFile { path, bytes, .. } if path == "/etc/kubernetes/pki/ca.key" => Some(bytes),
+        _ => None,
+    });
+    assert_eq!(ca_key, Some(&c.node.read("/etc/kubernetes/pki/ca.key")), "kubeadm-certs opens with the given key");
+}
