@@ -8,7 +8,10 @@
 //!   `--allow-experimental-api`; from 1.31 it writes v1beta4 (the flag no longer changes the version). kbinit
 //!   takes the target release from `ClusterConfiguration.kubernetesVersion` (kbinit's newest release when there
 //!   is none) and writes v1beta4 when [`KubeVersion::has_v1beta4`] says so, else v1beta3. It has no experimental
-//!   version to write: its loader reads v1beta4 only for 1.31+, and kubeadm.k8s.io/v1 (1.37) cannot be used yet.
+//!   version to write: its loader reads v1beta4 only for 1.31+, and kubeadm.k8s.io/v1 (1.37) cannot be used yet
+//!   (its `doc.go`: "kubeadm TODO and newer can be used to migrate from v1beta4 to v1").
+//! * `cmd/kubeadm/app/cmd/config.go` `newCmdConfigMigrate`: `--old-config` is mandatory, `--new-config` is written
+//!   with mode 0644, else the documents go to stdout; the flag is `--allow-experimental-api`.
 //! * v1beta3 map `extraArgs` / `kubeletExtraArgs` become `{name, value}` lists sorted by name (`convertToArgs`).
 //! * `apiServer.timeoutForControlPlane` moves to `InitConfiguration.timeouts.controlPlaneComponentHealthCheck`,
 //!   `discovery.timeout` to `JoinConfiguration.timeouts.discovery` (the two migrate mutators).
