@@ -57,6 +57,10 @@ pub struct TokenCreateArgs {
     /// With --print-join-command: the certificate key to add for control-plane joins.
     #[arg(long)]
     pub certificate_key: Option<String>,
+    /// With --print-join-command: upload this node's cluster certificates again under a fresh certificate key
+    /// (or --certificate-key) and print a complete control-plane join command; the token lives 2h unless --ttl.
+    #[arg(long)]
+    pub control_plane: bool,
     /// Token lifetime, 0 for never [default: 24h0m0s].
     #[arg(long)]
     pub ttl: Option<String>,
@@ -142,12 +146,28 @@ pub enum ConfigCommand {
     /// The images a cluster needs.
     #[command(subcommand)]
     Images(ImagesCommand),
+    /// Rewrite a configuration file in the newest kubeadm API version its Kubernetes release accepts.
+    Migrate(MigrateArgs),
     /// Check a configuration file and report what is wrong with it.
     Validate {
         /// The file.
         #[arg(long, required = true)]
         config: PathBuf,
     },
+}
+
+/// Flags of `kbinit config migrate` (kubeadm's).
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// The file in an older kubeadm API version (v1beta3 or v1beta4).
+    #[arg(long, required = true, value_name = "FILE")]
+    pub old_config: PathBuf,
+    /// Where the new documents go [default: stdout].
+    #[arg(long, value_name = "FILE")]
+    pub new_config: Option<PathBuf>,
+    /// Allow writing an experimental API version (kbinit has none to write; it says so).
+    #[arg(long, alias = "allow-experimental")]
+    pub allow_experimental_api: bool,
 }
 
 /// `kbinit config print …`
@@ -230,6 +250,9 @@ pub fn token(g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()> 
                 }
                 config::validate_certificate_key(k)?;
             }
+            if a.control_plane && !a.print_join_command {
+                return Err(invalid("cannot use --control-plane without --print-join-command"));
+            }
             let text = a.config.as_ref().map(read_config).transpose()?;
             let req = crate::flows::token::CreateRequest {
                 token: a.token.as_deref(),
@@ -243,6 +266,16 @@ pub fn token(g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()> 
                 kubeconfig: &a.kubeconfig,
                 dry_run: a.dry_run,
             };
+            if a.control_plane {
+                let line = crate::flows::token_control_plane::create_control_plane_join(
+                    &host,
+                    &req,
+                    a.certificate_key.as_deref(),
+                    out,
+                )?;
+                out.say(&line);
+                return Ok(());
+            }
             let token = crate::flows::token::create(&host, &req, out)?;
             if a.print_join_command {
                 let line =
@@ -327,6 +360,13 @@ pub fn config(g: &Global, cmd: ConfigCommand, out: &Output) -> anyhow::Result<()
             }
             Ok(())
         }
+        ConfigCommand::Migrate(a) => crate::flows::config_migrate::migrate(
+            &host,
+            &a.old_config,
+            a.new_config.as_deref(),
+            a.allow_experimental_api,
+            out,
+        ),
         ConfigCommand::Validate { config: path } => {
             let text = read_config(&path)?;
             let facts = placeholder_facts(&host);

@@ -2,6 +2,7 @@
 //! each phase a few lines that call a planner and apply its steps.
 
 pub mod certs;
+pub mod config_migrate;
 pub mod init;
 pub mod init_cluster;
 pub mod join;
@@ -10,6 +11,7 @@ pub mod join_node;
 pub mod reset;
 pub mod reset_node;
 pub mod token;
+pub mod token_control_plane;
 
 use std::path::{Path, PathBuf};
 

@@ -6,6 +6,7 @@
 mod bad_input; // malformed configs and flags: exit 3, the field named, the root untouched
 mod certs_cmd; // certs check-expiration, renew and generate-csr, judged by openssl
 mod cli; // the command tree, phases, --skip-phases, --root, --dry-run
+mod config_migrate; // config migrate: warnings, old and new files render the same init, bad input exits 3
 mod etcd; // real etcd started from the rendered manifest with the generated PKI
 mod fakeapi; // the fake kube-apiserver fixture (no kube-apiserver binary exists here)
 mod fakeapi_conformance; // the fake held to a recorded v1.28.7 server's answers
@@ -24,3 +25,4 @@ mod preflight; // check names, kubeadm's output format, exit codes 2/3, --ignore
 mod rerun; // init re-run on a netns node: nothing to do, restored leftovers, foreign files refused
 mod reset; // reset after init on a netns node, --dry-run, and a fresh init afterwards
 mod support; // temp roots, running the binary, reading ../shared
+mod token_control_plane; // token create --print-join-command --control-plane joins after kubeadm-certs expired

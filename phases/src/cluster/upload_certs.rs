@@ -31,7 +31,8 @@ pub const SKIPPED_LINE: &str = "[upload-certs] Skipping phase. Please see --uplo
 
 /// What an operator runs to upload the certificates again with a new key.
 const REUPLOAD_HINT: &str = "run \"kbinit init phase upload-certs --upload-certs\" on a control-plane node to upload \
-                             the certificates again and print a new certificate key";
+                             the certificates again and print a new certificate key (or \"kbinit token create \
+                             --print-join-command --control-plane\" for a whole new control-plane join command)";
 
 /// The files `kubeadm-certs` carries for this cluster: `(Secret key, node path)`, in kubeadm's table order.
 /// Stacked etcd adds the etcd CA; external etcd adds the configured client files instead.

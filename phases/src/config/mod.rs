@@ -7,17 +7,20 @@
 //! | [`wire`] | serde wire types of the documents |
 //! | [`duration`] | Go duration text |
 //! | [`load`] | documents + flags → resolved config ([`load_init`], [`load_join`]) |
+//! | [`mod@migrate`] | `config migrate`: documents rewritten in the newest API version of the target release ([`migrate()`]) |
 //! | [`validate`] | field checks, also used by the CLI ([`validate_token`] …) |
 //! | [`mod@print`] | documents kbinit prints or uploads ([`init_defaults_document`], [`images`] …) |
 
 pub mod duration;
 pub mod load;
+pub mod migrate;
 pub mod model;
 pub mod print;
 pub mod validate;
 pub mod wire;
 
 pub use load::{TokenFlags, load_init, load_join, token_create_spec};
+pub use migrate::{Migration, migrate};
 pub use model::*;
 pub use print::{cluster_configuration_document, images, init_defaults_document, join_defaults_document};
 pub use validate::{generate_token, validate_ca_cert_hash, validate_certificate_key, validate_token};

@@ -3,18 +3,19 @@
 //! loader, and `extraArgs` accepts both shapes (v1beta3 map, v1beta4 `[{name, value}]` list).
 //!
 //! Decoding goes through [`decode`], which reports unknown fields as warnings (kubeadm is non-strict) and type
-//! errors as [`Error::Invalid`] naming the field path.
+//! errors as [`Error::Invalid`] naming the field path. The same types serialize again (absent fields as `null`,
+//! which [`mod@super::migrate`] drops) so that `config migrate` rewrites documents as typed values.
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Error;
 
 /// `extraArgs` / `kubeletExtraArgs`: a v1beta3 map or a v1beta4 list.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum ExtraArgs {
     /// v1beta3: `{name: value}`.
@@ -24,7 +25,7 @@ pub enum ExtraArgs {
 }
 
 /// One v1beta4 `{name, value}` argument.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct WireArg {
     /// Flag name.
     pub name: String,
@@ -34,7 +35,7 @@ pub struct WireArg {
 }
 
 /// `bootstrapTokens[]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireToken {
     /// The token.
@@ -52,7 +53,7 @@ pub struct WireToken {
 }
 
 /// `nodeRegistration.taints[]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireTaint {
     /// Key.
@@ -68,7 +69,7 @@ pub struct WireTaint {
 }
 
 /// `nodeRegistration`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireNodeRegistration {
     /// Node name.
@@ -88,7 +89,7 @@ pub struct WireNodeRegistration {
 }
 
 /// `localAPIEndpoint`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireEndpoint {
     /// Advertise address.
@@ -98,14 +99,14 @@ pub struct WireEndpoint {
 }
 
 /// `patches`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct WirePatches {
     /// Directory of patches.
     pub directory: Option<String>,
 }
 
 /// v1beta4 `timeouts`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireTimeouts {
     /// Control-plane components health check.
@@ -127,7 +128,7 @@ pub struct WireTimeouts {
 }
 
 /// `InitConfiguration`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireInit {
     /// Bootstrap tokens.
@@ -150,7 +151,7 @@ pub struct WireInit {
 }
 
 /// `extraVolumes[]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireVolume {
     /// Name.
@@ -169,7 +170,7 @@ pub struct WireVolume {
 }
 
 /// `extraEnvs[]` (v1beta4).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireEnv {
     /// Name.
@@ -183,7 +184,7 @@ pub struct WireEnv {
 }
 
 /// `controllerManager` / `scheduler`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireComponent {
     /// Extra flags.
@@ -195,7 +196,7 @@ pub struct WireComponent {
 }
 
 /// `apiServer`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireApiServer {
     /// Extra flags.
@@ -212,7 +213,7 @@ pub struct WireApiServer {
 }
 
 /// `etcd.local`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireLocalEtcd {
     /// Image repository.
@@ -234,7 +235,7 @@ pub struct WireLocalEtcd {
 }
 
 /// `etcd.external`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireExternalEtcd {
     /// Endpoints.
@@ -248,7 +249,7 @@ pub struct WireExternalEtcd {
 }
 
 /// `etcd`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct WireEtcd {
     /// Local etcd.
     pub local: Option<WireLocalEtcd>,
@@ -257,7 +258,7 @@ pub struct WireEtcd {
 }
 
 /// `networking`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireNetworking {
     /// Service CIDRs.
@@ -269,7 +270,7 @@ pub struct WireNetworking {
 }
 
 /// `dns`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireDns {
     /// Image repository.
@@ -281,14 +282,14 @@ pub struct WireDns {
 }
 
 /// `proxy` (v1beta4).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct WireProxy {
     /// No kube-proxy.
     pub disabled: Option<bool>,
 }
 
 /// `ClusterConfiguration`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireCluster {
     /// Etcd.
@@ -326,7 +327,7 @@ pub struct WireCluster {
 }
 
 /// `discovery.bootstrapToken`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireTokenDiscovery {
     /// Token.
@@ -342,7 +343,7 @@ pub struct WireTokenDiscovery {
 }
 
 /// `discovery.file`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireFileDiscovery {
     /// Path or URL.
@@ -350,7 +351,7 @@ pub struct WireFileDiscovery {
 }
 
 /// `discovery`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireDiscovery {
     /// Token discovery.
@@ -364,7 +365,7 @@ pub struct WireDiscovery {
 }
 
 /// `controlPlane` of a JoinConfiguration.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireJoinControlPlane {
     /// Local API endpoint.
@@ -375,7 +376,7 @@ pub struct WireJoinControlPlane {
 }
 
 /// `JoinConfiguration`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireJoin {
     /// Node registration.
