@@ -2,8 +2,9 @@
 //! --upload-certs` behind a load balancer; its kubeadm-certs Secret then expires as on a real cluster (the owner
 //! token's expiration passes, the token cleaner deletes the token Secret, the garbage collector the certificates
 //! it owns). The command on cp1 uploads the certificates again under a new key and prints one join command;
-//! that command, run as printed on cp2 (plus cp2's own address and name, which the test host cannot detect),
-//! joins a second control-plane node: shared CA, two voting etcd members.
+//! cp2 has joined with init's own command before that; the new command, run as printed on cp3 (plus cp3's own
+//! address and name, which the test host cannot detect), joins a third control-plane node: shared CA, three
+//! voting etcd members.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -51,15 +52,28 @@ fn control_plane_join_command_works_after_the_first_certs_secret_expired() {
     let lan = Lan::create("tcp", LB);
     let cp1 = TestNode::start("tcp1", "cp1", &[], &api, true);
     let cp2 = TestNode::start("tcp2", "cp2", &[], &api, false);
+    let cp3 = TestNode::start("tcp3", "cp3", &[], &api, false);
     lan.attach(&cp1.ns, "10.79.0.1");
     lan.attach(&cp2.ns, "10.79.0.2");
-    let backends = ["10.79.0.1:6443".parse().unwrap(), "10.79.0.2:6443".parse().unwrap()];
+    lan.attach(&cp3.ns, "10.79.0.3");
+    let backends =
+        ["10.79.0.1:6443".parse().unwrap(), "10.79.0.2:6443".parse().unwrap(), "10.79.0.3:6443".parse().unwrap()];
     let _lb = lan.balancer(format!("{LB}:6443").parse().unwrap(), backends.to_vec());
 
     let cfg = cp1.config(&crate::nodes::testnode::init_config("v1.34.0", "10.79.0.1", LB));
     let run = ok(cp1.kbinit(&["init", "--config", &cfg, "--upload-certs"]), "init on cp1", &cp1);
     let first_key =
         run.stdout.lines().skip_while(|l| *l != "[upload-certs] Using certificate key:").nth(1).unwrap().to_string();
+
+    // cp2 joins with the control-plane join command init printed, while its kubeadm-certs is still there
+    let printed = run.stdout.replace("\\\n", " ");
+    let init_join: Vec<&str> = printed
+        .lines()
+        .find(|l| l.trim_start().starts_with("kbinit join") && l.contains("--control-plane"))
+        .unwrap_or_else(|| panic!("init printed no control-plane join command:\n{}", run.stdout))
+        .split_whitespace()
+        .collect();
+    ok(cp2.kbinit(&with_node_flags(&init_join[1..], "10.79.0.2", "cp2")), "init's join command on cp2", &cp2);
 
     // the first kubeadm-certs expires: its owner token's expiration passes, the token cleaner and the garbage
     // collector do the rest
@@ -97,26 +111,32 @@ fn control_plane_join_command_works_after_the_first_certs_secret_expired() {
         assert!((t - in_two_hours).abs() < time::Duration::minutes(5), "{t} is not two hours away");
     }
 
-    // cp2 joins with the printed command
-    let mut args: Vec<&str> = words[1..].to_vec();
+    // cp3 joins with the printed command
+    ok(cp3.kbinit(&with_node_flags(&words[1..], "10.79.0.3", "cp3")), "the printed control-plane join on cp3", &cp3);
+    for f in ["ca.key", "sa.key", "front-proxy-ca.key", "etcd/ca.key"] {
+        let p = format!("/etc/kubernetes/pki/{f}");
+        assert_eq!(cp2.node.read(&p), cp1.node.read(&p), "cp2 has cp1's {f}");
+        assert_eq!(cp3.node.read(&p), cp1.node.read(&p), "cp3 has cp1's {f}");
+    }
+    let m = cp1.etcd_members("https://10.79.0.1:2379");
+    assert_eq!(m.len(), 3, "{m:?}");
+    assert!(m.iter().all(|(status, _, _, learner)| status == "started" && !learner), "{m:?}");
+}
+
+/// A printed join command's words plus what the test host cannot detect for the joining node.
+fn with_node_flags<'a>(command: &[&'a str], address: &'a str, name: &'a str) -> Vec<&'a str> {
+    let mut args = command.to_vec();
     args.extend([
         "--apiserver-advertise-address",
-        "10.79.0.2",
+        address,
         "--node-name",
-        "cp2",
+        name,
         "--cri-socket",
         "unix:///run/containerd/containerd.sock",
         "--ignore-preflight-errors",
         "all",
     ]);
-    ok(cp2.kbinit(&args), "the printed control-plane join on cp2", &cp2);
-    for f in ["ca.key", "sa.key", "front-proxy-ca.key", "etcd/ca.key"] {
-        let p = format!("/etc/kubernetes/pki/{f}");
-        assert_eq!(cp2.node.read(&p), cp1.node.read(&p), "cp2 has cp1's {f}");
-    }
-    let m = cp1.etcd_members("https://10.79.0.1:2379");
-    assert_eq!(m.len(), 2, "{m:?}");
-    assert!(m.iter().all(|(status, _, _, learner)| status == "started" && !learner), "{m:?}");
+    args
 }
 
 #[test]
