@@ -70,6 +70,11 @@ pub(super) const DIFFERS: &[Differs] = &[
         why: "the result names no socket the kubelet can reach; an absolute path still gets the prefix and a warning, as in kubeadm",
     },
     Differs {
+        rule: Rule { id: "differs.crisocket.unix-one-slash", go: "ValidateSocketPath", input: init("nodeRegistration: {criSocket: \"unix:/run/containerd/containerd.sock\"}"), want: refused("nodeRegistration.criSocket", "unix://") },
+        kubeadm: "`unix:/path` parses as scheme unix and passes",
+        why: "kbinit writes and dials the socket as `unix://` + absolute path, the form every runtime documents; `unix:/path` would reach the kubelet untranslated",
+    },
+    Differs {
         rule: Rule { id: "differs.ip.leading-zeros", go: "ValidateIPFromString", input: init("localAPIEndpoint: {advertiseAddress: 010.0.0.10}"), want: refused("localAPIEndpoint.advertiseAddress", "must be ipv4 or ipv6 address") },
         kubeadm: "ParseIPSloppy reads 010.0.0.1 as 10.0.0.1",
         why: "ambiguous (octal or decimal); Go's own net.ParseIP refuses it since Go 1.17",

@@ -11,7 +11,8 @@
 //! `ParseUint` (refused); kbinit follows the newer one. Feature-gate names per release belong to the gate tables.
 //!
 //! Each case runs, through [`load_init`]/[`load_join`], as v1beta4 at v1.31, v1.34 and the newest supported release,
-//! and (when its syntax exists there) as v1beta3 at v1.28 and v1.30; flag cases at v1.28 and the default.
+//! and (when its syntax exists there) as v1beta3 at v1.28 and v1.30; flag cases at v1.28 and the default. Join
+//! cases run as v1beta4 and, where marked, v1beta3 (kbinit's join has no release of its own to refuse v1beta3 by).
 
 mod differs;
 mod init_rules;
