@@ -32,6 +32,11 @@ pub(super) const RULES: &[Rule] = &[
         f.token = Some("short".into());
         f.discovery_token_unsafe_skip_ca_verification = true;
     }), want: refused("--discovery-token", "[a-z0-9]{6}") },
+    Rule { id: "join.discovery.flags.file-http", go: "ValidateDiscoveryKubeConfigPath", input: Input::JoinFlags(|f| f.discovery_file = Some("http://lb.example.com/cluster-info.yaml".into())), want: refused("--discovery-file", "if a URL is used, the scheme must be https") },
+    Rule { id: "join.nodereg.flags.crisocket", go: "ValidateSocketPath", input: Input::JoinFlags(|f| {
+        f.discovery_file = Some("/etc/kubernetes/d.conf".into());
+        f.cri_socket = Some("tcp://10.0.0.1:2375".into());
+    }), want: refused("--cri-socket", "only URL scheme \"unix\" is supported") },
     Rule { id: "join.ca-cert-path.suffix", go: "ValidateJoinConfiguration", input: join(concat!(token_discovery!(), "\ncaCertPath: /etc/kubernetes/pki/ca.pem")), want: refused("caCertPath", ".crt") },
     Rule { id: "join.ca-cert-path.absolute", go: "ValidateJoinConfiguration", input: join(concat!(token_discovery!(), "\ncaCertPath: pki/ca.crt")), want: refused("caCertPath", "absolute") },
     Rule { id: "join.nodereg.name", go: "ValidateJoinConfiguration → ValidateNodeRegistrationOptions", input: join(concat!(token_discovery!(), "\nnodeRegistration: {name: worker_1}")), want: refused("nodeRegistration.name", "DNS-1123") },
