@@ -92,6 +92,7 @@ pub(super) const RULES: &[Rule] = &[
     Rule { id: "cluster.image-repository.registry-case", go: "ValidateImageRepository", input: cluster("imageRepository: Registry.Example.com:5000/team"), want: ACCEPTED },
     Rule { id: "cluster.image-repository.flag", go: "ValidateImageRepository", input: Flags { cluster: None, set: |f| f.image_repository = Some("registry.example.com/".into()) }, want: refused("--image-repository", "invalid image repository format") },
     // ---- etcd (ValidateEtcd)
+    Rule { id: "etcd.neither-defaults-local", go: "ValidateEtcd", input: cluster("etcd: {}"), want: ACCEPTED },
     Rule { id: "etcd.exclusive", go: "ValidateEtcd", input: cluster("etcd: {local: {}, external: {endpoints: [\"https://10.0.0.1:2379\"]}}"), want: refused("etcd", "mutually exclusive") },
     Rule { id: "etcd.local.data-dir", go: "ValidateEtcd → ValidateAbsolutePath", input: cluster("etcd: {local: {dataDir: var/lib/etcd}}"), want: refused("etcd.local.dataDir", "path is not absolute") },
     Rule { id: "etcd.local.server-sans", go: "ValidateEtcd → ValidateCertSANs", input: cluster("etcd: {local: {serverCertSANs: [etcd_1]}}"), want: refused("etcd.local.serverCertSANs", "altname is not a valid IP address") },
