@@ -5,7 +5,6 @@
 //! Nothing here touches the host: the binary passes in [`HostFacts`].
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -239,7 +238,9 @@ fn args(ea: Option<ExtraArgs>, api: ApiVersion, strict: bool, path: &str) -> Res
                     "kubeadm.k8s.io/v1beta4 expects a list of {name, value} entries",
                 ));
             }
-            Ok(m.into_iter().map(|(name, value)| Arg { name, value }).collect())
+            let m: Vec<Arg> = m.into_iter().map(|(name, value)| Arg { name, value }).collect();
+            validate_arg_names(path, &m)?;
+            Ok(m)
         }
         Some(ExtraArgs::List(l)) => {
             if strict && api == ApiVersion::V1beta3 && !l.is_empty() {
@@ -249,12 +250,9 @@ fn args(ea: Option<ExtraArgs>, api: ApiVersion, strict: bool, path: &str) -> Res
                     "kubeadm.k8s.io/v1beta3 expects a map of flag names to values",
                 ));
             }
-            for (i, a) in l.iter().enumerate() {
-                if a.name.is_empty() {
-                    return Err(Error::invalid(format!("{path}[{i}].name"), "", "an argument needs a name"));
-                }
-            }
-            Ok(l.into_iter().map(|a| Arg { name: a.name, value: a.value }).collect())
+            let l: Vec<Arg> = l.into_iter().map(|a| Arg { name: a.name, value: a.value }).collect();
+            validate_arg_names(path, &l)?;
+            Ok(l)
         }
     }
 }
@@ -299,17 +297,12 @@ fn flag_args(field: &str, s: &Option<String>) -> Result<Option<ExtraArgs>, Error
     s.as_deref().map(|s| parse_extra_args(field, s).map(ExtraArgs::Map)).transpose()
 }
 
-fn cert_sans(field: &str, sans: Vec<String>, warnings: &mut Vec<String>) -> Vec<String> {
-    let mut out = Vec::new();
-    for s in sans {
-        let s = s.trim().to_ascii_lowercase();
-        if s.parse::<IpAddr>().is_ok() || is_dns1123_subdomain(&s) || is_wildcard_dns1123_subdomain(&s) {
-            out.push(s);
-        } else {
-            warnings.push(format!("{field}: {s:?} is neither a valid IP address nor a valid DNS name; ignoring it"));
-        }
-    }
-    out
+/// SANs as kubeadm takes them: `apiServer.certSANs` lower-cased first (`LowercaseSANs`), etcd's as given; each must
+/// pass `ValidateCertSANs`.
+fn cert_sans(field: &str, sans: Vec<String>, lowercase: bool) -> Result<Vec<String>, Error> {
+    let sans: Vec<String> = if lowercase { sans.into_iter().map(|s| s.to_ascii_lowercase()).collect() } else { sans };
+    validate_cert_sans(field, &sans)?;
+    Ok(sans)
 }
 
 fn resolve_cluster(
@@ -358,9 +351,14 @@ fn resolve_cluster(
     let kubernetes_version =
         KubeVersion::resolve(&version_text).map_err(|e| rename(e, &nm.n("kubernetesVersion", "kubernetes-version")))?;
 
-    let control_plane_endpoint = w.control_plane_endpoint.unwrap_or_default();
+    let mut control_plane_endpoint = w.control_plane_endpoint.unwrap_or_default();
     if !control_plane_endpoint.is_empty() {
-        split_host_port(&nm.n("controlPlaneEndpoint", "control-plane-endpoint"), &control_plane_endpoint, false)?;
+        let field = nm.n("controlPlaneEndpoint", "control-plane-endpoint");
+        let (host, port) = validate_host_port(&field, &control_plane_endpoint)?;
+        // `host:` has no port (ParseHostPort): keep the host, the bind port applies as for `host`
+        if port.is_empty() && control_plane_endpoint.ends_with(':') {
+            control_plane_endpoint = host.to_string();
+        }
     }
     let cluster_name = w.cluster_name.filter(|s| !s.is_empty()).unwrap_or_else(|| "kubernetes".into());
     if !is_dns1123_subdomain(&cluster_name) && cluster_name.trim().is_empty() {
@@ -369,14 +367,12 @@ fn resolve_cluster(
     let certificates_dir = w.certificates_dir.filter(|s| !s.is_empty()).unwrap_or_else(|| "/etc/kubernetes/pki".into());
     validate_absolute(&nm.n("certificatesDir", "cert-dir"), &certificates_dir)?;
     let image_repository = w.image_repository.filter(|s| !s.is_empty()).unwrap_or_else(|| "registry.k8s.io".into());
+    validate_image_repository(&nm.n("imageRepository", "image-repository"), &image_repository)?;
 
     let net = w.networking.unwrap_or_default();
     let service_subnet = net.service_subnet.filter(|s| !s.is_empty()).unwrap_or_else(|| "10.96.0.0/12".into());
     validate_service_subnet(&nm.n("networking.serviceSubnet", "service-cidr"), &service_subnet)?;
     let pod_subnet = net.pod_subnet.unwrap_or_default();
-    if !pod_subnet.is_empty() {
-        validate_pod_subnet(&nm.n("networking.podSubnet", "pod-network-cidr"), &pod_subnet, &service_subnet)?;
-    }
     let dns_domain = net.dns_domain.filter(|s| !s.is_empty()).unwrap_or_else(|| "cluster.local".into());
     if !is_dns1123_subdomain(&dns_domain) {
         return Err(Error::invalid(
@@ -397,38 +393,21 @@ fn resolve_cluster(
         }
         (_, Some(x)) => {
             let endpoints = x.endpoints.unwrap_or_default();
-            if endpoints.is_empty() {
-                return Err(Error::invalid("etcd.external.endpoints", "", "at least one endpoint is required"));
-            }
-            for (i, e) in endpoints.iter().enumerate() {
-                validate_url(&format!("etcd.external.endpoints[{i}]"), e)?;
-            }
             let (cert_file, key_file) = (x.cert_file.unwrap_or_default(), x.key_file.unwrap_or_default());
-            if cert_file.is_empty() != key_file.is_empty() {
-                return Err(Error::invalid(
-                    "etcd.external.certFile",
-                    format!("certFile={cert_file:?} keyFile={key_file:?}"),
-                    "certFile and keyFile must both be set or both be empty",
-                ));
-            }
             let ca_file = x.ca_file.unwrap_or_default();
-            for (f, v) in [
-                ("etcd.external.caFile", &ca_file),
-                ("etcd.external.certFile", &cert_file),
-                ("etcd.external.keyFile", &key_file),
-            ] {
-                if !v.is_empty() {
-                    validate_absolute(f, v)?;
-                }
-            }
+            validate_external_etcd(&endpoints, &ca_file, &cert_file, &key_file)?;
             Etcd::External(ExternalEtcd { endpoints, ca_file, cert_file, key_file })
         }
         (local, None) => {
             let l = local.unwrap_or_default();
             let data_dir = l.data_dir.filter(|s| !s.is_empty()).unwrap_or_else(|| "/var/lib/etcd".into());
             validate_absolute("etcd.local.dataDir", &data_dir)?;
+            let image_repository = l.image_repository.unwrap_or_default();
+            if !image_repository.is_empty() {
+                validate_image_repository("etcd.local.imageRepository", &image_repository)?;
+            }
             Etcd::Local(LocalEtcd {
-                image_repository: l.image_repository.unwrap_or_default(),
+                image_repository,
                 image_tag: l.image_tag.unwrap_or_default(),
                 data_dir,
                 extra_args: args(l.extra_args, api, strict, "etcd.local.extraArgs")?,
@@ -441,9 +420,9 @@ fn resolve_cluster(
                 server_cert_sans: cert_sans(
                     "etcd.local.serverCertSANs",
                     l.server_cert_sans.unwrap_or_default(),
-                    warnings,
-                ),
-                peer_cert_sans: cert_sans("etcd.local.peerCertSANs", l.peer_cert_sans.unwrap_or_default(), warnings),
+                    false,
+                )?,
+                peer_cert_sans: cert_sans("etcd.local.peerCertSANs", l.peer_cert_sans.unwrap_or_default(), false)?,
             })
         }
     };
@@ -459,15 +438,22 @@ fn resolve_cluster(
         cert_sans: cert_sans(
             &nm.n("apiServer.certSANs", "apiserver-cert-extra-sans"),
             was.cert_sans.unwrap_or_default(),
-            warnings,
-        ),
+            true,
+        )?,
     };
     let cm = w.controller_manager.unwrap_or_default();
     let controller_manager =
         component("controllerManager", cm.extra_args, cm.extra_volumes, cm.extra_envs, api, strict)?;
+    if !pod_subnet.is_empty() {
+        let field = nm.n("networking.podSubnet", "pod-network-cidr");
+        validate_pod_subnet(&field, &pod_subnet, &service_subnet, &controller_manager.extra_args)?;
+    }
     let sc = w.scheduler.unwrap_or_default();
     let scheduler = component("scheduler", sc.extra_args, sc.extra_volumes, sc.extra_envs, api, strict)?;
     let dns = w.dns.unwrap_or_default();
+    if let Some(r) = dns.image_repository.as_deref().filter(|r| !r.is_empty()) {
+        validate_image_repository("dns.imageRepository", r)?;
+    }
 
     let feature_gates = w.feature_gates.unwrap_or_default();
     validate_feature_gates(&nm.n("featureGates", "feature-gates"), &feature_gates, &kubernetes_version)?;
@@ -498,9 +484,13 @@ fn resolve_cluster(
         }
     };
     let certificate_validity =
-        dur("certificateValidityPeriod", w.certificate_validity_period, Duration::from_secs(8760 * 3600))?;
+        dur("certificateValidityPeriod", w.certificate_validity_period.clone(), CERTIFICATE_VALIDITY)?;
     let ca_certificate_validity =
-        dur("caCertificateValidityPeriod", w.ca_certificate_validity_period, Duration::from_secs(87600 * 3600))?;
+        dur("caCertificateValidityPeriod", w.ca_certificate_validity_period.clone(), CA_CERTIFICATE_VALIDITY)?;
+    warnings.extend(cert_validity_warnings(
+        w.certificate_validity_period.is_some().then_some(certificate_validity),
+        w.ca_certificate_validity_period.is_some().then_some(ca_certificate_validity),
+    ));
 
     let cluster = ClusterConfiguration {
         kubernetes_version,
@@ -568,24 +558,18 @@ fn node_registration(
         kind,
         warnings,
     );
-    let (name, name_field) = match inp.flag_name {
-        Some(n) => (n.clone(), "--node-name".to_string()),
-        None => match w.name.filter(|s| !s.is_empty()) {
-            Some(n) => (n, "nodeRegistration.name".to_string()),
-            None => (host.hostname.trim().to_ascii_lowercase(), "nodeRegistration.name".to_string()),
-        },
+    let (given, name_field) = match inp.flag_name {
+        Some(n) => (n.clone(), "--node-name"),
+        None => (w.name.filter(|s| !s.is_empty()).unwrap_or_else(|| host.hostname.clone()), "nodeRegistration.name"),
     };
-    if !is_dns1123_subdomain(&name) {
-        return Err(Error::invalid(
-            name_field,
-            &name,
-            "the node name must be a DNS-1123 subdomain (lower-case alphanumerics, '-' and '.')",
-        ));
-    }
+    let name = normalize_node_name(name_field, &given)?;
     let cri_field = nm.n("nodeRegistration.criSocket", "cri-socket");
     let cri_given = inp.flag_cri.cloned().or(w.cri_socket).filter(|s| !s.is_empty());
     let cri_socket = match cri_given {
-        Some(s) if s.contains("://") => s,
+        Some(s) if s.contains("://") => {
+            validate_cri_socket(&cri_field, &s)?;
+            s
+        }
         Some(s) if s.starts_with('/') => {
             warnings.push(format!(
                 "{cri_field}: usage of CRI endpoints without URL scheme is deprecated; using \"unix://{s}\""
@@ -642,20 +626,15 @@ fn node_registration(
     };
     let ignore_preflight_errors = normalize_ignore_preflight(ignore_field, &ignore)?;
     let image_pull_policy = w.image_pull_policy.filter(|s| !s.is_empty()).unwrap_or_else(|| "IfNotPresent".into());
-    if !matches!(image_pull_policy.as_str(), "IfNotPresent" | "Always" | "Never") {
-        return Err(Error::invalid(
-            "nodeRegistration.imagePullPolicy",
-            &image_pull_policy,
-            "must be IfNotPresent, Always or Never",
-        ));
-    }
+    validate_image_pull_policy("nodeRegistration.imagePullPolicy", &image_pull_policy)?;
     Ok(NodeRegistration { name, cri_socket, taints, kubelet_extra_args, ignore_preflight_errors, image_pull_policy })
 }
 
 fn endpoint(w: Option<WireEndpoint>, nm: Namer, prefix: &str, host: &HostFacts) -> Result<ApiEndpoint, Error> {
     let w = w.unwrap_or_default();
     let addr_field = nm.n(&format!("{prefix}localAPIEndpoint.advertiseAddress"), "apiserver-advertise-address");
-    let advertise_address = match w.advertise_address.filter(|s| !s.is_empty()) {
+    // an unspecified address (0.0.0.0, ::) means "the default-route address", as with none
+    let advertise_address = match w.advertise_address.filter(|s| !s.is_empty() && !is_unspecified_address(s)) {
         Some(a) => validate_advertise_address(&addr_field, &a)?,
         None => {
             let ip = host.default_address.ok_or_else(|| {
@@ -750,27 +729,12 @@ fn bootstrap_tokens(list: Option<Vec<WireToken>>, nm: Namer, description: &str) 
             ));
         }
         let ttl = dur(&nm.n(&format!("{p}.ttl"), "token-ttl"), t.ttl, Duration::from_secs(24 * 3600))?;
-        let usages = t.usages.unwrap_or_else(|| vec!["signing".into(), "authentication".into()]);
-        for u in &usages {
-            if !matches!(u.as_str(), "signing" | "authentication") {
-                return Err(Error::invalid(
-                    format!("{p}.usages"),
-                    u,
-                    "unknown usage: only signing and authentication are allowed",
-                ));
-            }
-        }
-        let groups = t.groups.unwrap_or_else(|| vec![DEFAULT_TOKEN_GROUP.into()]);
-        for g in &groups {
-            validate_token_group(&format!("{p}.groups"), g)?;
-        }
-        if !groups.is_empty() && !usages.iter().any(|u| u == "authentication") {
-            return Err(Error::invalid(
-                format!("{p}.groups"),
-                groups.join(","),
-                "token groups need the authentication usage",
-            ));
-        }
+        // an empty list is defaulted like a missing one (SetDefaults_BootstrapToken tests len == 0)
+        let usages =
+            t.usages.filter(|u| !u.is_empty()).unwrap_or_else(|| vec!["signing".into(), "authentication".into()]);
+        validate_token_usages(&format!("{p}.usages"), &usages)?;
+        let groups = t.groups.filter(|g| !g.is_empty()).unwrap_or_else(|| vec![DEFAULT_TOKEN_GROUP.into()]);
+        validate_token_groups(&format!("{p}.groups"), &usages, &groups)?;
         out.push(BootstrapToken {
             token,
             description: t.description.unwrap_or_else(|| description.to_string()),
@@ -1064,17 +1028,8 @@ pub fn load_join(
             Discovery::BootstrapToken { token, api_server_endpoint, ca_cert_hashes, unsafe_skip_ca_verification }
         }
         (None, Some(f)) => {
-            let kube_config_path = f.kube_config_path.unwrap_or_default();
-            if kube_config_path.is_empty() {
-                return Err(Error::invalid(
-                    nm.n("discovery.file.kubeConfigPath", "discovery-file"),
-                    "",
-                    "must not be empty",
-                ));
-            }
-            if !kube_config_path.starts_with("https://") {
-                validate_absolute(&nm.n("discovery.file.kubeConfigPath", "discovery-file"), &kube_config_path)?;
-            }
+            let field = nm.n("discovery.file.kubeConfigPath", "discovery-file");
+            let kube_config_path = discovery_file_location(&field, &f.kube_config_path.unwrap_or_default())?;
             Discovery::File { kube_config_path }
         }
     };
@@ -1206,13 +1161,16 @@ apiServer:\n  extraArgs:\n  - name: feature-gates\n    value: A=true\n  - name: 
     #[test]
     fn v1beta3_quirks_map_onto_the_model() {
         let text = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.32.1\n\
-featureGates:\n  PublicKeysECDSA: true\napiServer:\n  timeoutForControlPlane: 7m0s\n  certSANs: [LB.Example.com, 10.0.0.99, \"bad name!\"]\n";
+featureGates:\n  PublicKeysECDSA: true\napiServer:\n  timeoutForControlPlane: 7m0s\n  certSANs: [LB.Example.com, 10.0.0.99]\n";
         let l = load_init(Some(text), &InitFlags::default(), &host()).unwrap();
         assert_eq!(l.config.cluster.encryption_algorithm, KeyAlgorithm::EcdsaP256);
         assert_eq!(l.config.timeouts.control_plane_component_health_check, Duration::from_secs(420));
         assert_eq!(l.config.cluster.api_server.cert_sans, ["lb.example.com", "10.0.0.99"]);
         assert!(l.warnings.iter().any(|w| w.contains("deprecated")), "{:?}", l.warnings);
-        assert!(l.warnings.iter().any(|w| w.contains("bad name!")), "{:?}", l.warnings);
+        // kubeadm's ValidateCertSANs refuses what is neither an IP nor a DNS name (kbinit once warned and dropped it)
+        let bad = text.replace("10.0.0.99]", "10.0.0.99, \"bad name!\"]");
+        let err = load_init(Some(&bad), &InitFlags::default(), &host()).unwrap_err().to_string();
+        assert!(err.contains("apiServer.certSANs") && err.contains("bad name!"), "{err}");
     }
 
     #[test]
