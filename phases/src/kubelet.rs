@@ -12,7 +12,6 @@ use crate::Error;
 use crate::config::model::{Arg, ClusterConfiguration, HostFacts, InitConfiguration, NodeRegistration};
 use crate::paths;
 use crate::plan::{FileKind, Step};
-use crate::version::KubeVersion;
 use crate::yaml::to_yaml;
 
 /// The KubeletConfiguration kubeadm writes to /var/lib/kubelet/config.yaml (§E.1) with a user-supplied
@@ -58,6 +57,12 @@ pub fn kubelet_configuration(init: &InitConfiguration, host: &HostFacts) -> Valu
     if host.systemd_resolved {
         config["resolvConf"] = json!("/run/systemd/resolve/resolv.conf");
     }
+    if cluster.kubernetes_version.kubelet_config_merges_instance_config() {
+        // zero values of KubeletConfiguration v1beta1 fields that are not omitempty (§2.5: real 1.3x dumps)
+        config["crashLoopBackOff"] = json!({});
+        config["imageMaximumGCAge"] = json!("0s");
+        config["logging"]["options"]["text"] = json!({"infoBufferSize": "0"});
+    }
     if let Some(user) = &init.kubelet {
         crate::yaml::merge(&mut config, user);
     }
@@ -78,8 +83,17 @@ fn cluster_dns(service_subnet: &str) -> String {
     }
 }
 
+/// `true` when the CRI socket goes to `instance-config.yaml` instead of `kubeadm-flags.env` (1.35+:
+/// NodeLocalCRISocket, beta and on by default in 1.35, GA in 1.36, always in 1.37; flags.go writes
+/// `--container-runtime-endpoint` only with the gate off). kbinit's 1.34 keeps its old output (both).
+pub fn cri_socket_in_instance_config(cluster: &ClusterConfiguration) -> bool {
+    let v = &cluster.kubernetes_version;
+    v.kubelet_config_merges_instance_config() && cluster.feature_gates.get("NodeLocalCRISocket") != Some(&false)
+}
+
 /// KUBELET_KUBEADM_ARGS line (§E.2): sorted flags, Go %q quoting, --hostname-override only when node name !=
-/// lower-cased hostname, --pod-infra-container-image (all versions ≤1.34), register-with-taints only for worker
+/// lower-cased hostname, --pod-infra-container-image (≤1.34; the 1.35 kubelet has no such flag),
+/// --container-runtime-endpoint unless [`cri_socket_in_instance_config`], register-with-taints only for worker
 /// join.
 pub fn flags_env(
     node_reg: &NodeRegistration,
@@ -87,13 +101,16 @@ pub fn flags_env(
     host: &HostFacts,
     register_taints: bool,
 ) -> String {
-    let mut defaults = vec![
-        Arg { name: "container-runtime-endpoint".into(), value: node_reg.cri_socket.clone() },
-        Arg {
+    let mut defaults = Vec::new();
+    if !cri_socket_in_instance_config(cluster) {
+        defaults.push(Arg { name: "container-runtime-endpoint".into(), value: node_reg.cri_socket.clone() });
+    }
+    if cluster.kubernetes_version.writes_pod_infra_image() {
+        defaults.push(Arg {
             name: "pod-infra-container-image".into(),
             value: format!("{}/pause:{}", cluster.image_repository, cluster.kubernetes_version.pause_tag()),
-        },
-    ];
+        });
+    }
     if node_reg.name != host.hostname.to_lowercase() {
         defaults.push(Arg { name: "hostname-override".into(), value: node_reg.name.clone() });
     }
@@ -164,12 +181,25 @@ pub fn component_config_hash(data: &BTreeMap<String, String>) -> String {
 pub fn plan_kubelet_start(init: &InitConfiguration, host: &HostFacts) -> Result<Vec<Step>, Error> {
     let env = flags_env(&init.node_registration, &init.cluster, host, false);
     let config = kubelet_configuration(init, host);
-    Ok(kubelet_file_steps(&init.cluster.kubernetes_version, &init.node_registration.cri_socket, env, &config))
+    Ok(kubelet_file_steps(&init.cluster, &init.node_registration.cri_socket, env, &config))
 }
 
 /// The kubelet files init and join write alike: /var/lib/kubelet (0700), kubeadm-flags.env, config.yaml, and
 /// with NodeLocalCRISocket (1.34+) instance-config.yaml naming the node's CRI socket, with kubeadm's lines.
-pub fn kubelet_file_steps(version: &KubeVersion, cri_socket: &str, flags_env: String, config: &Value) -> Vec<Step> {
+///
+/// From 1.35 the files follow kubeadm's `phases/kubelet/config.go` (§2.5): `instance-config.yaml` is the one
+/// line `containerRuntimeEndpoint: "<socket>"` (Go-quoted), written before `config.yaml`, and is applied to
+/// `config.yaml` as a strategic-merge patch, so `config.yaml` names the socket while the ConfigMap keeps `""`.
+pub fn kubelet_file_steps(
+    cluster: &ClusterConfiguration,
+    cri_socket: &str,
+    flags_env: String,
+    config: &Value,
+) -> Vec<Step> {
+    let version = &cluster.kubernetes_version;
+    if version.kubelet_config_merges_instance_config() {
+        return kubelet_file_steps_135(cluster, cri_socket, flags_env, config);
+    }
     let mut steps = vec![
         Step::EnsureDir { path: paths::KUBELET_DIR.into(), mode: 0o700 },
         Step::say(format!(
@@ -187,6 +217,31 @@ pub fn kubelet_file_steps(version: &KubeVersion, cri_socket: &str, flags_env: St
         instance.insert("containerRuntimeEndpoint".into(), json!(cri_socket));
         steps.push(Step::write(paths::KUBELET_INSTANCE_CONFIG, to_yaml(&Value::Object(instance)), FileKind::Kubelet));
     }
+    steps
+}
+
+fn kubelet_file_steps_135(
+    cluster: &ClusterConfiguration,
+    cri_socket: &str,
+    flags_env: String,
+    config: &Value,
+) -> Vec<Step> {
+    let mut steps = vec![
+        Step::EnsureDir { path: paths::KUBELET_DIR.into(), mode: 0o700 },
+        Step::say(format!(
+            "[kubelet-start] Writing kubelet environment file with flags to file {:?}",
+            paths::KUBELET_FLAGS_ENV
+        )),
+        Step::write(paths::KUBELET_FLAGS_ENV, flags_env, FileKind::Kubelet),
+    ];
+    let mut config = config.clone();
+    if cri_socket_in_instance_config(cluster) {
+        let line = format!("containerRuntimeEndpoint: {}\n", go_quote(cri_socket));
+        steps.push(Step::write(paths::KUBELET_INSTANCE_CONFIG, line, FileKind::Kubelet));
+        config["containerRuntimeEndpoint"] = json!(cri_socket);
+    }
+    steps.push(Step::say(format!("[kubelet-start] Writing kubelet configuration to file {:?}", paths::KUBELET_CONFIG)));
+    steps.push(Step::write(paths::KUBELET_CONFIG, to_yaml(&config), FileKind::Kubelet));
     steps
 }
 
