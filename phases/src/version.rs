@@ -325,6 +325,52 @@ mod tests {
     }
 
     #[test]
+    fn every_patch_of_1_35_to_1_37_and_the_newest_as_default() {
+        for minor in 35..=37 {
+            for patch in [0, 1, 4, 9, 15] {
+                let v = KubeVersion::resolve(&format!("v1.{minor}.{patch}")).unwrap();
+                assert_eq!((v.minor, v.patch), (minor, patch));
+            }
+            assert_eq!(
+                KubeVersion::resolve(&format!("stable-1.{minor}")).unwrap().to_string(),
+                format!("v1.{minor}.0")
+            );
+        }
+        assert_eq!(KubeVersion::default_version().to_string(), "v1.37.0");
+        assert_eq!(KubeVersion::resolve("stable").unwrap().to_string(), "v1.37.0");
+        assert_eq!(supported_range(), "v1.28 to v1.37");
+        for bad in ["v1.38.0", "v1.38.0-alpha.2", "stable-1.38", "v1.27.16"] {
+            let e = KubeVersion::resolve(bad).unwrap_err().to_string();
+            assert!(e.contains("kubernetesVersion") && e.contains("kbinit sets up Kubernetes v1.28 to v1.37"), "{e}");
+        }
+        assert!(KubeVersion::resolve("v1.38.1").unwrap_err().to_string().contains("v1.38 is not released"));
+    }
+
+    #[test]
+    fn newer_minor_facts() {
+        let tags = |s: &str| {
+            let v = KubeVersion::resolve(s).unwrap();
+            (v.etcd_tag(), v.coredns_tag(), v.pause_tag())
+        };
+        assert_eq!(tags("v1.35.8"), ("3.6.6-0", "v1.13.1", "3.10.1"));
+        assert_eq!(tags("v1.36.2"), ("3.6.8-0", "v1.14.2", "3.10.2"));
+        assert_eq!(tags("v1.37.0"), ("3.7.0-0", "v1.14.3", "3.10.2"));
+        let v = |s: &str| KubeVersion::resolve(s).unwrap();
+        assert!(v("v1.36.0").accepts_v1beta3() && !v("v1.37.0").accepts_v1beta3());
+        assert!(v("v1.34.0").writes_pod_infra_image() && !v("v1.35.0").writes_pod_infra_image());
+        assert!(v("v1.35.0").kcm_flexvolume_mount() && !v("v1.36.0").kcm_flexvolume_mount());
+        assert!(!v("v1.36.0").kube_proxy_explicit_iptables() && v("v1.37.0").kube_proxy_explicit_iptables());
+        assert_eq!(v("v1.34.0").apiserver_kubelet_client_org(), "system:masters");
+        assert_eq!(v("v1.36.0").apiserver_kubelet_client_org(), "kubeadm:cluster-admins");
+        assert_eq!(v("v1.37.0").apiserver_kubelet_client_org(), "system:kubelet-api-admin");
+        // etcd 3.6 flag names: by image in 1.35, always from 1.36, never before 1.35 (kbinit's old renders)
+        assert!(v("v1.35.0").etcd_36_flags("3.6.6-0") && !v("v1.35.0").etcd_36_flags("3.5.24-0"));
+        assert!(v("v1.36.0").etcd_36_flags("3.5.24-0") && !v("v1.34.0").etcd_36_flags("3.6.4-0"));
+        assert_eq!((v("v1.37.0").minimum_kubelet_minor(), v("v1.37.0").minimum_control_plane_minor()), (34, 36));
+        assert_eq!(v("v1.30.0").minimum_kubelet_minor(), 29);
+    }
+
+    #[test]
     fn per_minor_facts() {
         let v = KubeVersion::resolve("v1.28.7").unwrap();
         assert_eq!((v.etcd_tag(), v.coredns_tag(), v.pause_tag()), ("3.5.10-0", "v1.10.1", "3.9"));
