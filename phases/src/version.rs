@@ -103,6 +103,14 @@ impl KubeVersion {
         } else {
             t.parse::<KubeVersion>().map_err(|e| Error::invalid("kubernetesVersion", t, e))?
         };
+        if v.major == 1 && v.minor < MIN_MINOR {
+            // kubeadm's NormalizeKubernetesVersion words it so (MinimumControlPlaneVersion; stored common.go)
+            return Err(invalid(format!(
+                "this version of kubeadm only supports deploying clusters with the control plane version >= \
+                 v1.{MIN_MINOR}.0. Current version: {v} (kbinit sets up Kubernetes {})",
+                supported_range()
+            )));
+        }
         if v.major != 1 || v.minor < MIN_MINOR || v.minor > MAX_MINOR {
             return Err(invalid(format!(
                 "kbinit sets up Kubernetes {}; pick a version in that range{}",
@@ -339,6 +347,8 @@ mod tests {
         assert_eq!(KubeVersion::default_version().to_string(), "v1.37.0");
         assert_eq!(KubeVersion::resolve("stable").unwrap().to_string(), "v1.37.0");
         assert_eq!(supported_range(), "v1.28 to v1.37");
+        let e = KubeVersion::resolve("v1.27.16").unwrap_err().to_string();
+        assert!(e.contains("control plane version >= v1.28.0. Current version: v1.27.16"), "{e}");
         for bad in ["v1.38.0", "v1.38.0-alpha.2", "stable-1.38", "v1.27.16"] {
             let e = KubeVersion::resolve(bad).unwrap_err().to_string();
             assert!(e.contains("kubernetesVersion") && e.contains("kbinit sets up Kubernetes v1.28 to v1.37"), "{e}");

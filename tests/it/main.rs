@@ -24,3 +24,4 @@ mod preflight; // check names, kubeadm's output format, exit codes 2/3, --ignore
 mod rerun; // init re-run on a netns node: nothing to do, restored leftovers, foreign files refused
 mod reset; // reset after init on a netns node, --dry-run, and a fresh init afterwards
 mod support; // temp roots, running the binary, reading ../shared
+mod versions; // v1.35–v1.37: the range, images and defaults per release, kubelet skew in preflight
