@@ -516,8 +516,8 @@ mod tests {
     #[test]
     fn kubelet_skew() {
         let v = |s: &str| s.parse::<KubeVersion>().unwrap();
-        assert_eq!(min_kubelet_minor(&v("v1.28.7")), 27);
-        assert_eq!(min_kubelet_minor(&v("v1.32.0")), 29);
+        assert_eq!(v("v1.28.7").minimum_kubelet_minor(), 27);
+        assert_eq!(v("v1.32.0").minimum_kubelet_minor(), 29);
     }
 
     #[test]
