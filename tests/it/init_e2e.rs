@@ -389,7 +389,8 @@ fn init_newest_end_to_end() {
     let kc = api.object("/api/v1/namespaces/kube-system/configmaps/kubeadm-config").unwrap();
     let stored = kc.pointer("/data/ClusterConfiguration").and_then(Value::as_str).unwrap();
     assert!(
-        stored.contains("apiVersion: kubeadm.k8s.io/v1beta4") && stored.contains(&format!("kubernetesVersion: {version}")),
+        stored.contains("apiVersion: kubeadm.k8s.io/v1beta4")
+            && stored.contains(&format!("kubernetesVersion: {version}")),
         "{stored}"
     );
     assert!(api.object("/apis/apps/v1/namespaces/kube-system/deployments/coredns").is_some());
