@@ -14,7 +14,6 @@ pub fn newest_version() -> String {
 
 /// A v1beta4 init configuration for node `cp1` advertising `address`, the cluster at `endpoint:6443`, Kubernetes
 /// `version`, preflight errors ignored (the test host is no real node).
-
 pub fn init_config(version: &str, address: &str, endpoint: &str) -> String {
     format!(
         "apiVersion: kubeadm.k8s.io/v1beta4
