@@ -91,6 +91,19 @@ pub fn cri_socket_in_instance_config(cluster: &ClusterConfiguration) -> bool {
     v.kubelet_config_merges_instance_config() && cluster.feature_gates.get("NodeLocalCRISocket") != Some(&false)
 }
 
+/// `true` when the node's CRI socket is kept on the node (instance-config.yaml) rather than in the node's
+/// `kubeadm.alpha.kubernetes.io/cri-socket` annotation: from 1.34 in kbinit's renders; from 1.35 only while
+/// NodeLocalCRISocket is on (beta in 1.35, so `false` turns the annotation back on; locked in 1.36; the annotation
+/// code is gone in 1.37).
+pub fn cri_socket_recorded_locally(cluster: &ClusterConfiguration) -> bool {
+    let v = &cluster.kubernetes_version;
+    if v.kubelet_config_merges_instance_config() {
+        cri_socket_in_instance_config(cluster)
+    } else {
+        v.node_local_cri_socket()
+    }
+}
+
 /// KUBELET_KUBEADM_ARGS line (§E.2): sorted flags, Go %q quoting, --hostname-override only when node name !=
 /// lower-cased hostname, --pod-infra-container-image (≤1.34; the 1.35 kubelet has no such flag),
 /// --container-runtime-endpoint unless [`cri_socket_in_instance_config`], register-with-taints only for worker
@@ -352,5 +365,48 @@ mod tests {
                 .unwrap()
                 .contains("--pod-infra-container-image=registry.k8s.io/pause:3.10.1")
         );
+    }
+
+    fn written(steps: &[Step], file: &str) -> Option<String> {
+        steps.iter().find_map(|s| match s {
+            Step::WriteFile { path, bytes, .. } if path == file => Some(String::from_utf8(bytes.clone()).unwrap()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn node_local_cri_socket_from_1_35_and_its_gate() {
+        let mut init = fixture::init();
+        init.cluster.kubernetes_version = KubeVersion::resolve("v1.35.3").unwrap();
+        let steps = plan_kubelet_start(&init, &fixture::host()).unwrap();
+        let paths: Vec<&str> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::WriteFile { path, .. } => Some(path.as_str()),
+                _ => None,
+            })
+            .collect();
+        // instance-config.yaml is written before config.yaml, which carries its endpoint (§2.5)
+        assert_eq!(paths, [paths::KUBELET_FLAGS_ENV, paths::KUBELET_INSTANCE_CONFIG, paths::KUBELET_CONFIG]);
+        let config = written(&steps, paths::KUBELET_CONFIG).unwrap();
+        assert!(config.contains("containerRuntimeEndpoint: unix:///run/containerd/containerd.sock\n"), "{config}");
+        assert!(config.contains("crashLoopBackOff: {}\n") && config.contains("imageMaximumGCAge: 0s\n"), "{config}");
+        assert_eq!(
+            written(&steps, paths::KUBELET_FLAGS_ENV).unwrap(),
+            "KUBELET_KUBEADM_ARGS=\"--hostname-override=cp1\"\n"
+        );
+        assert!(cri_socket_recorded_locally(&init.cluster));
+        // the ConfigMap's copy keeps the empty endpoint
+        assert_eq!(kubelet_configuration(&init, &fixture::host())["containerRuntimeEndpoint"], "");
+
+        // NodeLocalCRISocket=false (beta in 1.35): the flag, no instance-config, the annotation
+        init.cluster.feature_gates.insert("NodeLocalCRISocket".into(), false);
+        let steps = plan_kubelet_start(&init, &fixture::host()).unwrap();
+        assert!(written(&steps, paths::KUBELET_INSTANCE_CONFIG).is_none());
+        let env = written(&steps, paths::KUBELET_FLAGS_ENV).unwrap();
+        assert!(env.contains("--container-runtime-endpoint=unix:///run/containerd/containerd.sock"), "{env}");
+        assert!(!env.contains("--pod-infra-container-image"), "{env}");
+        assert!(written(&steps, paths::KUBELET_CONFIG).unwrap().contains("containerRuntimeEndpoint: \"\"\n"));
+        assert!(!cri_socket_recorded_locally(&init.cluster));
     }
 }
