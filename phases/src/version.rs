@@ -226,6 +226,11 @@ impl KubeVersion {
     pub fn kube_proxy_explicit_iptables(&self) -> bool {
         self.at_least(37)
     }
+    /// 1.37+: init warns when the KubeProxyConfiguration asks for `mode: ipvs` (deprecated by kube-proxy since
+    /// 1.35; PR 139067). kubeadm's exact wording is **unconfirmed** (Q8); kbinit says what the note says.
+    pub fn warns_kube_proxy_ipvs(&self) -> bool {
+        self.at_least(37)
+    }
     /// 1.37+: the API server's kubelet client certificate is in group `system:kubelet-api-admin` (PR 138957;
     /// kubeadm PR 3306's kinder test expects `O = system:kubelet-api-admin`), bound to the ClusterRole of that
     /// name at init.

@@ -950,6 +950,15 @@ pub fn load_init(
     // kubeadm refuses a removed API version before anything else; kbinit checks it last so that each other
     // bad value keeps its own message (the outcome, exit 3 with nothing written, is the same)
     refuse_removed_api(api_version, &docs_kinds, version)?;
+    if version.warns_kube_proxy_ipvs()
+        && docs.kube_proxy.as_ref().and_then(|k| k.get("mode")).and_then(Value::as_str) == Some("ipvs")
+    {
+        warnings.push(
+            "KubeProxyConfiguration mode \"ipvs\" is deprecated since Kubernetes v1.35; use \"nftables\" (GA) or \
+             \"iptables\""
+                .into(),
+        );
+    }
 
     let config = InitConfiguration {
         api_version,
@@ -1336,6 +1345,12 @@ nodeRegistration:\n  name: fromconfig\n  ignorePreflightErrors: [Swap]\n";
         let v4 = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.37.2\n";
         let l = load_init(Some(v4), &InitFlags::default(), &host()).unwrap();
         assert_eq!(l.config.api_version, ApiVersion::V1beta4);
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let ipvs = format!(
+            "{v4}---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\n"
+        );
+        let l = load_init(Some(&ipvs), &InitFlags::default(), &host()).unwrap();
+        assert!(l.warnings.iter().any(|w| w.contains("\"ipvs\" is deprecated")), "{:?}", l.warnings);
     }
 
     #[test]
