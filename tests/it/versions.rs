@@ -55,6 +55,20 @@ fn print_defaults_in_each_releases_api() {
         let r = kbinit(&["config", "print", "join-defaults", "--kubernetes-version", version]).ok();
         assert!(r.stdout.contains(&format!("apiVersion: {api}\n")), "{version}: {}", r.stdout);
     }
+    // kube-proxy's mode: empty before 1.37, iptables from 1.37 (PR 139777)
+    for (version, mode) in [("v1.36.1", "mode: \"\""), ("v1.37.0", "mode: iptables")] {
+        let r = kbinit(&[
+            "config",
+            "print",
+            "init-defaults",
+            "--kubernetes-version",
+            version,
+            "--component-configs",
+            "KubeProxyConfiguration",
+        ])
+        .ok();
+        assert!(r.stdout.lines().any(|l| l == mode), "{version}: {}", r.stdout);
+    }
     // without a version: the newest release, v1beta4
     let r = kbinit(&["config", "print", "init-defaults"]).ok();
     assert!(r.stdout.contains("kubernetesVersion: 1.37.0") && r.stdout.contains("kubeadm.k8s.io/v1beta4"));
