@@ -12,7 +12,6 @@ use crate::Error;
 use crate::config::model::{Arg, ClusterConfiguration, HostFacts, InitConfiguration, NodeRegistration};
 use crate::paths;
 use crate::plan::{FileKind, Step};
-use crate::version::KubeVersion;
 use crate::yaml::to_yaml;
 
 /// The KubeletConfiguration kubeadm writes to /var/lib/kubelet/config.yaml (§E.1) with a user-supplied
@@ -58,6 +57,12 @@ pub fn kubelet_configuration(init: &InitConfiguration, host: &HostFacts) -> Valu
     if host.systemd_resolved {
         config["resolvConf"] = json!("/run/systemd/resolve/resolv.conf");
     }
+    if cluster.kubernetes_version.kubelet_config_merges_instance_config() {
+        // zero values of KubeletConfiguration v1beta1 fields that are not omitempty (§2.5: real 1.3x dumps)
+        config["crashLoopBackOff"] = json!({});
+        config["imageMaximumGCAge"] = json!("0s");
+        config["logging"]["options"]["text"] = json!({"infoBufferSize": "0"});
+    }
     if let Some(user) = &init.kubelet {
         crate::yaml::merge(&mut config, user);
     }
@@ -78,8 +83,30 @@ fn cluster_dns(service_subnet: &str) -> String {
     }
 }
 
+/// `true` when the CRI socket goes to `instance-config.yaml` instead of `kubeadm-flags.env` (1.35+:
+/// NodeLocalCRISocket, beta and on by default in 1.35, GA in 1.36, always in 1.37; flags.go writes
+/// `--container-runtime-endpoint` only with the gate off). kbinit's 1.34 keeps its old output (both).
+pub fn cri_socket_in_instance_config(cluster: &ClusterConfiguration) -> bool {
+    let v = &cluster.kubernetes_version;
+    v.kubelet_config_merges_instance_config() && cluster.feature_gates.get("NodeLocalCRISocket") != Some(&false)
+}
+
+/// `true` when the node's CRI socket is kept on the node (instance-config.yaml) rather than in the node's
+/// `kubeadm.alpha.kubernetes.io/cri-socket` annotation: from 1.34 in kbinit's renders; from 1.35 only while
+/// NodeLocalCRISocket is on (beta in 1.35, so `false` turns the annotation back on; locked in 1.36; the annotation
+/// code is gone in 1.37).
+pub fn cri_socket_recorded_locally(cluster: &ClusterConfiguration) -> bool {
+    let v = &cluster.kubernetes_version;
+    if v.kubelet_config_merges_instance_config() {
+        cri_socket_in_instance_config(cluster)
+    } else {
+        v.node_local_cri_socket()
+    }
+}
+
 /// KUBELET_KUBEADM_ARGS line (§E.2): sorted flags, Go %q quoting, --hostname-override only when node name !=
-/// lower-cased hostname, --pod-infra-container-image (all versions ≤1.34), register-with-taints only for worker
+/// lower-cased hostname, --pod-infra-container-image (≤1.34; the 1.35 kubelet has no such flag),
+/// --container-runtime-endpoint unless [`cri_socket_in_instance_config`], register-with-taints only for worker
 /// join.
 pub fn flags_env(
     node_reg: &NodeRegistration,
@@ -87,13 +114,16 @@ pub fn flags_env(
     host: &HostFacts,
     register_taints: bool,
 ) -> String {
-    let mut defaults = vec![
-        Arg { name: "container-runtime-endpoint".into(), value: node_reg.cri_socket.clone() },
-        Arg {
+    let mut defaults = Vec::new();
+    if !cri_socket_in_instance_config(cluster) {
+        defaults.push(Arg { name: "container-runtime-endpoint".into(), value: node_reg.cri_socket.clone() });
+    }
+    if cluster.kubernetes_version.writes_pod_infra_image() {
+        defaults.push(Arg {
             name: "pod-infra-container-image".into(),
             value: format!("{}/pause:{}", cluster.image_repository, cluster.kubernetes_version.pause_tag()),
-        },
-    ];
+        });
+    }
     if node_reg.name != host.hostname.to_lowercase() {
         defaults.push(Arg { name: "hostname-override".into(), value: node_reg.name.clone() });
     }
@@ -164,12 +194,25 @@ pub fn component_config_hash(data: &BTreeMap<String, String>) -> String {
 pub fn plan_kubelet_start(init: &InitConfiguration, host: &HostFacts) -> Result<Vec<Step>, Error> {
     let env = flags_env(&init.node_registration, &init.cluster, host, false);
     let config = kubelet_configuration(init, host);
-    Ok(kubelet_file_steps(&init.cluster.kubernetes_version, &init.node_registration.cri_socket, env, &config))
+    Ok(kubelet_file_steps(&init.cluster, &init.node_registration.cri_socket, env, &config))
 }
 
 /// The kubelet files init and join write alike: /var/lib/kubelet (0700), kubeadm-flags.env, config.yaml, and
 /// with NodeLocalCRISocket (1.34+) instance-config.yaml naming the node's CRI socket, with kubeadm's lines.
-pub fn kubelet_file_steps(version: &KubeVersion, cri_socket: &str, flags_env: String, config: &Value) -> Vec<Step> {
+///
+/// From 1.35 the files follow kubeadm's `phases/kubelet/config.go` (§2.5): `instance-config.yaml` is the one
+/// line `containerRuntimeEndpoint: "<socket>"` (Go-quoted), written before `config.yaml`, and is applied to
+/// `config.yaml` as a strategic-merge patch, so `config.yaml` names the socket while the ConfigMap keeps `""`.
+pub fn kubelet_file_steps(
+    cluster: &ClusterConfiguration,
+    cri_socket: &str,
+    flags_env: String,
+    config: &Value,
+) -> Vec<Step> {
+    let version = &cluster.kubernetes_version;
+    if version.kubelet_config_merges_instance_config() {
+        return kubelet_file_steps_135(cluster, cri_socket, flags_env, config);
+    }
     let mut steps = vec![
         Step::EnsureDir { path: paths::KUBELET_DIR.into(), mode: 0o700 },
         Step::say(format!(
@@ -187,6 +230,31 @@ pub fn kubelet_file_steps(version: &KubeVersion, cri_socket: &str, flags_env: St
         instance.insert("containerRuntimeEndpoint".into(), json!(cri_socket));
         steps.push(Step::write(paths::KUBELET_INSTANCE_CONFIG, to_yaml(&Value::Object(instance)), FileKind::Kubelet));
     }
+    steps
+}
+
+fn kubelet_file_steps_135(
+    cluster: &ClusterConfiguration,
+    cri_socket: &str,
+    flags_env: String,
+    config: &Value,
+) -> Vec<Step> {
+    let mut steps = vec![
+        Step::EnsureDir { path: paths::KUBELET_DIR.into(), mode: 0o700 },
+        Step::say(format!(
+            "[kubelet-start] Writing kubelet environment file with flags to file {:?}",
+            paths::KUBELET_FLAGS_ENV
+        )),
+        Step::write(paths::KUBELET_FLAGS_ENV, flags_env, FileKind::Kubelet),
+    ];
+    let mut config = config.clone();
+    if cri_socket_in_instance_config(cluster) {
+        let line = format!("containerRuntimeEndpoint: {}\n", go_quote(cri_socket));
+        steps.push(Step::write(paths::KUBELET_INSTANCE_CONFIG, line, FileKind::Kubelet));
+        config["containerRuntimeEndpoint"] = json!(cri_socket);
+    }
+    steps.push(Step::say(format!("[kubelet-start] Writing kubelet configuration to file {:?}", paths::KUBELET_CONFIG)));
+    steps.push(Step::write(paths::KUBELET_CONFIG, to_yaml(&config), FileKind::Kubelet));
     steps
 }
 
@@ -297,5 +365,48 @@ mod tests {
                 .unwrap()
                 .contains("--pod-infra-container-image=registry.k8s.io/pause:3.10.1")
         );
+    }
+
+    fn written(steps: &[Step], file: &str) -> Option<String> {
+        steps.iter().find_map(|s| match s {
+            Step::WriteFile { path, bytes, .. } if path == file => Some(String::from_utf8(bytes.clone()).unwrap()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn node_local_cri_socket_from_1_35_and_its_gate() {
+        let mut init = fixture::init();
+        init.cluster.kubernetes_version = KubeVersion::resolve("v1.35.3").unwrap();
+        let steps = plan_kubelet_start(&init, &fixture::host()).unwrap();
+        let paths: Vec<&str> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::WriteFile { path, .. } => Some(path.as_str()),
+                _ => None,
+            })
+            .collect();
+        // instance-config.yaml is written before config.yaml, which carries its endpoint (§2.5)
+        assert_eq!(paths, [paths::KUBELET_FLAGS_ENV, paths::KUBELET_INSTANCE_CONFIG, paths::KUBELET_CONFIG]);
+        let config = written(&steps, paths::KUBELET_CONFIG).unwrap();
+        assert!(config.contains("containerRuntimeEndpoint: unix:///run/containerd/containerd.sock\n"), "{config}");
+        assert!(config.contains("crashLoopBackOff: {}\n") && config.contains("imageMaximumGCAge: 0s\n"), "{config}");
+        assert_eq!(
+            written(&steps, paths::KUBELET_FLAGS_ENV).unwrap(),
+            "KUBELET_KUBEADM_ARGS=\"--hostname-override=cp1\"\n"
+        );
+        assert!(cri_socket_recorded_locally(&init.cluster));
+        // the ConfigMap's copy keeps the empty endpoint
+        assert_eq!(kubelet_configuration(&init, &fixture::host())["containerRuntimeEndpoint"], "");
+
+        // NodeLocalCRISocket=false (beta in 1.35): the flag, no instance-config, the annotation
+        init.cluster.feature_gates.insert("NodeLocalCRISocket".into(), false);
+        let steps = plan_kubelet_start(&init, &fixture::host()).unwrap();
+        assert!(written(&steps, paths::KUBELET_INSTANCE_CONFIG).is_none());
+        let env = written(&steps, paths::KUBELET_FLAGS_ENV).unwrap();
+        assert!(env.contains("--container-runtime-endpoint=unix:///run/containerd/containerd.sock"), "{env}");
+        assert!(!env.contains("--pod-infra-container-image"), "{env}");
+        assert!(written(&steps, paths::KUBELET_CONFIG).unwrap().contains("containerRuntimeEndpoint: \"\"\n"));
+        assert!(!cri_socket_recorded_locally(&init.cluster));
     }
 }

@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`config`] | kubeadm's configuration API (v1beta3/v1beta4): loading, flags, defaulting, validation, printing |
 //! | [`version`] | supported Kubernetes versions and what differs between them |
+//! | [`features`] | kubeadm's feature gates per release: known, locked (GA), removed |
 //! | [`certs`] | the PKI under `/etc/kubernetes/pki`: the certificate table, key generation, reuse rules; `certs renew`, `check-expiration`, `generate-csr` |
 //! | [`kubeconfig`] | admin.conf, super-admin.conf, kubelet.conf, controller-manager.conf, scheduler.conf |
 //! | [`manifests`] | static Pod manifests for etcd and the control-plane components |
@@ -30,6 +31,7 @@ pub mod cluster;
 pub mod config;
 pub mod discovery;
 mod error;
+pub mod features;
 pub mod join;
 pub mod jws;
 pub mod kubeconfig;

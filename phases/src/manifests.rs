@@ -18,8 +18,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{
-    Container, HTTPGetAction, HostPathVolumeSource, Pod, PodSecurityContext, PodSpec, Probe, ResourceRequirements,
-    SeccompProfile, Volume, VolumeMount,
+    Container, ContainerPort, HTTPGetAction, HostPathVolumeSource, Pod, PodSecurityContext, PodSpec, Probe,
+    ResourceRequirements, SeccompProfile, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -119,6 +119,32 @@ fn startup_probe(host: &str, path: &str, port: u16, scheme: &str) -> Probe {
         period_seconds: Some(10),
         failure_threshold: Some(i32::try_from(failures).unwrap_or(i32::MAX)),
         ..http_probe(host, path, port, scheme)
+    }
+}
+
+/// The name kubeadm gives the probed port (`constants.ProbePort`, 1.34+).
+const PROBE_PORT_NAME: &str = "probe-port";
+
+/// Declares the port the liveness probe uses as container port `probe-port` (TCP) and points every probe at it
+/// by name, as kubeadm does from 1.34 (PR 132776; see [`crate::version::KubeVersion::named_probe_ports`]).
+fn name_probe_port(container: &mut Container) {
+    let port = container.liveness_probe.as_ref().and_then(|p| p.http_get.as_ref()).and_then(|h| match h.port {
+        IntOrString::Int(p) => Some(p),
+        IntOrString::String(_) => None,
+    });
+    let Some(port) = port else {
+        return;
+    };
+    container.ports = Some(vec![ContainerPort {
+        container_port: port,
+        name: Some(PROBE_PORT_NAME.into()),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }]);
+    for probe in [&mut container.liveness_probe, &mut container.readiness_probe, &mut container.startup_probe] {
+        if let Some(get) = probe.as_mut().and_then(|p| p.http_get.as_mut()) {
+            get.port = IntOrString::String(PROBE_PORT_NAME.into());
+        }
     }
 }
 

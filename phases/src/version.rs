@@ -3,6 +3,16 @@
 //! One kbinit binary serves every minor from [`MIN_MINOR`] to [`MAX_MINOR`]. Everything that kubeadm does
 //! differently from one release to the next (image tags, new files, new probes, new phases) is answered here, by
 //! asking a [`KubeVersion`], so the planners never compare version numbers themselves.
+//!
+//! Sources: `kubeadm-reference.md` §P for 1.28–1.34, `kubeadm-1.35-1.38.md` for 1.35–1.37 (each predicate
+//! names the line it follows). v1.38 is **not** supported: only its alpha.1/alpha.2 notes exist, no released
+//! kubeadm to confirm its behaviour from, so `v1.38.x` is refused with the range error like any other minor
+//! outside [`MIN_MINOR`]..=[`MAX_MINOR`].
+//!
+//! kbinit's 1.28–1.34 renders are kept exactly as they were before 1.35 support (issue 9). Some behaviours
+//! kubeadm already had in 1.32–1.34 (`kubeadm-1.35-1.38.md` §2.5: named `probe-port` probes, the scheduler's
+//! readiness probe, etcd 3.6 flag names, the instance-config merge into `config.yaml`, the CoreDNS probe ports)
+//! are therefore switched on from 1.35 only; each such predicate says when kubeadm started.
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,8 +21,9 @@ use crate::Error;
 
 /// The oldest Kubernetes minor kbinit sets up.
 pub const MIN_MINOR: u32 = 28;
-/// The newest Kubernetes minor kbinit sets up (the default).
-pub const MAX_MINOR: u32 = 34;
+/// The newest Kubernetes minor kbinit sets up (the default). 1.38 stays out until a released kubeadm 1.38
+/// confirms its behaviour.
+pub const MAX_MINOR: u32 = 37;
 
 /// Images and defaults that change per minor release (kubeadm's `constants.go` of that release).
 struct MinorFacts {
@@ -24,6 +35,16 @@ struct MinorFacts {
     pause: &'static str,
 }
 
+/// Image tags per minor. 1.35–1.37 (`kubeadm-1.35-1.38.md` §3 summary table):
+/// - 1.35: etcd `3.6.6-0` and pause `3.10.1` from constants.go at k/k `8a84988b` (master just after v1.35.0);
+///   CoreDNS `v1.13.1` from the same constants and a v1.35.8 constants fixture. **Unconfirmed (Q1)**: the
+///   v1.35.0 changelog names only v1.12.3/v1.12.4, and the v1.35.0 tag's constants.go is not in the search
+///   index (searched `CoreDNSVersion`, `SupportedEtcdVersion`; only 1.32-era and 1.34-era copies are stored).
+/// - 1.36: etcd `3.6.8-0` (PR 137107; a v1.36.2 cluster runs it), CoreDNS `v1.14.2` (PR 137605), pause
+///   `3.10.2` (PR 138199). Later 1.36 patches may carry etcd 3.6.9–3.6.11 (Q2, unconfirmed).
+/// - 1.37: CoreDNS `v1.14.3` (PR 138536), pause `3.10.2` (no change seen). etcd `3.7.0-0` is **unconfirmed**
+///   (PR 141032 thread: "we already bumped etcd v3.7.0"; the `-0` suffix follows every earlier tag; no stored
+///   1.37 constants.go has a key-37 entry).
 const FACTS: &[MinorFacts] = &[
     MinorFacts { minor: 28, default_patch: 7, etcd: "3.5.10-0", coredns: "v1.10.1", pause: "3.9" },
     MinorFacts { minor: 29, default_patch: 0, etcd: "3.5.10-0", coredns: "v1.11.1", pause: "3.9" },
@@ -32,7 +53,15 @@ const FACTS: &[MinorFacts] = &[
     MinorFacts { minor: 32, default_patch: 0, etcd: "3.5.16-0", coredns: "v1.11.3", pause: "3.10" },
     MinorFacts { minor: 33, default_patch: 0, etcd: "3.5.21-0", coredns: "v1.12.0", pause: "3.10" },
     MinorFacts { minor: 34, default_patch: 0, etcd: "3.6.4-0", coredns: "v1.12.1", pause: "3.10.1" },
+    MinorFacts { minor: 35, default_patch: 0, etcd: "3.6.6-0", coredns: "v1.13.1", pause: "3.10.1" },
+    MinorFacts { minor: 36, default_patch: 0, etcd: "3.6.8-0", coredns: "v1.14.2", pause: "3.10.2" },
+    MinorFacts { minor: 37, default_patch: 0, etcd: "3.7.0-0", coredns: "v1.14.3", pause: "3.10.2" },
 ];
+
+/// The range kbinit sets up, as its error and `kbinit version` state it.
+pub fn supported_range() -> String {
+    format!("v1.{MIN_MINOR} to v1.{MAX_MINOR}")
+}
 
 /// A resolved Kubernetes version such as `v1.28.7` (pre-release suffixes like `-rc.1` are kept verbatim).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,9 +103,23 @@ impl KubeVersion {
         } else {
             t.parse::<KubeVersion>().map_err(|e| Error::invalid("kubernetesVersion", t, e))?
         };
+        if v.major == 1 && v.minor < MIN_MINOR {
+            // kubeadm's NormalizeKubernetesVersion words it so (MinimumControlPlaneVersion; stored common.go)
+            return Err(invalid(format!(
+                "this version of kubeadm only supports deploying clusters with the control plane version >= \
+                 v1.{MIN_MINOR}.0. Current version: {v} (kbinit sets up Kubernetes {})",
+                supported_range()
+            )));
+        }
         if v.major != 1 || v.minor < MIN_MINOR || v.minor > MAX_MINOR {
             return Err(invalid(format!(
-                "kbinit sets up Kubernetes v1.{MIN_MINOR} to v1.{MAX_MINOR}; pick a version in that range"
+                "kbinit sets up Kubernetes {}; pick a version in that range{}",
+                supported_range(),
+                if v.major == 1 && v.minor == 38 {
+                    " (v1.38 is not released: kbinit adds it once a released kubeadm 1.38 confirms its behaviour)"
+                } else {
+                    ""
+                }
             )));
         }
         Ok(v)
@@ -140,6 +183,104 @@ impl KubeVersion {
     pub fn node_local_cri_socket(&self) -> bool {
         self.at_least(34)
     }
+    /// 1.35+: every control-plane static Pod declares `ports: [{containerPort, name: probe-port}]` and its probes
+    /// use `port: probe-port` (kubeadm since 1.34, PR 132776; ports: apiserver bindPort, KCM 10257, scheduler
+    /// 10259, etcd 2381 — `kubeadm-1.35-1.38.md` §2.5).
+    pub fn named_probe_ports(&self) -> bool {
+        self.at_least(35)
+    }
+    /// 1.35+: kube-scheduler is probed on `/livez` (liveness, startup) and `/readyz` (readiness) instead of
+    /// `/healthz` (v1.34.0/v1.35.0 scheduler Pod dumps, §2.5; kubeadm's first release with it is unconfirmed).
+    pub fn scheduler_livez_probes(&self) -> bool {
+        self.at_least(35)
+    }
+    /// 1.35+: etcd gets the etcd 3.6 flag names `--feature-gates=InitialCorruptCheck=true` and
+    /// `--watch-progress-notify-interval=5s` instead of the `--experimental-…` ones. kubeadm 1.34/1.35 pick them
+    /// when the etcd image is ≥3.6 (the default there); 1.36 removed the fallback (PR 135701), so from 1.36 the
+    /// new names are written whatever `etcd.local.imageTag` says.
+    pub fn etcd_36_flags(&self, etcd_tag: &str) -> bool {
+        if self.at_least(36) {
+            return true;
+        }
+        let mut nums = etcd_tag.trim_start_matches('v').split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
+        self.at_least(35) && (major, minor) >= (3, 6)
+    }
+    /// Before 1.35 kubeadm writes `--pod-infra-container-image` into `kubeadm-flags.env`; the 1.35 kubelet no
+    /// longer has that flag (PR 133779, 133778).
+    pub fn writes_pod_infra_image(&self) -> bool {
+        !self.at_least(35)
+    }
+    /// 1.35+: `config.yaml` carries the `containerRuntimeEndpoint` of `instance-config.yaml` (applied as a
+    /// strategic-merge patch) and the KubeletConfiguration zero values `crashLoopBackOff: {}`,
+    /// `imageMaximumGCAge: 0s` and `logging.options.text.infoBufferSize: "0"` (kubeadm since 1.32–1.34, §2.5).
+    pub fn kubelet_config_merges_instance_config(&self) -> bool {
+        self.at_least(35)
+    }
+    /// Before 1.36 kube-controller-manager mounts the flex-volume plugin directory (`flexvolume-dir`); 1.36
+    /// removed it (PR 136423, ACTION REQUIRED).
+    pub fn kcm_flexvolume_mount(&self) -> bool {
+        !self.at_least(36)
+    }
+    /// 1.37+: kube-proxy's `mode` is written as `iptables` when the user left it empty (PR 139777).
+    pub fn kube_proxy_explicit_iptables(&self) -> bool {
+        self.at_least(37)
+    }
+    /// 1.37+: init warns when the KubeProxyConfiguration asks for `mode: ipvs` (deprecated by kube-proxy since
+    /// 1.35; PR 139067). kubeadm's exact wording is **unconfirmed** (Q8); kbinit says what the note says.
+    pub fn warns_kube_proxy_ipvs(&self) -> bool {
+        self.at_least(37)
+    }
+    /// 1.37+: the API server's kubelet client certificate is in group `system:kubelet-api-admin` (PR 138957;
+    /// kubeadm PR 3306's kinder test expects `O = system:kubelet-api-admin`), bound to the ClusterRole of that
+    /// name at init.
+    pub fn kubelet_api_admin_client(&self) -> bool {
+        self.at_least(37)
+    }
+    /// The organization of `apiserver-kubelet-client.crt`: `system:kubelet-api-admin` from 1.37 (PR 138957,
+    /// kubeadm PR 3306), `kubeadm:cluster-admins` in 1.35–1.36 (kubeadm's value since 1.29, PR 121837).
+    /// kbinit's 1.28–1.34 renders keep `system:masters`, as they always had (kubeadm used it up to 1.28).
+    pub fn apiserver_kubelet_client_org(&self) -> &'static str {
+        if self.kubelet_api_admin_client() {
+            "system:kubelet-api-admin"
+        } else if self.at_least(35) {
+            "kubeadm:cluster-admins"
+        } else {
+            "system:masters"
+        }
+    }
+    /// 1.35+: CoreDNS declares `liveness-probe` 8080 and `readiness-probe` 8181 container ports, probes them by
+    /// name, drops capability `ALL` (upper case) and its Corefile's `cache 30` is a block disabling caching for
+    /// the cluster domain (kubeadm since 1.32/1.34: PR 131587, PR 128359, §2.5).
+    pub fn coredns_named_probe_ports(&self) -> bool {
+        self.at_least(35)
+    }
+    /// `kubeadm.k8s.io/v1beta3` is read before 1.37 (deprecated, with a warning, from 1.31); 1.37 removed it
+    /// (PR 136016).
+    pub fn accepts_v1beta3(&self) -> bool {
+        !self.at_least(37)
+    }
+    /// 1.35+: `join phase control-plane-join etcd` is deprecated and hidden; `etcd-join` does its work
+    /// (PR 134106).
+    pub fn control_plane_join_etcd_hidden(&self) -> bool {
+        self.at_least(35)
+    }
+    /// 1.35+ (for the kubelet's version): SystemVerification reports cgroups v1 as an error, not a warning
+    /// (system-validators v1.12.1, PR 134744).
+    pub fn cgroup_v1_is_error(&self) -> bool {
+        self.at_least(35)
+    }
+    /// The oldest control-plane version this release's kubeadm sets up or joins: one minor back
+    /// (`MinimumControlPlaneVersion = getSkewedKubernetesVersion(-1)`, unchanged through the 1.36 cycle).
+    pub fn minimum_control_plane_minor(&self) -> u32 {
+        self.minor.saturating_sub(1)
+    }
+    /// The oldest kubelet this release's kubeadm supports: three minors back from 1.32 on
+    /// (`MinimumKubeletVersion = getSkewedKubernetesVersion(-3)`, constants at 8a84988b and 898b9f80), one
+    /// before (the kubelet skew policy of those releases as kbinit had it).
+    pub fn minimum_kubelet_minor(&self) -> u32 {
+        if self.at_least(32) { self.minor.saturating_sub(3) } else { self.minor.saturating_sub(1) }
+    }
     /// Names of the `kubelet-finalize` sub-phases of this release, in order.
     pub fn kubelet_finalize_subphases(&self) -> &'static [&'static str] {
         match self.minor {
@@ -194,6 +335,54 @@ mod tests {
             let err = KubeVersion::resolve(bad).unwrap_err().to_string();
             assert!(err.contains("kubernetesVersion"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn every_patch_of_1_35_to_1_37_and_the_newest_as_default() {
+        for minor in 35..=37 {
+            for patch in [0, 1, 4, 9, 15] {
+                let v = KubeVersion::resolve(&format!("v1.{minor}.{patch}")).unwrap();
+                assert_eq!((v.minor, v.patch), (minor, patch));
+            }
+            assert_eq!(
+                KubeVersion::resolve(&format!("stable-1.{minor}")).unwrap().to_string(),
+                format!("v1.{minor}.0")
+            );
+        }
+        assert_eq!(KubeVersion::default_version().to_string(), "v1.37.0");
+        assert_eq!(KubeVersion::resolve("stable").unwrap().to_string(), "v1.37.0");
+        assert_eq!(supported_range(), "v1.28 to v1.37");
+        let e = KubeVersion::resolve("v1.27.16").unwrap_err().to_string();
+        assert!(e.contains("control plane version >= v1.28.0. Current version: v1.27.16"), "{e}");
+        for bad in ["v1.38.0", "v1.38.0-alpha.2", "stable-1.38", "v1.27.16"] {
+            let e = KubeVersion::resolve(bad).unwrap_err().to_string();
+            assert!(e.contains("kubernetesVersion") && e.contains("kbinit sets up Kubernetes v1.28 to v1.37"), "{e}");
+        }
+        assert!(KubeVersion::resolve("v1.38.1").unwrap_err().to_string().contains("v1.38 is not released"));
+    }
+
+    #[test]
+    fn newer_minor_facts() {
+        let tags = |s: &str| {
+            let v = KubeVersion::resolve(s).unwrap();
+            (v.etcd_tag(), v.coredns_tag(), v.pause_tag())
+        };
+        assert_eq!(tags("v1.35.8"), ("3.6.6-0", "v1.13.1", "3.10.1"));
+        assert_eq!(tags("v1.36.2"), ("3.6.8-0", "v1.14.2", "3.10.2"));
+        assert_eq!(tags("v1.37.0"), ("3.7.0-0", "v1.14.3", "3.10.2"));
+        let v = |s: &str| KubeVersion::resolve(s).unwrap();
+        assert!(v("v1.36.0").accepts_v1beta3() && !v("v1.37.0").accepts_v1beta3());
+        assert!(v("v1.34.0").writes_pod_infra_image() && !v("v1.35.0").writes_pod_infra_image());
+        assert!(v("v1.35.0").kcm_flexvolume_mount() && !v("v1.36.0").kcm_flexvolume_mount());
+        assert!(!v("v1.36.0").kube_proxy_explicit_iptables() && v("v1.37.0").kube_proxy_explicit_iptables());
+        assert_eq!(v("v1.34.0").apiserver_kubelet_client_org(), "system:masters");
+        assert_eq!(v("v1.36.0").apiserver_kubelet_client_org(), "kubeadm:cluster-admins");
+        assert_eq!(v("v1.37.0").apiserver_kubelet_client_org(), "system:kubelet-api-admin");
+        // etcd 3.6 flag names: by image in 1.35, always from 1.36, never before 1.35 (kbinit's old renders)
+        assert!(v("v1.35.0").etcd_36_flags("3.6.6-0") && !v("v1.35.0").etcd_36_flags("3.5.24-0"));
+        assert!(v("v1.36.0").etcd_36_flags("3.5.24-0") && !v("v1.34.0").etcd_36_flags("3.6.4-0"));
+        assert_eq!((v("v1.37.0").minimum_kubelet_minor(), v("v1.37.0").minimum_control_plane_minor()), (34, 36));
+        assert_eq!(v("v1.30.0").minimum_kubelet_minor(), 29);
     }
 
     #[test]

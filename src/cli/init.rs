@@ -50,7 +50,7 @@ pub struct InitArgs {
     /// Registry to pull the control-plane images from [default: registry.k8s.io].
     #[arg(long, value_name = "REPO")]
     pub image_repository: Option<String>,
-    /// Kubernetes version to set up, v1.28 to v1.34 [default: the newest].
+    /// Kubernetes version to set up, v1.28 to v1.37 [default: the newest, v1.37.0].
     #[arg(long, value_name = "VERSION")]
     pub kubernetes_version: Option<String>,
     /// Node name [default: the hostname, lower-cased].

@@ -143,13 +143,14 @@ pub fn admin_server_and_ca(d: &InitData) -> anyhow::Result<(String, Vec<u8>)> {
 /// bootstrap-token.
 pub fn run_bootstrap_token(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
     let (server, ca) = admin_server_and_ca(d)?;
-    let steps = bootstrap_token::plan_bootstrap_token(
+    let mut steps = bootstrap_token::plan_bootstrap_token(
         &d.tokens,
         !d.args.skip_token_print,
         &server,
         &ca,
         time::OffsetDateTime::now_utc(),
     )?;
+    steps.extend(bootstrap_token::plan_kubelet_api_admin(&d.cfg.cluster.kubernetes_version)?);
     d.apply_cluster(&steps, out)
 }
 

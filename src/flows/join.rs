@@ -179,7 +179,10 @@ pub fn workflow() -> Workflow<JoinData> {
                 "Finish joining as a control-plane node",
                 None,
                 vec![
-                    Phase::leaf("etcd", "Add this node's etcd member (releases without etcd-join)", run_cp_join_etcd),
+                    // deprecated and hidden from 1.35 (PR 134106): etcd-join does its work; it still runs for the
+                    // releases before 1.33, which have no etcd-join
+                    Phase::leaf("etcd", "Add this node's etcd member (releases without etcd-join)", run_cp_join_etcd)
+                        .hidden(),
                     Phase::leaf("update-status", "Kept for compatibility; does nothing", run_update_status).hidden(),
                     Phase::leaf(
                         "mark-control-plane",

@@ -137,6 +137,14 @@ impl JoinContext {
         let loaded = remote::cluster_configuration(&kubeadm_config)?;
         loaded.warnings.iter().for_each(|w| out.warn(w));
         let cluster = loaded.config;
+        // a release that no longer reads the join file's API version (v1beta3 from 1.37): refused here, once the
+        // cluster's version is known and before anything is written (kubeadm, one binary per release, refuses
+        // it while loading the file)
+        kbinit_phases::config::refuse_removed_api(
+            cfg.api_version,
+            &["JoinConfiguration".to_string()],
+            &cluster.kubernetes_version,
+        )?;
         let kubelet_config = remote::kubelet_configuration(&get_configmap(&bootstrap, cfg, remote::KUBELET_CONFIG)?)?;
         let mut ctx = JoinContext {
             trusted,

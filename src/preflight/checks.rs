@@ -318,9 +318,14 @@ pub fn hostname(node_name: &str) -> Vec<Finding> {
     out
 }
 
-/// The oldest kubelet minor a control plane of `cp` supports (kubeadm: one minor back; from 1.32 three).
-fn min_kubelet_minor(cp: &KubeVersion) -> u32 {
-    if cp.at_least(32) { cp.minor.saturating_sub(3) } else { cp.minor.saturating_sub(1) }
+/// The version `kubelet --version` reports, when a kubelet is on PATH and answers.
+pub fn installed_kubelet() -> Option<KubeVersion> {
+    if !which("kubelet") {
+        return None;
+    }
+    let o = Command::new("kubelet").arg("--version").stdin(Stdio::null()).output().ok()?;
+    let text = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    text.strip_prefix("Kubernetes ").and_then(|v| v.parse::<KubeVersion>().ok())
 }
 
 /// `KubeletVersion`: `kubelet --version` is supported with control plane `cp` (on join only the minimum is
@@ -344,7 +349,8 @@ pub fn kubelet_version(cp: &KubeVersion, newest_check: bool) -> Option<Finding> 
     let Some(v) = text.strip_prefix("Kubernetes ").and_then(|v| v.parse::<KubeVersion>().ok()) else {
         return Some(error(name, format!("couldn't parse kubelet version from {text:?}")));
     };
-    let min = min_kubelet_minor(cp);
+    // kubeadm's MinimumKubeletVersion (minor − 3 from 1.32, minor − 1 before; KubeVersion::minimum_kubelet_minor)
+    let min = cp.minimum_kubelet_minor();
     if v.minor < min {
         return Some(error(
             name,
@@ -510,8 +516,8 @@ mod tests {
     #[test]
     fn kubelet_skew() {
         let v = |s: &str| s.parse::<KubeVersion>().unwrap();
-        assert_eq!(min_kubelet_minor(&v("v1.28.7")), 27);
-        assert_eq!(min_kubelet_minor(&v("v1.32.0")), 29);
+        assert_eq!(v("v1.28.7").minimum_kubelet_minor(), 27);
+        assert_eq!(v("v1.32.0").minimum_kubelet_minor(), 29);
     }
 
     #[test]

@@ -96,8 +96,8 @@ fn root_first(ignore: &[String], out: &Output) -> anyhow::Result<()> {
     report(&checks::is_privileged_user().into_iter().collect::<Vec<_>>(), ignore, out)
 }
 
-fn push_system_verification(findings: &mut Vec<Finding>, out: &Output) {
-    let (found, report_lines) = system::system_verification();
+fn push_system_verification(findings: &mut Vec<Finding>, kubelet: &KubeVersion, out: &Output) {
+    let (found, report_lines) = system::system_verification(kubelet);
     if found.iter().any(|f| f.error) {
         out.say("[preflight] The system verification failed. Printing the output from the verification:");
         out.raw(&report_lines.iter().map(|l| format!("{l}\n")).collect::<String>());
@@ -120,7 +120,9 @@ fn common_checks(
     f.extend(checks::cri(host, cri_socket));
     f.extend(checks::swap());
     f.extend(checks::BINARIES.iter().filter_map(|(b, required)| checks::file_existing(b, *required)));
-    push_system_verification(f, out);
+    // the validators judge cgroups v1 by the installed kubelet; without one, by the version being set up
+    let kubelet = checks::installed_kubelet().unwrap_or_else(|| kubelet_cp.clone());
+    push_system_verification(f, &kubelet, out);
     f.extend(checks::hostname(node_name));
     f.extend(checks::kubelet_version(kubelet_cp, newest));
     f.extend(checks::service_kubelet());

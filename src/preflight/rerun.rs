@@ -110,6 +110,7 @@ pub fn cluster_missing(d: &InitData) -> anyhow::Result<Vec<String>> {
         &ca,
         time::OffsetDateTime::now_utc(),
     )?);
+    steps.extend(bootstrap_token::plan_kubelet_api_admin(&cfg.cluster.kubernetes_version)?);
     if !cfg.cluster.dns_disabled {
         steps.extend(addons::plan_coredns(&cfg.cluster, &addons::CoreDnsState::default())?);
     }

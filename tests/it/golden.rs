@@ -302,3 +302,50 @@ fn scenarios_match_their_goldens() {
     }
     assert!(failures.is_empty(), "{}\n(re-bless with KBINIT_BLESS=1 after reviewing)", failures.join("\n\n"));
 }
+
+/// The reference input rendered at v1.34.0 … v1.37.0 (manifests/reference-v1.3x.0/): between two releases
+/// exactly the files manifests/VERSIONS.md lists change, and with the lines it names.
+#[test]
+fn reference_goldens_change_per_release_as_kubeadm_does() {
+    let dir = repo().join("manifests");
+    let load = |v: &str| -> BTreeMap<String, String> {
+        let expected = dir.join(format!("reference-{v}/expected"));
+        files(&expected)
+            .into_iter()
+            .map(|f| (f.clone(), std::fs::read_to_string(expected.join(f.trim_start_matches('/'))).unwrap()))
+            .collect()
+    };
+    let changed = |a: &BTreeMap<String, String>, b: &BTreeMap<String, String>| -> Vec<String> {
+        assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "the same file set");
+        a.iter().filter(|(f, t)| b[*f] != **t).map(|(f, _)| f.trim_end_matches(".txt").to_string()).collect()
+    };
+    let (v34, v35, v36, v37) = (load("v1.34.0"), load("v1.35.0"), load("v1.36.0"), load("v1.37.0"));
+    let m = |c: &str| format!("/etc/kubernetes/manifests/{c}.yaml");
+    let kubelet = |f: &str| format!("/var/lib/kubelet/{f}");
+    let client = "/etc/kubernetes/pki/apiserver-kubelet-client.crt".to_string();
+    let all_manifests = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"].map(m);
+    let mut want35: Vec<String> = all_manifests.to_vec();
+    want35.extend([
+        client.clone(),
+        kubelet("config.yaml"),
+        kubelet("instance-config.yaml"),
+        kubelet("kubeadm-flags.env"),
+    ]);
+    want35.sort();
+    assert_eq!(changed(&v34, &v35), want35);
+    assert_eq!(changed(&v35, &v36), all_manifests.to_vec(), "1.36: images, and the KCM's flex-volume mount");
+    let mut want37 = all_manifests.to_vec();
+    want37.push(client.clone());
+    want37.sort();
+    assert_eq!(changed(&v36, &v37), want37);
+
+    let get = |r: &BTreeMap<String, String>, f: &str| r[&format!("{f}.txt")].clone();
+    assert!(get(&v35, &m("etcd")).contains("    - --feature-gates=InitialCorruptCheck=true\n"));
+    assert!(get(&v35, &m("kube-scheduler")).contains("        path: /readyz\n        port: probe-port\n"));
+    assert!(get(&v35, &kubelet("kubeadm-flags.env")).ends_with("KUBELET_KUBEADM_ARGS=\"--hostname-override=cp1\"\n"));
+    assert!(get(&v35, &m("kube-controller-manager")).contains("name: flexvolume-dir"));
+    assert!(!get(&v36, &m("kube-controller-manager")).contains("flexvolume-dir"));
+    assert!(get(&v36, &m("etcd")).contains("image: registry.k8s.io/etcd:3.6.8-0"));
+    assert!(get(&v37, &client).contains("Subject: O = system:kubelet-api-admin, CN = kube-apiserver-kubelet-client"));
+    assert!(get(&v36, &client).contains("Subject: O = kubeadm:cluster-admins, CN = kube-apiserver-kubelet-client"));
+}

@@ -22,10 +22,9 @@ use crate::nodes::testnode::TestNode;
 use crate::support::{Run, require_tool};
 
 const LB: &str = "10.77.0.100";
-const VERSION: &str = "v1.34.0";
 
 fn init_config(address: &str) -> String {
-    crate::nodes::testnode::init_config(VERSION, address, LB)
+    crate::nodes::testnode::init_config(&crate::nodes::testnode::newest_version(), address, LB)
 }
 
 /// A JoinConfiguration; `control_plane` = (advertise address, certificate key).

@@ -337,18 +337,21 @@ fn init_upload_certs_end_to_end() {
     assert!(api.requests().iter().all(|r| r.status < 500));
 }
 
-/// v1.34: the kubelet check, the per-component control-plane checks, admin.conf without rights until
-/// `kubeadm:cluster-admins` is bound (created through super-admin.conf), no cri-socket annotation
-/// (NodeLocalCRISocket), and kubeadm-config stored as v1beta4.
+/// The newest supported version (v1.37): the kubelet check, the per-component control-plane checks, admin.conf
+/// without rights until `kubeadm:cluster-admins` is bound (created through super-admin.conf), no cri-socket
+/// annotation (NodeLocalCRISocket), kubeadm-config stored as v1beta4; and what 1.37 adds: the
+/// `kubeadm:kubelet-api-admin` binding, kube-proxy `mode: iptables`, the CRI socket only in
+/// instance-config.yaml, and etcd started from a manifest with the etcd 3.6 flag names.
 #[test]
-fn init_v1_34_end_to_end() {
+fn init_newest_end_to_end() {
     if !require_tool("etcd") || !require_tool("ip") {
         return;
     }
     let api = FakeApi::new();
-    let tn = TestNode::start("init34", "cp1", &[ADDRESS], &api, true);
+    let version = crate::nodes::testnode::newest_version();
+    let tn = TestNode::start("initnew", "cp1", &[ADDRESS], &api, true);
     let standin = &tn.standin;
-    let cfg = &tn.config(&config("v1.34.0").replace("kubeadm.k8s.io/v1beta3", "kubeadm.k8s.io/v1beta4"));
+    let cfg = &tn.config(&config(&version).replace("kubeadm.k8s.io/v1beta3", "kubeadm.k8s.io/v1beta4"));
     let run = tn.kbinit(&["init", "--config", cfg, "--ignore-preflight-errors=all"]);
     assert_eq!(
         run.code,
@@ -359,6 +362,7 @@ fn init_v1_34_end_to_end() {
         standin.events()
     );
     for line in [
+        &format!("[init] Using Kubernetes version: {version}"),
         "[kubelet-check] Waiting for a healthy kubelet at http://127.0.0.1:10248/healthz. This can take up to 4m0s",
         "[control-plane-check] Waiting for healthy control plane components. This can take up to 4m0s",
         &format!("[control-plane-check] Checking kube-apiserver at https://{ADDRESS}:6443/livez"),
@@ -385,10 +389,26 @@ fn init_v1_34_end_to_end() {
     let kc = api.object("/api/v1/namespaces/kube-system/configmaps/kubeadm-config").unwrap();
     let stored = kc.pointer("/data/ClusterConfiguration").and_then(Value::as_str).unwrap();
     assert!(
-        stored.contains("apiVersion: kubeadm.k8s.io/v1beta4") && stored.contains("kubernetesVersion: v1.34.0"),
+        stored.contains("apiVersion: kubeadm.k8s.io/v1beta4")
+            && stored.contains(&format!("kubernetesVersion: {version}")),
         "{stored}"
     );
     assert!(api.object("/apis/apps/v1/namespaces/kube-system/deployments/coredns").is_some());
+    // 1.37: the API server's kubelet client (O = system:kubelet-api-admin) is bound to the kubelet API role
+    let crb = api.object("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeadm:kubelet-api-admin").unwrap();
+    assert_eq!(crb.pointer("/roleRef/name"), Some(&Value::from("system:kubelet-api-admin")));
+    assert_eq!(crb.pointer("/subjects/0/name"), Some(&Value::from("system:kubelet-api-admin")));
+    let proxy = api.object("/api/v1/namespaces/kube-system/configmaps/kube-proxy").unwrap();
+    let conf = proxy.pointer("/data/config.conf").and_then(Value::as_str).unwrap();
+    assert!(conf.lines().any(|l| l == "mode: iptables"), "{conf}");
+    let node = &tn.node;
+    assert_eq!(
+        node.read_str("/var/lib/kubelet/instance-config.yaml"),
+        "containerRuntimeEndpoint: \"unix:///run/containerd/containerd.sock\"\n"
+    );
+    assert!(!node.read_str("/var/lib/kubelet/kubeadm-flags.env").contains("--container-runtime-endpoint"));
+    let etcd = standin.etcd_args();
+    assert!(etcd.iter().any(|a| a == "--feature-gates=InitialCorruptCheck=true"), "{etcd:?}");
 }
 
 /// wait-control-plane that times out names the component, its URL and its last answer, and prints kubeadm's

@@ -1,6 +1,6 @@
 //! kill -9 at a phase boundary, then the same command again: the node must end as after an uninterrupted run.
 //!
-//! - init (`--upload-certs`, v1.34, stacked etcd) on a netns test node: one uninterrupted `--output jsonl` run
+//! - init (`--upload-certs`, the newest supported version, stacked etcd) on a netns test node: one uninterrupted `--output jsonl` run
 //!   gives the phases, the file set and the cluster objects; then, on a fresh node and a fresh fake API server
 //!   per case, kbinit is SIGKILLed right after a `phase-end` (or a `phase-start`) event and run again. The
 //!   re-run must exit 0, report none of its own leftovers as preflight findings, leave the same file set
@@ -28,11 +28,10 @@ use crate::nodes::lan::Lan;
 use crate::nodes::testnode::TestNode;
 use crate::support::{Run, require_tool};
 
-const VERSION: &str = "v1.34.0";
 const INIT_ADDRESS: &str = "192.0.2.30";
 
 fn init_config(address: &str, endpoint: &str) -> String {
-    crate::nodes::testnode::init_config(VERSION, address, endpoint)
+    crate::nodes::testnode::init_config(&crate::nodes::testnode::newest_version(), address, endpoint)
 }
 
 /// Where kbinit is stopped.

@@ -102,9 +102,26 @@ fn reset_after_init_then_init_again() {
     let ns = Netns::create(format!("kbinit-reset2-{}", std::process::id()), &["192.0.2.20"]);
     let api2 = FakeApi::new();
     let _second = standin(&ns, &node, &api2);
-    let again = kbinit_in(&ns, &node, &init);
+    // the second cluster is of the newest supported version (v1beta4), so reset is exercised at both ends
+    let newest = crate::nodes::testnode::newest_version();
+    let cfg2_path = node.root().join("kbinit-newest.yaml");
+    std::fs::write(
+        &cfg2_path,
+        config().replace("v1.28.7", &newest).replace("kubeadm.k8s.io/v1beta3", "kubeadm.k8s.io/v1beta4"),
+    )
+    .unwrap();
+    let init2 = ["init", "--config", cfg2_path.to_str().unwrap(), "--ignore-preflight-errors=all"];
+    let again = kbinit_in(&ns, &node, &init2);
     assert_eq!(again.code, 0, "init after reset failed\n{}\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains(&format!("[init] Using Kubernetes version: {newest}")), "{}", again.stdout);
     assert!(again.stdout.contains("[certs] Generating \"ca\" certificate and key"), "{}", again.stdout);
     assert!(!again.stdout.contains("nothing to do"));
     assert!(api2.object("/api/v1/namespaces/kube-system/configmaps/kubeadm-config").is_some());
+    assert!(node.path("/var/lib/kubelet/instance-config.yaml").is_file());
+
+    let reset2 = kbinit_in(&ns, &node, &["reset", "--force"]);
+    assert_eq!(reset2.code, 0, "{}\n{}", reset2.stdout, reset2.stderr);
+    assert!(reset2.stdout.contains("[reset] Deleted contents of the etcd data directory: /var/lib/etcd"));
+    assert_eq!(files(&node.path("/etc/kubernetes")), Vec::<String>::new());
+    assert_eq!(files(&node.path("/var/lib")), Vec::<String>::new(), "instance-config.yaml and the rest are gone");
 }

@@ -79,7 +79,11 @@ pub fn plan_generate_csr(
         let base = paths::join(dir, spec.base);
         steps.push(Step::EnsureDir { path: parent_dir(&base), mode: CSR_DIR_MODE });
         steps.push(Step::write(format!("{base}.key"), private_key_pem(&key)?, FileKind::Key));
-        steps.push(Step::write(format!("{base}.csr"), csr_pem(&cn, spec.org, &dns, &ips, &key)?, FileKind::Key));
+        steps.push(Step::write(
+            format!("{base}.csr"),
+            csr_pem(&cn, spec.org_for(&ctx.cluster.kubernetes_version), &dns, &ips, &key)?,
+            FileKind::Key,
+        ));
         steps.push(Step::say(format!("  {}", spec.base)));
     }
     steps.push(Step::say(format!("generating keys and CSRs in {kubeconfig_dir}")));

@@ -236,7 +236,8 @@ fn plan_leaf(
             ip_list.join(" ")
         )));
     }
-    let subject = Subject { cn: &cn, org: spec.org, dns, ips, usage: spec.usage };
+    let org = spec.org_for(&ctx.cluster.kubernetes_version);
+    let subject = Subject { cn: &cn, org, dns, ips, usage: spec.usage };
     let leaf_key = keys.key(ctx.cluster.encryption_algorithm)?;
     let pem = issue::issue_leaf(&ca, &ca_key, &subject, &leaf_key, ctx.now, ctx.cluster.certificate_validity)?;
     write_pair(steps, &crt, pem, &key, private_key_pem(&leaf_key)?);

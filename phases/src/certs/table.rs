@@ -1,5 +1,7 @@
 //! The certificate table: one row per `certs` sub-phase, in kubeadm's order (kubeadm's certlist as data).
 
+use crate::version::KubeVersion;
+
 /// What a row produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -87,6 +89,15 @@ const fn row(
 }
 
 const MASTERS: Option<&str> = Some("system:masters");
+
+impl CertSpec {
+    /// The organization this row's certificate carries for `version`: the table's, except for
+    /// `apiserver-kubelet-client`, whose group follows the release (see
+    /// [`KubeVersion::apiserver_kubelet_client_org`]).
+    pub fn org_for(&self, version: &KubeVersion) -> Option<&'static str> {
+        if self.base == "apiserver-kubelet-client" { Some(version.apiserver_kubelet_client_org()) } else { self.org }
+    }
+}
 
 /// The 11 rows, in kubeadm's generation order.
 pub(crate) const TABLE: [CertSpec; 11] = [

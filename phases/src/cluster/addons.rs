@@ -32,6 +32,7 @@ use crate::cluster::upload_config::COMPONENT_CONFIG_HASH;
 use crate::config::{ClusterConfiguration, InitConfiguration};
 use crate::kubeconfig::control_plane_endpoint;
 use crate::kubelet::component_config_hash;
+use crate::version::KubeVersion;
 use crate::yaml::to_yaml;
 
 const DEFAULT_REPOSITORY: &str = "registry.k8s.io";
@@ -103,11 +104,26 @@ pub fn default_corefile(dns_domain: &str) -> String {
     )
 }
 
-/// `true` when `corefile` is the default Corefile for `dns_domain`, up to whitespace (so an untouched ConfigMap of
-/// an earlier install is replaced, and an edited one is kept).
+/// The default Corefile of a release: from 1.35 (kubeadm since 1.32, PR 128359; rendered so by v1.37.0) the
+/// `cache 30` line is a block that disables caching of success and denial answers for the cluster domain.
+pub fn default_corefile_for(version: &KubeVersion, dns_domain: &str) -> String {
+    let plain = default_corefile(dns_domain);
+    if !version.coredns_named_probe_ports() || dns_domain.is_empty() {
+        return plain;
+    }
+    plain.replace(
+        "    cache 30\n",
+        &format!("    cache 30 {{\n       disable success {dns_domain}\n       disable denial {dns_domain}\n    }}\n"),
+    )
+}
+
+/// `true` when `corefile` is a default Corefile (either layout) for `dns_domain`, up to whitespace (so an
+/// untouched ConfigMap of an earlier install is replaced, and an edited one is kept).
 pub fn is_default_corefile(corefile: &str, dns_domain: &str) -> bool {
     let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    let newest = KubeVersion::default_version();
     words(corefile) == words(&default_corefile(dns_domain))
+        || words(corefile) == words(&default_corefile_for(&newest, dns_domain))
 }
 
 /// The tenth address of the first service CIDR (the DNS Service IP, §Q.6).
@@ -121,13 +137,8 @@ pub fn dns_service_ip(service_subnet: &str) -> Result<IpAddr, Error> {
     })
 }
 
-fn http_probe(path: &str, port: i32) -> HTTPGetAction {
-    HTTPGetAction {
-        path: Some(path.into()),
-        port: IntOrString::Int(port),
-        scheme: Some("HTTP".into()),
-        ..Default::default()
-    }
+fn http_probe(path: &str, port: IntOrString) -> HTTPGetAction {
+    HTTPGetAction { path: Some(path.into()), port, scheme: Some("HTTP".into()), ..Default::default() }
 }
 
 fn port(name: &str, number: i32, protocol: &str) -> ContainerPort {
@@ -146,21 +157,30 @@ fn quantities(pairs: &[(&str, &str)]) -> BTreeMap<String, Quantity> {
 /// The CoreDNS Deployment (§F.2).
 pub fn coredns_deployment(cluster: &ClusterConfiguration, replicas: i32) -> Deployment {
     let selector = labels(&[("k8s-app", DNS_LABEL)]);
+    let named = cluster.kubernetes_version.coredns_named_probe_ports();
+    let mut ports = vec![port("dns", 53, "UDP"), port("dns-tcp", 53, "TCP"), port("metrics", 9153, "TCP")];
+    let (live_port, ready_port) = if named {
+        ports.push(port("liveness-probe", 8080, "TCP"));
+        ports.push(port("readiness-probe", 8181, "TCP"));
+        (IntOrString::String("liveness-probe".into()), IntOrString::String("readiness-probe".into()))
+    } else {
+        (IntOrString::Int(8080), IntOrString::Int(8181))
+    };
     let container = Container {
         name: COREDNS.into(),
         image: Some(coredns_image(cluster)),
         image_pull_policy: Some("IfNotPresent".into()),
         args: Some(strings(&["-conf", "/etc/coredns/Corefile"])),
-        ports: Some(vec![port("dns", 53, "UDP"), port("dns-tcp", 53, "TCP"), port("metrics", 9153, "TCP")]),
+        ports: Some(ports),
         liveness_probe: Some(Probe {
-            http_get: Some(http_probe("/health", 8080)),
+            http_get: Some(http_probe("/health", live_port)),
             initial_delay_seconds: Some(60),
             timeout_seconds: Some(5),
             success_threshold: Some(1),
             failure_threshold: Some(5),
             ..Default::default()
         }),
-        readiness_probe: Some(Probe { http_get: Some(http_probe("/ready", 8181)), ..Default::default() }),
+        readiness_probe: Some(Probe { http_get: Some(http_probe("/ready", ready_port)), ..Default::default() }),
         resources: Some(ResourceRequirements {
             limits: Some(quantities(&[("memory", "170Mi")])),
             requests: Some(quantities(&[("cpu", "100m"), ("memory", "70Mi")])),
@@ -170,7 +190,7 @@ pub fn coredns_deployment(cluster: &ClusterConfiguration, replicas: i32) -> Depl
             allow_privilege_escalation: Some(false),
             capabilities: Some(Capabilities {
                 add: Some(strings(&["NET_BIND_SERVICE"])),
-                drop: Some(strings(&["all"])),
+                drop: Some(strings(&[if named { "ALL" } else { "all" }])),
             }),
             read_only_root_filesystem: Some(true),
             ..Default::default()
@@ -294,7 +314,7 @@ pub fn plan_coredns(cluster: &ClusterConfiguration, state: &CoreDnsState) -> Res
     if cluster.dns_disabled {
         return Ok(Vec::new());
     }
-    let corefile = default_corefile(&cluster.networking.dns_domain);
+    let corefile = default_corefile_for(&cluster.kubernetes_version, &cluster.networking.dns_domain);
     let cm = config_map(meta(Some(KUBE_SYSTEM), COREDNS), BTreeMap::from([("Corefile".to_string(), corefile)]));
     let cm_policy = if state.custom_corefile { WritePolicy::CreateOrKeep } else { WritePolicy::CreateOrUpdate };
     let role = cluster_role(
@@ -378,6 +398,10 @@ pub fn kube_proxy_configuration(init: &InitConfiguration) -> Value {
     }
     if empty(&config["clientConnection"]["kubeconfig"]) {
         config["clientConnection"]["kubeconfig"] = json!("/var/lib/kube-proxy/kubeconfig.conf");
+    }
+    if empty(&config["mode"]) && init.cluster.kubernetes_version.kube_proxy_explicit_iptables() {
+        // 1.37 (PR 139777): an unset mode is written as iptables, ahead of an nftables default
+        config["mode"] = json!("iptables");
     }
     config["apiVersion"] = json!("kubeproxy.config.k8s.io/v1alpha1");
     config["kind"] = json!("KubeProxyConfiguration");

@@ -163,6 +163,26 @@ pub fn plan_cluster_admins(version: &KubeVersion) -> Result<Vec<ApiStep>, Error>
     if version.has_super_admin() { Ok(vec![cluster_admins_binding()?]) } else { Ok(Vec::new()) }
 }
 
+/// Name of the ClusterRole the 1.37+ API server kubelet client is bound to (Kubernetes' bootstrap RBAC has it),
+/// which is also the group in `apiserver-kubelet-client.crt` from 1.37.
+pub const KUBELET_API_ADMIN: &str = "system:kubelet-api-admin";
+/// Name of kbinit's ClusterRoleBinding for it. **Unconfirmed (Q4)**: the name comes from a third-party reading
+/// of 1.37's `phases/bootstraptoken/node/tlsbootstrap.go`; the subject (group `system:kubelet-api-admin`, the
+/// certificate's O) is inferred from the certificate change (PR 138957 + kubeadm PR 3306), as the 1.29
+/// `kubeadm:cluster-admins` group and binding go together. The released 1.37 source was not in the index.
+pub const KUBELET_API_ADMIN_BINDING: &str = "kubeadm:kubelet-api-admin";
+
+/// 1.37+ (`AllowAPIServerToAccessKubeletAPI`, run in the bootstrap-token phase of init and of upgrade apply):
+/// the binding that gives the API server's kubelet client the kubelet API. Nothing before 1.37.
+pub fn plan_kubelet_api_admin(version: &KubeVersion) -> Result<Vec<ApiStep>, Error> {
+    if !version.kubelet_api_admin_client() {
+        return Ok(Vec::new());
+    }
+    let crb =
+        cluster_role_binding(meta(None, KUBELET_API_ADMIN_BINDING), KUBELET_API_ADMIN, vec![group(KUBELET_API_ADMIN)]);
+    Ok(vec![ApiStep::create_or_update(&crb)?])
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

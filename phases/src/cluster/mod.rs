@@ -25,3 +25,5 @@ pub mod upload_config;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_versions;

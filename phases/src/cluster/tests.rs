@@ -293,7 +293,7 @@ fn cluster_info_bytes_have_the_h1_shape() {
     assert_eq!(cm.metadata.namespace.as_deref(), Some("kube-public"));
 }
 
-fn written<'a>(steps: &'a [ApiStep], kind: &str, name: &str) -> Option<&'a Value> {
+pub(super) fn written<'a>(steps: &'a [ApiStep], kind: &str, name: &str) -> Option<&'a Value> {
     steps.iter().find_map(|s| match s {
         ApiStep::Op(op) => match op.as_ref() {
             ApiOp::Write { object, .. } if object.resource.kind == kind && object.name == name => Some(&object.body),

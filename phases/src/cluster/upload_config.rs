@@ -80,7 +80,7 @@ pub fn plan_upload_kubelet_config(init: &InitConfiguration, host: &HostFacts) ->
             vec![group(NODES_GROUP), group(BOOTSTRAPPERS_GROUP)],
         ))?,
     ];
-    if !init.cluster.kubernetes_version.node_local_cri_socket() {
+    if !crate::kubelet::cri_socket_recorded_locally(&init.cluster) {
         steps.push(ApiStep::op(ApiOp::PatchNode {
             name: init.node_registration.name.clone(),
             change: NodeChange {

@@ -37,6 +37,8 @@ struct Docs {
     join: Option<Value>,
     kubelet: Option<Value>,
     kube_proxy: Option<Value>,
+    /// Kinds of the kubeadm.k8s.io documents, in file order (for messages about their API version).
+    kubeadm_kinds: Vec<String>,
 }
 
 /// `kubeadm.k8s.io/v1beta3` or `v1beta4`.
@@ -91,6 +93,7 @@ fn split_documents(text: &str, warnings: &mut Vec<String>) -> Result<Docs, Error
                     ));
                 }
                 docs.api = Some(this);
+                docs.kubeadm_kinds.push(kind.clone());
                 match kind.as_str() {
                     "InitConfiguration" => put(&mut docs.init, doc, &kind)?,
                     "ClusterConfiguration" => put(&mut docs.cluster, doc, &kind)?,
@@ -457,6 +460,11 @@ fn resolve_cluster(
 
     let feature_gates = w.feature_gates.unwrap_or_default();
     validate_feature_gates(&nm.n("featureGates", "feature-gates"), &feature_gates, &kubernetes_version)?;
+    for (name, on) in &feature_gates {
+        if let Some(w) = crate::features::check("featureGates", name, *on, &kubernetes_version)? {
+            warnings.push(w);
+        }
+    }
     let encryption_algorithm = match w.encryption_algorithm.as_deref() {
         None | Some("") => {
             if feature_gates.get("PublicKeysECDSA") == Some(&true) {
@@ -795,6 +803,31 @@ fn init_from_flags(f: &InitFlags) -> Result<WireInit, Error> {
     })
 }
 
+/// The kubeadm release `kubeadm config migrate` must come from for an API version this release no longer reads.
+/// **Unconfirmed (Q3)**: the 1.37 release note (PR 136016) says to migrate with "the 1.35 kubeadm binary"; the
+/// stored 1.2x sources name, for each removed version, the release to migrate with in the same message.
+const V1BETA3_MIGRATE_WITH: &str = "v1.35";
+
+/// kubeadm's refusal of a removed config API version (`validateSupportedVersion`, `oldKnownAPIVersions`: text
+/// confirmed from stored kubeadm sources of 1.13–1.22, where v1alpha*/v1beta1 were removed the same way), with
+/// the documents that carry it.
+pub fn refuse_removed_api(api: ApiVersion, kinds: &[String], version: &KubeVersion) -> Result<(), Error> {
+    if api != ApiVersion::V1beta3 || version.accepts_v1beta3() {
+        return Ok(());
+    }
+    let gv = api_version_string(api);
+    let field = if kinds.is_empty() { "apiVersion".to_string() } else { format!("{}.apiVersion", kinds.join(", ")) };
+    Err(Error::invalid(
+        field,
+        gv,
+        format!(
+            "your configuration file uses an old API spec: {gv:?}. Please use kubeadm {V1BETA3_MIGRATE_WITH} instead and \
+             run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, \
+             similar spec using a newer API version. (Kubernetes {version} reads kubeadm.k8s.io/v1beta4 only.)"
+        ),
+    ))
+}
+
 /// Loads `kbinit init`'s configuration: the `--config` documents (or only flags), defaulted from `host`, validated.
 pub fn load_init(
     config_text: Option<&str>,
@@ -819,6 +852,7 @@ pub fn load_init(
     };
     // the API version before defaulting: a document's, else chosen from the version below
     let doc_api = docs.api;
+    let docs_kinds = docs.kubeadm_kinds.clone();
     let provisional = doc_api.unwrap_or(ApiVersion::V1beta4);
     let (cluster, timeout_for_control_plane) = resolve_cluster(wc, provisional, nm, &mut warnings)?;
     let version = &cluster.kubernetes_version;
@@ -833,7 +867,7 @@ pub fn load_init(
             ));
         }
         Some(ApiVersion::V1beta3) => {
-            if version.has_v1beta4() {
+            if version.has_v1beta4() && version.accepts_v1beta3() {
                 warnings.push(format!(
                     "kubeadm.k8s.io/v1beta3 is deprecated for Kubernetes {version}; run 'kubeadm config migrate' to move to kubeadm.k8s.io/v1beta4"
                 ));
@@ -876,6 +910,19 @@ pub fn load_init(
     base.control_plane_component_health_check =
         dur("apiServer.timeoutForControlPlane", timeout_for_control_plane, base.control_plane_component_health_check)?;
     let timeouts = timeouts(wi.timeouts, base)?;
+
+    // kubeadm refuses a removed API version before anything else; kbinit checks it last so that each other
+    // bad value keeps its own message (the outcome, exit 3 with nothing written, is the same)
+    refuse_removed_api(api_version, &docs_kinds, version)?;
+    if version.warns_kube_proxy_ipvs()
+        && docs.kube_proxy.as_ref().and_then(|k| k.get("mode")).and_then(Value::as_str) == Some("ipvs")
+    {
+        warnings.push(
+            "KubeProxyConfiguration mode \"ipvs\" is deprecated since Kubernetes v1.35; use \"nftables\" (GA) or \
+             \"iptables\""
+                .into(),
+        );
+    }
 
     let config = InitConfiguration {
         api_version,
@@ -1217,7 +1264,7 @@ networking:\n  podSubnett: 10.244.0.0/16\ntimeouts: {}\n";
 
     #[test]
     fn allowed_flags_overlay_the_config() {
-        let text = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\nskipPhases: [addon/coredns]\n\
+        let text = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nskipPhases: [addon/coredns]\n\
 nodeRegistration:\n  name: fromconfig\n  ignorePreflightErrors: [Swap]\n";
         let flags = InitFlags {
             node_name: Some("fromflag".into()),
@@ -1229,6 +1276,39 @@ nodeRegistration:\n  name: fromconfig\n  ignorePreflightErrors: [Swap]\n";
         assert_eq!(l.config.node_registration.name, "fromflag");
         assert_eq!(l.config.node_registration.ignore_preflight_errors, ["swap", "numcpu"]);
         assert_eq!(l.config.skip_phases, ["preflight"]);
+    }
+
+    #[test]
+    fn v1beta3_is_read_until_1_36_and_refused_by_1_37() {
+        let doc = |v: &str| {
+            format!(
+                "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta3\n\
+                 kind: ClusterConfiguration\nkubernetesVersion: {v}\n"
+            )
+        };
+        for v in ["v1.35.3", "v1.36.1"] {
+            let l = load_init(Some(&doc(v)), &InitFlags::default(), &host()).unwrap();
+            assert_eq!(l.config.api_version, ApiVersion::V1beta3);
+            assert!(l.warnings.iter().any(|w| w.contains("deprecated")), "{v}: {:?}", l.warnings);
+        }
+        for text in [doc("v1.37.0"), "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n".to_string()] {
+            let e = load_init(Some(&text), &InitFlags::default(), &host()).unwrap_err();
+            assert!(e.is_invalid_input());
+            let e = e.to_string();
+            assert!(e.contains("InitConfiguration"), "names the document: {e}");
+            assert!(e.contains("your configuration file uses an old API spec: \"kubeadm.k8s.io/v1beta3\""), "{e}");
+            assert!(e.contains("kubeadm config migrate --old-config old.yaml --new-config new.yaml"), "{e}");
+            assert!(e.contains("v1.37.0"), "names the version: {e}");
+        }
+        let v4 = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.37.2\n";
+        let l = load_init(Some(v4), &InitFlags::default(), &host()).unwrap();
+        assert_eq!(l.config.api_version, ApiVersion::V1beta4);
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let ipvs = format!(
+            "{v4}---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\n"
+        );
+        let l = load_init(Some(&ipvs), &InitFlags::default(), &host()).unwrap();
+        assert!(l.warnings.iter().any(|w| w.contains("\"ipvs\" is deprecated")), "{:?}", l.warnings);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod print;
 pub mod validate;
 pub mod wire;
 
-pub use load::{TokenFlags, load_init, load_join, token_create_spec};
+pub use load::{TokenFlags, load_init, load_join, refuse_removed_api, token_create_spec};
 pub use migrate::{Migration, migrate};
 pub use model::*;
 pub use print::{cluster_configuration_document, images, init_defaults_document, join_defaults_document};

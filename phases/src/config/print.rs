@@ -211,7 +211,7 @@ fn defaults_cluster(version: &KubeVersion) -> ClusterConfiguration {
     }
 }
 
-fn component_config(name: &str) -> Result<Value, Error> {
+fn component_config(name: &str, version: &KubeVersion) -> Result<Value, Error> {
     match name {
         "KubeletConfiguration" => Ok(json!({
             "apiVersion": "kubelet.config.k8s.io/v1beta1",
@@ -236,7 +236,8 @@ fn component_config(name: &str) -> Result<Value, Error> {
             "bindAddress": "0.0.0.0",
             "clientConnection": {"kubeconfig": "/var/lib/kube-proxy/kubeconfig.conf"},
             "clusterCIDR": "",
-            "mode": "",
+            // 1.37 writes an empty mode as iptables (PR 139777)
+            "mode": if version.kube_proxy_explicit_iptables() { "iptables" } else { "" },
         })),
         other => Err(Error::invalid(
             "--component-configs",
@@ -284,7 +285,7 @@ pub fn init_defaults_document(
     let version_text = format!("{}.{}.0", version.major, version.minor);
     let mut docs = vec![Value::Object(init), cluster_value(&defaults_cluster(version), version_text, api)];
     for name in component_configs {
-        docs.push(component_config(name)?);
+        docs.push(component_config(name, version)?);
     }
     Ok(join_docs(&docs))
 }

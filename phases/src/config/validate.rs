@@ -35,38 +35,16 @@ pub use names::*;
 pub use network::*;
 pub use tokens::*;
 
-/// Feature gates kbinit knows for `version`, with whether they are deprecated.
+/// Feature gates kbinit knows for `version` (the release's kubeadm list, [`crate::features`]).
 pub fn known_feature_gates(version: &KubeVersion) -> Vec<&'static str> {
-    let mut gates = vec!["PublicKeysECDSA", "RootlessControlPlane"];
-    if version.minor <= 32 {
-        gates.push("EtcdLearnerMode");
-    }
-    if version.minor <= 30 {
-        gates.push("UpgradeAddonsBeforeControlPlane");
-    }
-    if version.at_least(30) && version.minor <= 33 {
-        gates.push("WaitForAllControlPlaneComponents");
-    }
-    if version.at_least(31) {
-        gates.push("ControlPlaneKubeletLocalMode");
-    }
-    if version.at_least(32) {
-        gates.push("NodeLocalCRISocket");
-    }
-    gates
+    crate::features::known(version).into_iter().map(|(n, _)| n).collect()
 }
 
-/// Checks feature-gate names against [`known_feature_gates`].
+/// Checks feature gates against `version`'s kubeadm ([`crate::features::check`]): unknown and removed gates,
+/// and locked (GA) gates switched off, are refused.
 pub fn validate_feature_gates(field: &str, gates: &BTreeMap<String, bool>, version: &KubeVersion) -> Result<(), Error> {
-    let known = known_feature_gates(version);
-    for name in gates.keys() {
-        if !known.contains(&name.as_str()) {
-            return Err(Error::invalid(
-                field,
-                name,
-                format!("unrecognized feature-gate key {name:?} for Kubernetes {version}; known: {}", known.join(", ")),
-            ));
-        }
+    for (name, value) in gates {
+        crate::features::check(field, name, *value, version)?;
     }
     Ok(())
 }

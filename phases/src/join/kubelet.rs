@@ -70,7 +70,7 @@ pub fn plan_kubelet_start(inp: &KubeletStartInputs<'_>, view: &dyn NodeView) -> 
     let worker = join.control_plane.is_none();
     let env = crate::kubelet::flags_env(&join.node_registration, inp.cluster, inp.host, worker);
     steps.extend(crate::kubelet::kubelet_file_steps(
-        &inp.cluster.kubernetes_version,
+        inp.cluster,
         &join.node_registration.cri_socket,
         env,
         inp.kubelet_config,

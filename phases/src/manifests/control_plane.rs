@@ -3,8 +3,8 @@
 use k8s_openapi::api::core::v1::{Container, EnvVar as PodEnvVar, Pod};
 
 use super::{
-    HostPath, arg, command, find_arg, join_host_port, liveness_probe, probe_host_for_bind, readiness_probe, requests,
-    startup_probe, static_pod, write_manifest_steps,
+    HostPath, arg, command, find_arg, join_host_port, liveness_probe, name_probe_port, probe_host_for_bind,
+    readiness_probe, requests, startup_probe, static_pod, write_manifest_steps,
 };
 use crate::Error;
 use crate::config::model::{Arg, ClusterConfiguration, ControlPlaneComponent, EnvVar, Etcd, NodeIdentity};
@@ -70,6 +70,9 @@ pub fn control_plane_pod(
     };
     container.image = Some(image);
     container.env = env(proxy_env, &settings.extra_envs);
+    if cluster.kubernetes_version.named_probe_ports() {
+        name_probe_port(&mut container);
+    }
     mounts.extend(settings.extra_volumes.iter().map(|v| HostPath {
         name: v.name.clone(),
         host_path: v.host_path.clone(),
@@ -263,8 +266,10 @@ fn controller_manager(cluster: &ClusterConfiguration, view: &dyn NodeView) -> (C
     }
     let mut mounts = ca_mounts(cluster, view);
     mounts.push(HostPath::new("kubeconfig", &kubeconfig, "FileOrCreate", true));
-    let flex = find_arg(extra, "flex-volume-plugin-dir").unwrap_or(FLEXVOLUME_DIR);
-    mounts.push(HostPath::new("flexvolume-dir", flex, "DirectoryOrCreate", false));
+    if cluster.kubernetes_version.kcm_flexvolume_mount() {
+        let flex = find_arg(extra, "flex-volume-plugin-dir").unwrap_or(FLEXVOLUME_DIR);
+        mounts.push(HostPath::new("flexvolume-dir", flex, "DirectoryOrCreate", false));
+    }
     let host = probe_host_for_bind(find_arg(extra, "bind-address").unwrap_or("127.0.0.1"));
     let container = Container {
         command: Some(command("kube-controller-manager", defaults, extra)),
@@ -287,10 +292,16 @@ fn scheduler(cluster: &ClusterConfiguration) -> (Container, Vec<HostPath>) {
         arg("leader-elect", "true"),
     ];
     let host = probe_host_for_bind(find_arg(&extra.extra_args, "bind-address").unwrap_or("127.0.0.1"));
+    let (live, ready) = if cluster.kubernetes_version.scheduler_livez_probes() {
+        ("/livez", Some(readiness_probe(&host, "/readyz", 10259, "HTTPS")))
+    } else {
+        ("/healthz", None)
+    };
     let container = Container {
         command: Some(command("kube-scheduler", defaults, &extra.extra_args)),
-        liveness_probe: Some(liveness_probe(&host, "/healthz", 10259, "HTTPS")),
-        startup_probe: Some(startup_probe(&host, "/healthz", 10259, "HTTPS")),
+        liveness_probe: Some(liveness_probe(&host, live, 10259, "HTTPS")),
+        readiness_probe: ready,
+        startup_probe: Some(startup_probe(&host, live, 10259, "HTTPS")),
         resources: Some(requests(&[("cpu", "100m")])),
         ..Default::default()
     };

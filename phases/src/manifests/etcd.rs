@@ -3,8 +3,8 @@
 use k8s_openapi::api::core::v1::{Container, EnvVar as PodEnvVar, Pod};
 
 use super::{
-    HostPath, arg, command, find_arg, join_host_port, liveness_probe, readiness_probe, requests, startup_probe,
-    static_pod, write_manifest_steps,
+    HostPath, arg, command, find_arg, join_host_port, liveness_probe, name_probe_port, readiness_probe, requests,
+    startup_probe, static_pod, write_manifest_steps,
 };
 use crate::Error;
 use crate::config::model::{ClusterConfiguration, Etcd, LocalEtcd, NodeIdentity};
@@ -41,8 +41,6 @@ pub fn etcd_pod(
         arg("cert-file", pki("etcd/server.crt")),
         arg("client-cert-auth", "true"),
         arg("data-dir", &local.data_dir),
-        arg("experimental-initial-corrupt-check", "true"),
-        arg("experimental-watch-progress-notify-interval", "5s"),
         arg("initial-advertise-peer-urls", &peer_url),
         arg("initial-cluster", members),
         arg("key-file", pki("etcd/server.key")),
@@ -60,8 +58,16 @@ pub fn etcd_pod(
     if existing {
         defaults.push(arg("initial-cluster-state", "existing"));
     }
-    let (host, port, scheme) = probe_endpoint(local, localhost);
     let v = &cluster.kubernetes_version;
+    let tag = if local.image_tag.is_empty() { v.etcd_tag() } else { local.image_tag.as_str() };
+    if v.etcd_36_flags(tag) {
+        defaults.push(arg("feature-gates", "InitialCorruptCheck=true"));
+        defaults.push(arg("watch-progress-notify-interval", "5s"));
+    } else {
+        defaults.push(arg("experimental-initial-corrupt-check", "true"));
+        defaults.push(arg("experimental-watch-progress-notify-interval", "5s"));
+    }
+    let (host, port, scheme) = probe_endpoint(local, localhost);
     let (liveness, readiness, startup) = if v.etcd_livez_probes() {
         (
             liveness_probe(&host, "/livez", port, scheme),
@@ -77,13 +83,12 @@ pub fn etcd_pod(
     };
     let repository =
         if local.image_repository.is_empty() { &cluster.image_repository } else { &local.image_repository };
-    let tag = if local.image_tag.is_empty() { v.etcd_tag() } else { local.image_tag.as_str() };
     let env: Vec<PodEnvVar> = local
         .extra_envs
         .iter()
         .map(|e| PodEnvVar { name: e.name.clone(), value: Some(e.value.clone()), ..Default::default() })
         .collect();
-    let container = Container {
+    let mut container = Container {
         command: Some(command("etcd", defaults, &local.extra_args)),
         image: Some(format!("{repository}/etcd:{tag}")),
         env: (!env.is_empty()).then_some(env),
@@ -93,6 +98,9 @@ pub fn etcd_pod(
         resources: Some(requests(&[("cpu", "100m"), ("memory", "100Mi")])),
         ..Default::default()
     };
+    if v.named_probe_ports() {
+        name_probe_port(&mut container);
+    }
     let mounts = vec![
         HostPath::new("etcd-data", &local.data_dir, "DirectoryOrCreate", false),
         HostPath::new("etcd-certs", &pki("etcd"), "DirectoryOrCreate", false),

@@ -16,6 +16,15 @@
 //! apply conflicts, strategic merge = JSON merge patch, garbage collection and namespace deletion happen at once,
 //! a fixed-rule Node authorizer, and only the default ClusterRoles kubeadm relies on.
 //!
+//! Newer API servers: the end-to-end tests also run kbinit at the newest version it sets up (v1.37) against
+//! this v1.28.7 fake. Nothing kbinit relies on answers differently there: every call init, join and reset make
+//! (core/v1 ConfigMaps, Secrets, Nodes and their merge patches, ServiceAccounts, rbac/v1, apps/v1 Deployments and
+//! DaemonSets, certificates/v1 CSRs, `/livez` `/readyz` `/healthz`) is a GA API unchanged through
+//! 1.37. What 1.37 adds on kbinit's side is one more ClusterRoleBinding (`kubeadm:kubelet-api-admin` → the
+//! bootstrap ClusterRole `system:kubelet-api-admin`, which real servers carry since 1.10); the fake stores the
+//! binding and does not need the role itself, as only the kubelet (absent here) would authorize with it.
+//! kbinit never asks the server for its version (`/version`), so the fake's v1.28.7 identity does not matter.
+//!
 //! The pub API is for the tests of the phases that talk to an API server; items the conformance tests do not call
 //! yet carry `#[allow(dead_code)]`.
 

@@ -44,6 +44,20 @@ struct State {
     registered: bool,
 }
 
+/// The installed etcd is Debian's 3.4, while the manifests of Kubernetes 1.35+ name an etcd 3.6/3.7 image and
+/// its flag names: `--feature-gates=InitialCorruptCheck=true` and `--watch-progress-notify-interval` (etcd 3.6
+/// renamed the `--experimental-…` flags). The stand-in starts 3.4 with the old names for those two flags and
+/// passes every other flag as written; [`KubeletStandIn::etcd_args`] still reports the manifest's own line.
+fn etcd34_flag(arg: &str) -> String {
+    match arg {
+        "--feature-gates=InitialCorruptCheck=true" => "--experimental-initial-corrupt-check=true".into(),
+        a => match a.strip_prefix("--watch-progress-notify-interval=") {
+            Some(v) => format!("--experimental-watch-progress-notify-interval={v}"),
+            None => a.to_string(),
+        },
+    }
+}
+
 /// The running stand-in; stops (etcd killed, listeners closed) on drop.
 pub struct KubeletStandIn {
     stop: Arc<AtomicBool>,
@@ -179,7 +193,7 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
             "etcd" => {
                 let log = std::fs::File::create(root.join("etcd.log")).map_err(|e| e.to_string())?;
                 let child = Command::new("etcd")
-                    .args(&args[1..])
+                    .args(args[1..].iter().map(|a| etcd34_flag(a)))
                     .env_clear()
                     .env("PATH", std::env::var_os("PATH").unwrap_or_default())
                     .stdin(Stdio::null())

@@ -6,6 +6,12 @@ use crate::nodes::kubelet::{KubeletStandIn, StandInConfig};
 use crate::nodes::netns::Netns;
 use crate::support::{Node, Run};
 
+/// The newest Kubernetes version kbinit sets up (its default), at which the netns end-to-end tests run besides
+/// v1.28.7.
+pub fn newest_version() -> String {
+    kbinit_phases::version::KubeVersion::default_version().to_string()
+}
+
 /// A v1beta4 init configuration for node `cp1` advertising `address`, the cluster at `endpoint:6443`, Kubernetes
 /// `version`, preflight errors ignored (the test host is no real node).
 pub fn init_config(version: &str, address: &str, endpoint: &str) -> String {

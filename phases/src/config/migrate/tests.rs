@@ -88,7 +88,13 @@ fn check(case: &str, old: &str, api: &str) -> Migration {
     }
     let again = migrate(&m.text, false, &facts()).unwrap();
     assert_eq!(again.text, m.text, "{case}: a second migration changes the text");
-    assert!(again.warnings.is_empty(), "{case}: a second migration warns {:?}", again.warnings);
+    // what is left on a second run is what loading the documents says (a deprecated gate the file keeps), never a
+    // field to migrate again
+    assert!(
+        again.warnings.iter().all(|w| m.warnings.contains(w) && !w.contains("kubeadm.k8s.io/v1beta4")),
+        "{case}: a second migration warns {:?}",
+        again.warnings
+    );
     m
 }
 
