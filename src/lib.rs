@@ -14,6 +14,7 @@
 //! | [`flows`] | init (node phases; `init_cluster`: the phases that talk to the cluster), join (`join_cluster`: discovery and what the cluster says, before any write; `join_node`: the phases that act), reset (`reset_node`), token |
 //! | [`api`] | the API client (explicit kubeconfig, retries), the applier of planned API steps and its dry-run printer, wait-control-plane, join discovery fetching |
 //! | [`apply`] | carries out planner steps on the host, announces dry-run writes |
+//! | [`cri`] | the container runtime over the CRI gRPC API on its unix socket (no crictl): status, RuntimeConfig, images and pulls, pod sandbox removal |
 //! | [`etcd`] | the etcd v3 membership client over mTLS: member list/add (learner)/promote/remove, endpoint status |
 //! | [`host`] | every node path under `--root`, atomic writes, dry-run redirect, host facts, systemctl |
 //! | [`preflight`] | kubeadm's check catalogue with its names, `--ignore-preflight-errors`, exit code 2; re-run awareness (own leftovers reused, unusable files named) |
@@ -29,6 +30,7 @@
 pub mod api;
 pub mod apply;
 pub mod cli;
+pub mod cri;
 pub mod error;
 pub mod etcd;
 pub mod events;
