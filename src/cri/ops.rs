@@ -13,9 +13,9 @@ pub const PULL_IMAGE_RETRY: usize = 5;
 pub const REMOVE_CONTAINER_RETRY: usize = 5;
 
 /// kubeadm's `IsRunning`: `Status` answers and the `RuntimeReady` condition is not false (`NetworkReady` is not
-/// looked at, as kubeadm does not: there is no pod network before init).
+/// looked at, as kubeadm does not: there is no pod network before init). The error is kubeadm's text.
 pub fn is_running(c: &CriClient) -> Result<(), String> {
-    let r = c.status(false).map_err(|e| e.to_string())?;
+    let r = c.status(false).map_err(|e| format!("container runtime is not running: {e}"))?;
     for cond in r.status.iter().flat_map(|s| &s.conditions) {
         if cond.r#type == "RuntimeReady" && !cond.status {
             return Err(format!(

@@ -2,6 +2,7 @@
 //! each phase a few lines that call a planner and apply its steps.
 
 pub mod certs;
+pub mod images;
 pub mod init;
 pub mod init_cluster;
 pub mod join;

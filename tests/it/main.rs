@@ -6,7 +6,8 @@
 mod bad_input; // malformed configs and flags: exit 3, the field named, the root untouched
 mod certs_cmd; // certs check-expiration, renew and generate-csr, judged by openssl
 mod cli; // the command tree, phases, --skip-phases, --root, --dry-run
-mod cri; // the CRI client and the commands on it (config images pull, preflight, reset) against the stand-in
+mod cri; // the CRI client against the CRI server stand-in: every RPC, retries, a runtime down or refusing
+mod cri_commands; // config images pull, preflight CRI/ImagePull and reset through the CRI stand-in
 mod cri_stub; // the CRI server stand-in on a unix socket (a fixture answering as containerd does)
 mod etcd; // real etcd started from the rendered manifest with the generated PKI
 mod fakeapi; // the fake kube-apiserver fixture (no kube-apiserver binary exists here)

@@ -1,0 +1,109 @@
+//! The preflight checks that ask the container runtime, over the CRI API ([`crate::cri`], as kubeadm does since
+//! v1.31): `CRI` (is it running), `ContainerRuntimeVersion` (v1.35+: does it implement `RuntimeConfig`) and
+//! `ImagePull` (each image present per `imagePullPolicy`, else pulled with kubeadm's five attempts). The socket is
+//! a node path: it is looked up under `--root`.
+
+use std::path::PathBuf;
+
+use kbinit_phases::version::KubeVersion;
+
+use super::{Finding, error, warning};
+use crate::cri::{CriClient, CriError, ops, socket_file};
+use crate::host::Host;
+
+/// The socket file of a CRI endpoint on this node (under the root).
+pub fn socket_path(host: &Host, socket: &str) -> PathBuf {
+    host.path(socket_file(socket))
+}
+
+/// A client for the node's runtime at `socket`.
+pub fn connect(host: &Host, socket: &str) -> Result<CriClient, CriError> {
+    CriClient::connect(socket, &socket_path(host, socket))
+}
+
+/// `CRI`: the runtime answers `Status` and its `RuntimeReady` condition holds (kubeadm's `IsRunning`).
+pub fn cri(host: &Host, socket: &str) -> Option<Finding> {
+    let verdict = connect(host, socket)
+        .map_err(|e| format!("container runtime is not running: {e}"))
+        .and_then(|c| ops::is_running(&c));
+    verdict.err().map(|m| error("CRI", m))
+}
+
+/// The kubelet release that, per the `ContainerRuntimeVersion` warning of kubeadm `v`, stops starting on a
+/// runtime without `RuntimeConfig`: 1.36 in v1.35.0 (PR 134906), 1.37 in v1.36 (PR 136898), 1.38 in v1.37
+/// (PR 139122) and in v1.35 patches after its cherry-pick (PR 139268; the v1.36 one, PR 139267, was still open).
+fn kubelet_deadline(v: &KubeVersion) -> u32 {
+    if v.minor == 36 { 37 } else { 38 }
+}
+
+/// `ContainerRuntimeVersion` (kubeadm v1.35+, PR 134906): a warning when the runtime does not implement the
+/// `RuntimeConfig` RPC, through which the kubelet learns the cgroup driver (KEP-4033; containerd has it from
+/// v2.0, CRI-O from v1.28).
+///
+/// kubeadm words it as a warning for kubelets older than the release named by [`kubelet_deadline`]; an error
+/// for newer kubelets is only proposed (PR 135923, held, aimed at v1.38), and a kubelet newer than the control
+/// plane already fails `KubeletVersion`, so within kbinit's range the finding is always a warning. A runtime that
+/// cannot be asked at all is the `CRI` check's finding, not this one's. The wording is kbinit's (kubeadm's
+/// exact text was not in the sources read).
+pub fn container_runtime_version(host: &Host, socket: &str, v: &KubeVersion) -> Option<Finding> {
+    if !v.at_least(35) {
+        return None;
+    }
+    let client = connect(host, socket).ok()?;
+    match ops::runtime_config_supported(&client) {
+        Ok(true) => None,
+        Ok(false) => Some(warning(
+            "ContainerRuntimeVersion",
+            format!(
+                "the container runtime at {socket} does not implement the CRI RuntimeConfig method, which the kubelet \
+                 uses to learn the cgroup driver; kubelet v1.{} and newer will not start with it. Upgrade the runtime \
+                 (containerd v2.0+, CRI-O v1.28+)",
+                kubelet_deadline(v)
+            ),
+        )),
+        Err(e) => Some(warning("ContainerRuntimeVersion", format!("could not ask the container runtime: {e}"))),
+    }
+}
+
+/// `ImagePull`: each image is present (`IfNotPresent`) or pulled (`Always`, or absent), through the CRI with
+/// kubeadm's [`ops::PULL_IMAGE_RETRY`] attempts; `Never` checks nothing. One error per image that could not be
+/// pulled, with the runtime's last answer; one error in all when the runtime cannot be reached.
+pub fn image_pull(host: &Host, socket: &str, images: &[String], policy: &str) -> Vec<Finding> {
+    if policy == "Never" {
+        return Vec::new();
+    }
+    let client = match connect(host, socket) {
+        Ok(c) => c,
+        Err(e) => return vec![error("ImagePull", format!("the images were neither checked nor pulled: {e}"))],
+    };
+    let mut out = Vec::new();
+    for image in images {
+        if policy != "Always" && ops::image_exists(&client, image) {
+            continue;
+        }
+        if let Err(f) = ops::pull(&client, image, ops::PULL_IMAGE_RETRY) {
+            out.push(error("ImagePull", f.to_string()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_config_deadline_per_release() {
+        let v = |m: u32| KubeVersion { major: 1, minor: m, patch: 0, suffix: String::new() };
+        assert_eq!(kubelet_deadline(&v(35)), 38);
+        assert_eq!(kubelet_deadline(&v(36)), 37);
+        assert_eq!(kubelet_deadline(&v(37)), 38);
+    }
+
+    #[test]
+    fn no_runtime_config_check_before_1_35() {
+        let host = Host::new(std::path::PathBuf::from("/nonexistent-kbinit-root"), None);
+        let v = KubeVersion { major: 1, minor: 34, patch: 0, suffix: String::new() };
+        assert_eq!(container_runtime_version(&host, "unix:///run/x.sock", &v), None);
+    }
+}
