@@ -201,14 +201,14 @@ impl CriClient {
             Err(_) => Err(CriError::Timeout { socket: socket(), method, after: deadline }),
             Ok(Ok(r)) => Ok(r.into_inner()),
             Ok(Err(s)) => Err(match s.code() {
+                Code::DeadlineExceeded => CriError::Timeout { socket: socket(), method, after: deadline },
+                // a status made on this side from a broken connection carries its cause; one the runtime sent
+                // (even Unavailable: a registry it could not reach) is the runtime's answer
+                _ if std::error::Error::source(&s).is_some() => {
+                    CriError::Down { socket: socket(), reason: innermost(&s, s.message()) }
+                }
                 Code::Unimplemented => {
                     CriError::Unimplemented { socket: socket(), method, message: s.message().into() }
-                }
-                Code::DeadlineExceeded => CriError::Timeout { socket: socket(), method, after: deadline },
-                // the transport's own Unavailable (the connection broke) carries its cause; a runtime that
-                // answers Unavailable (a registry it could not reach) is a refusal like any other
-                Code::Unavailable if std::error::Error::source(&s).is_some() => {
-                    CriError::Down { socket: socket(), reason: s.message().to_string() }
                 }
                 code => CriError::Rpc { socket: socket(), method, code, message: s.message().into() },
             }),
@@ -271,6 +271,16 @@ impl CriClient {
         let r: proto::PullImageResponse = self.call(proto::path::PULL_IMAGE, req, self.pull_timeout)?;
         Ok(r.image_ref)
     }
+}
+
+/// `what`, then the innermost cause of `e` when it says something else (`transport error: connection reset`).
+fn innermost(e: &dyn std::error::Error, what: &str) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let inner = cause.to_string();
+    if inner == what || inner.is_empty() { what.to_string() } else { format!("{what}: {inner}") }
 }
 
 /// The innermost cause of a failed connection, in a few words (`connection refused`).

@@ -158,6 +158,10 @@ fn image_pull(cfg: &InitConfiguration, host: &Host, out: &Output) -> Vec<Finding
     out.say("[preflight] This might take a minute or two, depending on the speed of your internet connection");
     out.say("[preflight] You can also perform this action in beforehand using 'kbinit config images pull'");
     let images = kbinit_phases::config::images(&cfg.cluster);
+    let reg = &cfg.node_registration;
+    if let Some(w) = runtime::sandbox_image_warning(host, &reg.cri_socket, &images) {
+        out.warn(&w);
+    }
     runtime::image_pull(host, &cfg.node_registration.cri_socket, &images, &cfg.node_registration.image_pull_policy)
 }
 

@@ -65,6 +65,28 @@ pub fn container_runtime_version(host: &Host, socket: &str, v: &KubeVersion) -> 
     }
 }
 
+/// The sandbox (pause) image the runtime is configured with: `sandboxImage` in the `config` JSON of a verbose
+/// `Status` (containerd 1.x, CRI-O); `None` when the runtime does not say (containerd 2 keeps it elsewhere, and
+/// kubeadm then says nothing either).
+pub fn sandbox_image(client: &CriClient) -> Option<String> {
+    let status = client.status(true).ok()?;
+    let config: serde_json::Value = serde_json::from_str(status.info.get("config")?).ok()?;
+    config.get("sandboxImage")?.as_str().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// kubeadm's warning (logged at the start of its ImagePull check) when the runtime's sandbox image is not the
+/// pause image among `images`: the kubelet's static Pods would run on another pause image than the one pulled.
+pub fn sandbox_image_warning(host: &Host, socket: &str, images: &[String]) -> Option<String> {
+    let pause = images.iter().find(|i| i.rsplit('/').next().is_some_and(|n| n.starts_with("pause:")))?;
+    let theirs = sandbox_image(&connect(host, socket).ok()?)?;
+    (theirs != *pause).then(|| {
+        format!(
+            "detected that the sandbox image {theirs:?} of the container runtime is inconsistent with that used by \
+             kubeadm. It is recommended to use {pause:?} as the CRI sandbox image."
+        )
+    })
+}
+
 /// `ImagePull`: each image is present (`IfNotPresent`) or pulled (`Always`, or absent), through the CRI with
 /// kubeadm's [`ops::PULL_IMAGE_RETRY`] attempts; `Never` checks nothing. One error per image that could not be
 /// pulled, with the runtime's last answer; one error in all when the runtime cannot be reached.

@@ -161,3 +161,37 @@ fn unknown_rpcs_are_unimplemented_as_containerd_says() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_runtime_that_stops_between_calls_is_down() {
+    let node = Node::new();
+    let s = stub(&node, State::default());
+    let c = client(&s);
+    c.version().unwrap();
+    drop(s);
+    let e = c.list_images().unwrap_err();
+    assert!(matches!(e, CriError::Down { .. }), "{e:?}");
+    assert!(e.to_string().starts_with(&format!("no container runtime answers at {SOCKET}")), "{e}");
+}
+
+#[test]
+fn container_runtime_version_warns_from_1_35_when_runtime_config_is_missing() {
+    use kbinit::preflight::runtime::container_runtime_version;
+    let node = Node::new();
+    let host = kbinit::host::Host::new(node.root().to_path_buf(), None);
+    let v = |minor| kbinit_phases::version::KubeVersion { major: 1, minor, patch: 0, suffix: String::new() };
+    // containerd 1.7: no RuntimeConfig
+    let old = stub(&node, State { no_runtime_config: true, ..Default::default() });
+    assert_eq!(container_runtime_version(&host, SOCKET, &v(34)), None, "kubeadm added the check in v1.35");
+    let f = container_runtime_version(&host, SOCKET, &v(35)).unwrap();
+    assert_eq!((f.name.as_str(), f.error), ("ContainerRuntimeVersion", false));
+    assert!(f.message.contains("does not implement the CRI RuntimeConfig method"), "{}", f.message);
+    assert!(f.message.contains(SOCKET) && f.message.contains("kubelet v1.38"), "{}", f.message);
+    let f = container_runtime_version(&host, SOCKET, &v(36)).unwrap();
+    assert!(!f.error && f.message.contains("kubelet v1.37"), "{}", f.message);
+    drop(old);
+    // containerd 2: it answers, nothing to say
+    let new = stub(&node, State::default());
+    assert_eq!(container_runtime_version(&host, SOCKET, &v(37)), None);
+    assert_eq!(new.count(path::RUNTIME_CONFIG), 1);
+}

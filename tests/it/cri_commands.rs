@@ -117,14 +117,21 @@ fn preflight_asks_the_runtime_and_pulls_only_what_is_missing() {
     assert!(!run.stderr.contains("[WARNING ImagePull]"), "{}", run.stderr);
     assert!(s.count(path::STATUS) >= 1);
     assert_eq!(pulled(&s), list[3..], "the images present are not pulled again");
+    assert!(!run.stderr.contains("sandbox image"), "no sandbox image reported, no warning\n{}", run.stderr);
     // Always: every image pulled, none asked about
     let s2 = stub(&node, State { images: list.clone(), ..Default::default() });
     preflight(&node, "Always");
     assert_eq!(pulled(&s2), list);
-    // Never: nothing pulled
-    let s3 = stub(&node, State::default());
-    preflight(&node, "Never");
+    // Never: nothing pulled; a runtime on another pause image than kubeadm's is warned about
+    let pause = list.iter().find(|i| i.contains("/pause:")).unwrap();
+    let s3 = stub(&node, State { sandbox_image: Some("registry.k8s.io/pause:3.6".into()), ..Default::default() });
+    let run = preflight(&node, "Never");
     assert!(pulled(&s3).is_empty());
+    let want = format!(
+        "[WARNING] detected that the sandbox image \"registry.k8s.io/pause:3.6\" of the container runtime is \
+         inconsistent with that used by kubeadm. It is recommended to use \"{pause}\" as the CRI sandbox image."
+    );
+    assert!(run.stderr.contains(&want), "{}", run.stderr);
 }
 
 #[test]

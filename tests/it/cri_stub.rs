@@ -47,6 +47,8 @@ pub struct State {
     pub refuse_stop: HashMap<String, usize>,
     /// Play a runtime without the RuntimeConfig RPC (containerd 1.7).
     pub no_runtime_config: bool,
+    /// The sandbox image a verbose Status reports in its `config` info (containerd 1.x's `sandboxImage`).
+    pub sandbox_image: Option<String>,
     /// The RuntimeReady condition (`None`: true).
     pub not_ready: Option<(String, String)>,
     /// Every call: (RPC path, its subject: image or sandbox id, or "").
@@ -76,15 +78,17 @@ impl CriStub {
             rt.block_on(async move {
                 let listener = tokio::net::UnixListener::from_std(listener).unwrap();
                 let incoming = tonic::codegen::tokio_stream::wrappers::UnixListenerStream::new(listener);
-                tonic::transport::Server::builder()
+                let server = tonic::transport::Server::builder()
                     .add_service(Runtime(shared.clone()))
                     .add_service(Images(shared))
-                    .serve_with_incoming_shutdown(incoming, async {
-                        let _ = rx.await;
-                    })
-                    .await
-                    .unwrap();
+                    .serve_with_incoming(incoming);
+                tokio::select! {
+                    r = server => r.unwrap(),
+                    _ = rx => {}
+                }
             });
+            // dropping the runtime cancels every connection at once, as a runtime that stops does
+            drop(rt);
         });
         CriStub { socket: socket.to_path_buf(), state, stop: Some(tx), thread: Some(thread) }
     }
@@ -177,8 +181,11 @@ impl tower::Service<http::Request<tonic::body::Body>> for Runtime {
                 }
                 path::STATUS => {
                     record(&st, &p, "");
-                    let not_ready = st.lock().unwrap().not_ready.clone();
-                    unary(req, move |_: proto::StatusRequest| {
+                    let (not_ready, sandbox) = {
+                        let s = st.lock().unwrap();
+                        (s.not_ready.clone(), s.sandbox_image.clone())
+                    };
+                    unary(req, move |r: proto::StatusRequest| {
                         let (ready, reason, message) = match not_ready {
                             None => (true, String::new(), String::new()),
                             Some((r, m)) => (false, r, m),
@@ -196,7 +203,14 @@ impl tower::Service<http::Request<tonic::body::Body>> for Runtime {
                                     cond("NetworkReady", false, "NetworkPluginNotReady", "cni plugin not initialized"),
                                 ],
                             }),
-                            info: Default::default(),
+                            info: match (r.verbose, sandbox) {
+                                (true, Some(img)) => [(
+                                    "config".to_string(),
+                                    serde_json::json!({ "sandboxImage": img, "enableSelinux": false }).to_string(),
+                                )]
+                                .into(),
+                                _ => Default::default(),
+                            },
                         })
                     })
                     .await
