@@ -451,6 +451,17 @@ mod tests {
     }
 
     #[test]
+    fn crictl_is_looked_for_until_1_31() {
+        let v = |m: u32| KubeVersion { major: 1, minor: m, patch: 0, suffix: String::new() };
+        assert_eq!(crictl_required(&v(28)), Some(true));
+        assert_eq!(crictl_required(&v(30)), Some(true));
+        assert_eq!(crictl_required(&v(31)), Some(false));
+        assert_eq!(crictl_required(&v(32)), None);
+        assert_eq!(crictl_required(&v(37)), None);
+        assert!(BINARIES.iter().all(|(b, _)| *b != "crictl"));
+    }
+
+    #[test]
     fn missing_binaries_are_errors_or_warnings_as_kubeadm() {
         let f = file_existing("kbinit-no-such-binary", true).unwrap();
         assert_eq!((f.name.as_str(), f.error), ("FileExisting-kbinit-no-such-binary", true));

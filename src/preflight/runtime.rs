@@ -40,7 +40,7 @@ fn kubelet_deadline(v: &KubeVersion) -> u32 {
 /// `RuntimeConfig` RPC, through which the kubelet learns the cgroup driver (KEP-4033; containerd has it from
 /// v2.0, CRI-O from v1.28).
 ///
-/// kubeadm words it as a warning for kubelets older than the release named by [`kubelet_deadline`]; an error
+/// kubeadm words it as a warning for kubelets older than the release its message names (1.36–1.38); an error
 /// for newer kubelets is only proposed (PR 135923, held, aimed at v1.38), and a kubelet newer than the control
 /// plane already fails `KubeletVersion`, so within kbinit's range the finding is always a warning. A runtime that
 /// cannot be asked at all is the `CRI` check's finding, not this one's. The wording is kbinit's (kubeadm's
