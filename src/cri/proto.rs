@@ -2,7 +2,8 @@
 //! generated from `api.proto` at build time (so the build needs no `protoc`).
 //!
 //! Only the fields kbinit uses are declared; every one carries the field number and type of
-//! `k8s.io/cri-api/pkg/apis/runtime/v1/api.proto` (package `runtime.v1`). Protobuf ignores fields a reader does
+//! `k8s.io/cri-api/pkg/apis/runtime/v1/api.proto` (package `runtime.v1`), checked message by message against
+//! `staging/src/k8s.io/cri-api/pkg/apis/runtime/v1/api.proto` at kubernetes/kubernetes `0268656a`. Protobuf ignores fields a reader does
 //! not declare, so a runtime's fuller answers decode, and the requests kbinit sends are valid requests of the full
 //! schema. Enumerations are kept as `i32` (prost's representation) with the values named below.
 
