@@ -4,6 +4,7 @@
 //! | module | holds |
 //! |---|---|
 //! | [`proto`] | the `runtime.v1` messages kbinit uses, with api.proto's field numbers, and the RPC paths |
+//! | [`node`] | which socket this node's kubelet was set up with (its instance-config.yaml / kubeadm-flags.env) |
 //! | [`ops`] | what kubeadm does with them: the CRI check, image presence and pulls with retries, sandbox removal |
 //!
 //! **Which releases need crictl.** kubeadm shelled out to `crictl` (`crictl -r <sock> info`, `pods -q`,
@@ -21,6 +22,7 @@
 //! The client is blocking (its own current-thread runtime, like [`crate::etcd`]); every call has a deadline and
 //! every failure is a [`CriError`] that names the socket and says what to do. This module never prints.
 
+pub mod node;
 pub mod ops;
 pub mod proto;
 

@@ -222,11 +222,15 @@ fn unmount_kubelet_dirs(d: &ResetData, out: &Output) {
     }
 }
 
-/// The CRI socket: `--cri-socket`, else the first known socket present under the root (kubeadm's detection),
-/// else containerd's.
+/// The CRI socket: `--cri-socket`, else the one this node's kubelet was set up with
+/// ([`crate::cri::node::kubelet_socket`]), else the first known socket present under the root (kubeadm's
+/// detection), else containerd's.
 fn cri_socket(d: &ResetData) -> String {
     if let Some(s) = &d.args.cri_socket {
         return if s.contains("://") { s.clone() } else { format!("unix://{s}") };
+    }
+    if let Some(s) = crate::cri::node::kubelet_socket(&d.host) {
+        return s;
     }
     let present: Vec<&str> =
         KNOWN_CRI_SOCKETS.iter().copied().filter(|s| is_socket(&d.host.path(socket_file(s)))).collect();

@@ -196,3 +196,21 @@ fn reset_warns_about_a_sandbox_that_will_not_stop() {
     let run = node.kbinit(&["reset", "--force"]).ok();
     assert!(run.stdout.contains("[reset] Not removing containers: --root is"), "{}", run.stdout);
 }
+
+#[test]
+fn reset_asks_the_runtime_the_kubelet_was_set_up_with() {
+    // two runtimes on the node; the kubelet's instance-config.yaml names CRI-O's socket, so reset asks CRI-O
+    let node = Node::new();
+    let containerd = stub(&node, State { sandboxes: vec![Sandbox::new("c1", "other")], ..Default::default() });
+    let crio = CriStub::start(
+        &node.path("/var/run/crio/crio.sock"),
+        State { sandboxes: vec![Sandbox::new("k1", "etcd-cp1")], ..Default::default() },
+    );
+    node.put(
+        "/var/lib/kubelet/instance-config.yaml",
+        b"containerRuntimeEndpoint: \"unix:///var/run/crio/crio.sock\"\n",
+    );
+    node.kbinit(&["reset", "--force"]).ok();
+    assert!(crio.state.lock().unwrap().sandboxes.is_empty());
+    assert!(containerd.calls().is_empty(), "{:?}", containerd.calls());
+}
