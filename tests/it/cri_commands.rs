@@ -214,3 +214,34 @@ fn reset_asks_the_runtime_the_kubelet_was_set_up_with() {
     assert!(crio.state.lock().unwrap().sandboxes.is_empty());
     assert!(containerd.calls().is_empty(), "{:?}", containerd.calls());
 }
+
+#[test]
+fn config_images_pull_reads_the_config_and_refuses_bad_input_before_pulling() {
+    let node = Node::new();
+    let s = stub(&node, State::default());
+    // a version outside kbinit's range: invalid input (exit 3), the runtime never asked
+    let bad = node.kbinit(&["config", "images", "pull", "--kubernetes-version", "v1.20.0"]);
+    assert_eq!(bad.code, 3, "{}\n{}", bad.stdout, bad.stderr);
+    assert!(s.calls().is_empty(), "{:?}", s.calls());
+    // --config: its imageRepository and criSocket are used
+    node.put(
+        "/cfg.yaml",
+        b"apiVersion: kubeadm.k8s.io/v1beta3
+kind: InitConfiguration
+nodeRegistration:
+  criSocket: unix:///var/run/containerd/containerd.sock
+---
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+kubernetesVersion: v1.29.0
+imageRepository: mirror.example.com/k8s
+",
+    );
+    let cfg = node.path("/cfg.yaml");
+    let run = node.kbinit(&["config", "images", "pull", "--config", cfg.to_str().unwrap()]).ok();
+    let images = pulled(&s);
+    assert_eq!(images.len(), 7, "{images:?}");
+    assert!(images.iter().all(|i| i.starts_with("mirror.example.com/k8s/")), "{images:?}");
+    assert!(images.contains(&"mirror.example.com/k8s/kube-apiserver:v1.29.0".to_string()), "{images:?}");
+    assert_eq!(run.stdout.lines().count(), 7);
+}
