@@ -162,7 +162,7 @@ fn image_pull(cfg: &InitConfiguration, host: &Host, out: &Output) -> Vec<Finding
     if let Some(w) = runtime::sandbox_image_warning(host, &reg.cri_socket, &images) {
         out.warn(&w);
     }
-    runtime::image_pull(host, &cfg.node_registration.cri_socket, &images, &cfg.node_registration.image_pull_policy)
+    runtime::image_pull(host, &reg.cri_socket, &images, &reg.image_pull_policy, reg.image_pull_serial)
 }
 
 /// init's preflight (§M.2 order): the root check alone first, then the catalogue, then ImagePull (not in

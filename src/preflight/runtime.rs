@@ -88,9 +88,11 @@ pub fn sandbox_image_warning(host: &Host, socket: &str, images: &[String]) -> Op
 }
 
 /// `ImagePull`: each image is present (`IfNotPresent`) or pulled (`Always`, or absent), through the CRI with
-/// kubeadm's [`ops::PULL_IMAGE_RETRY`] attempts; `Never` checks nothing. One error per image that could not be
-/// pulled, with the runtime's last answer; one error in all when the runtime cannot be reached.
-pub fn image_pull(host: &Host, socket: &str, images: &[String], policy: &str) -> Vec<Finding> {
+/// kubeadm's [`ops::PULL_IMAGE_RETRY`] attempts; `Never` checks nothing. `serial` (v1beta4 `imagePullSerial`,
+/// default true) pulls one image after the other; without it every image is pulled at once, each on its own
+/// connection, as kubeadm's `PullImagesInParallel`. One error per image that could not be pulled, with the
+/// runtime's last answer, in the images' order; one error in all when the runtime cannot be reached.
+pub fn image_pull(host: &Host, socket: &str, images: &[String], policy: &str, serial: bool) -> Vec<Finding> {
     if policy == "Never" {
         return Vec::new();
     }
@@ -98,16 +100,33 @@ pub fn image_pull(host: &Host, socket: &str, images: &[String], policy: &str) ->
         Ok(c) => c,
         Err(e) => return vec![error("ImagePull", format!("the images were neither checked nor pulled: {e}"))],
     };
-    let mut out = Vec::new();
-    for image in images {
-        if policy != "Always" && ops::image_exists(&client, image) {
-            continue;
-        }
-        if let Err(f) = ops::pull(&client, image, ops::PULL_IMAGE_RETRY) {
-            out.push(error("ImagePull", f.to_string()));
-        }
+    if serial {
+        return images.iter().filter_map(|image| ensure_image(&client, image, policy)).collect();
     }
-    out
+    drop(client);
+    std::thread::scope(|scope| {
+        let pulls: Vec<_> = images
+            .iter()
+            .map(|image| {
+                scope.spawn(move || match connect(host, socket) {
+                    Ok(c) => ensure_image(&c, image, policy),
+                    Err(e) => Some(error("ImagePull", format!("failed to pull image {image}: {e}"))),
+                })
+            })
+            .collect();
+        pulls
+            .into_iter()
+            .filter_map(|p| p.join().unwrap_or_else(|_| Some(error("ImagePull", "a pull panicked"))))
+            .collect()
+    })
+}
+
+/// One image: present (unless `Always`) or pulled; the finding when neither.
+fn ensure_image(client: &CriClient, image: &str, policy: &str) -> Option<Finding> {
+    if policy != "Always" && ops::image_exists(client, image) {
+        return None;
+    }
+    ops::pull(client, image, ops::PULL_IMAGE_RETRY).err().map(|f| error("ImagePull", f.to_string()))
 }
 
 #[cfg(test)]

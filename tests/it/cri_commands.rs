@@ -245,3 +245,47 @@ imageRepository: mirror.example.com/k8s
     assert!(images.contains(&"mirror.example.com/k8s/kube-apiserver:v1.29.0".to_string()), "{images:?}");
     assert_eq!(run.stdout.lines().count(), 7);
 }
+
+#[test]
+fn preflight_pulls_all_at_once_without_image_pull_serial() {
+    let node = Node::new();
+    let cfg = |serial: bool| {
+        format!(
+            "apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: 10.0.0.10
+nodeRegistration:
+  name: cp1
+  imagePullSerial: {serial}
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: v1.31.0
+"
+        )
+    };
+    let run = |serial: bool| {
+        node.put("/kbinit.yaml", cfg(serial).as_bytes());
+        let path = node.path("/kbinit.yaml");
+        node.kbinit(&[
+            "init",
+            "phase",
+            "preflight",
+            "--config",
+            path.to_str().unwrap(),
+            "--ignore-preflight-errors=all",
+        ])
+    };
+    let delay = std::time::Duration::from_millis(300);
+    let parallel = stub(&node, State { pull_delay: delay, ..Default::default() });
+    let out = run(false);
+    assert!(!out.stderr.contains("[WARNING ImagePull]"), "{}", out.stderr);
+    assert_eq!(pulled(&parallel).len(), 7);
+    assert!(parallel.state.lock().unwrap().max_pulls_in_flight > 1, "imagePullSerial: false pulls at once");
+    drop(parallel);
+    let serial = stub(&node, State { pull_delay: delay, ..Default::default() });
+    run(true);
+    assert_eq!(pulled(&serial).len(), 7);
+    assert_eq!(serial.state.lock().unwrap().max_pulls_in_flight, 1, "imagePullSerial: true, one at a time");
+}

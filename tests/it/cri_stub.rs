@@ -51,6 +51,11 @@ pub struct State {
     pub sandbox_image: Option<String>,
     /// The RuntimeReady condition (`None`: true).
     pub not_ready: Option<(String, String)>,
+    /// How long each pull takes (the server keeps serving others meanwhile).
+    pub pull_delay: std::time::Duration,
+    /// Pulls in progress now, and the most there ever were at once.
+    pub pulls_in_flight: usize,
+    pub max_pulls_in_flight: usize,
     /// Every call: (RPC path, its subject: image or sandbox id, or "").
     pub calls: Vec<(String, String)>,
 }
@@ -344,6 +349,14 @@ impl tower::Service<http::Request<tonic::body::Body>> for Images {
                     .await
                 }
                 path::PULL_IMAGE => {
+                    let delay = {
+                        let mut s = st.lock().unwrap();
+                        s.pulls_in_flight += 1;
+                        s.max_pulls_in_flight = s.max_pulls_in_flight.max(s.pulls_in_flight);
+                        s.pull_delay
+                    };
+                    tokio::time::sleep(delay).await;
+                    st.lock().unwrap().pulls_in_flight -= 1;
                     let st2 = st.clone();
                     unary(req, move |r: proto::PullImageRequest| {
                         let wanted = r.image.map(|i| i.image).unwrap_or_default();

@@ -649,7 +649,16 @@ fn node_registration(
             "must be IfNotPresent, Always or Never",
         ));
     }
-    Ok(NodeRegistration { name, cri_socket, taints, kubelet_extra_args, ignore_preflight_errors, image_pull_policy })
+    let image_pull_serial = w.image_pull_serial.unwrap_or(true);
+    Ok(NodeRegistration {
+        name,
+        cri_socket,
+        taints,
+        kubelet_extra_args,
+        ignore_preflight_errors,
+        image_pull_policy,
+        image_pull_serial,
+    })
 }
 
 fn endpoint(w: Option<WireEndpoint>, nm: Namer, prefix: &str, host: &HostFacts) -> Result<ApiEndpoint, Error> {
