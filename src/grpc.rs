@@ -10,8 +10,14 @@ use http::uri::PathAndQuery;
 use tonic::transport::Channel;
 
 /// Sends `request` to the method at `path` (`/etcdserverpb.Cluster/MemberList`) and returns its answer or the
-/// server's status (transport failures come back as `Unavailable`, as tonic reports them).
-pub async fn unary<Req, Resp>(channel: Channel, path: &'static str, request: Req) -> Result<Resp, tonic::Status>
+/// server's status (transport failures come back as `Unavailable`, as tonic reports them). `deadline`, when given,
+/// goes to the server as `grpc-timeout` (the channel's own timeout applies otherwise).
+pub async fn unary<Req, Resp>(
+    channel: Channel,
+    path: &'static str,
+    request: Req,
+    deadline: Option<std::time::Duration>,
+) -> Result<Resp, tonic::Status>
 where
     Req: prost::Message + Send + Sync + 'static,
     Resp: prost::Message + Default + Send + Sync + 'static,
@@ -19,7 +25,11 @@ where
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.map_err(|e| tonic::Status::unavailable(chain(&e)))?;
     let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
-    grpc.unary(tonic::Request::new(request), PathAndQuery::from_static(path), codec).await.map(|r| r.into_inner())
+    let mut request = tonic::Request::new(request);
+    if let Some(d) = deadline {
+        request.set_timeout(d);
+    }
+    grpc.unary(request, PathAndQuery::from_static(path), codec).await.map(|r| r.into_inner())
 }
 
 /// A status as one line: its message, then the causes tonic keeps behind it (the TCP or TLS error that made a

@@ -11,9 +11,10 @@
 //! |---|---|
 //! | [`cli`] | the command tree: clap flags per command, generated `phase` sub-commands, dispatch |
 //! | [`workflow`] | the phase runner: [`workflow::Phase`], selection, `--skip-phases`, help listing |
-//! | [`flows`] | init (node phases; `init_cluster`: the phases that talk to the cluster), join (`join_cluster`: discovery and what the cluster says, before any write; `join_node`: the phases that act), reset (`reset_node`), token (`token_control_plane`: a fresh kubeadm-certs and a control-plane join command), config migrate |
+//! | [`flows`] | init (node phases; `init_cluster`: the phases that talk to the cluster), join (`join_cluster`: discovery and what the cluster says, before any write; `join_node`: the phases that act), reset (`reset_node`), token (`token_control_plane`: a fresh kubeadm-certs and a control-plane join command), config migrate, `config images pull` (`images`) |
 //! | [`api`] | the API client (explicit kubeconfig, retries), the applier of planned API steps and its dry-run printer, wait-control-plane, join discovery fetching |
 //! | [`apply`] | carries out planner steps on the host, announces dry-run writes |
+//! | [`cri`] | the container runtime over the CRI gRPC API on its unix socket (no crictl): status, RuntimeConfig, images and pulls, pod sandbox removal |
 //! | [`etcd`] | the etcd v3 membership client over mTLS: member list/add (learner)/promote/remove, endpoint status, over tonic with its messages in [`etcd::proto`] (no protoc) |
 //! | [`grpc`] | one unary gRPC call with hand-declared prost messages: how kbinit speaks to etcd and the CRI without generated code |
 //! | [`host`] | every node path under `--root`, atomic writes, dry-run redirect, host facts, systemctl |
@@ -30,6 +31,7 @@
 pub mod api;
 pub mod apply;
 pub mod cli;
+pub mod cri;
 pub mod error;
 pub mod etcd;
 pub mod events;

@@ -284,6 +284,7 @@ pub(crate) mod fixture {
                 kubelet_extra_args: vec![],
                 ignore_preflight_errors: vec![],
                 image_pull_policy: "IfNotPresent".into(),
+                image_pull_serial: true,
             },
             local_api_endpoint: ApiEndpoint { advertise_address: "10.0.0.10".parse().unwrap(), bind_port: 6443 },
             certificate_key: String::new(),

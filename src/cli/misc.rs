@@ -195,6 +195,28 @@ pub struct PrintArgs {
 pub enum ImagesCommand {
     /// List the images.
     List(ImagesArgs),
+    /// Pull the images through the container runtime (its CRI socket).
+    Pull(ImagesPullArgs),
+}
+
+/// Flags of `kbinit config images pull`.
+#[derive(Args, Debug)]
+pub struct ImagesPullArgs {
+    /// A kubeadm configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Kubernetes version.
+    #[arg(long)]
+    pub kubernetes_version: Option<String>,
+    /// Image registry.
+    #[arg(long)]
+    pub image_repository: Option<String>,
+    /// Feature gates.
+    #[arg(long)]
+    pub feature_gates: Option<String>,
+    /// The container runtime's CRI socket (default: the one found on the node).
+    #[arg(long)]
+    pub cri_socket: Option<String>,
 }
 
 /// Flags of `kbinit config images list`.
@@ -367,6 +389,18 @@ pub fn config(g: &Global, cmd: ConfigCommand, out: &Output) -> anyhow::Result<()
             a.allow_experimental_api,
             out,
         ),
+        ConfigCommand::Images(ImagesCommand::Pull(a)) => {
+            let text = a.config.as_ref().map(read_config).transpose()?;
+            let flags = InitFlags {
+                kubernetes_version: a.kubernetes_version,
+                image_repository: a.image_repository,
+                feature_gates: a.feature_gates,
+                cri_socket: a.cri_socket,
+                ..Default::default()
+            };
+            let loaded = config::load_init(text.as_deref(), &flags, &placeholder_facts(&host))?;
+            crate::flows::images::pull(&host, &loaded.config, out)
+        }
         ConfigCommand::Validate { config: path } => {
             let text = read_config(&path)?;
             let facts = placeholder_facts(&host);

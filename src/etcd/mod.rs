@@ -150,7 +150,7 @@ impl EtcdClient {
     {
         let mut unreachable = Vec::new();
         for (ep, ch) in &self.channels {
-            match self.rt.block_on(unary(ch.clone(), path, request.clone())) {
+            match self.rt.block_on(unary(ch.clone(), path, request.clone(), None)) {
                 Err(s) if s.code() == tonic::Code::Unavailable && self.channels.len() > 1 => {
                     unreachable.push(format!("{ep}: {}", status_text(&s)));
                 }
@@ -297,7 +297,7 @@ impl EtcdClient {
         };
         let s: proto::StatusResponse = self
             .rt
-            .block_on(unary(ch, proto::STATUS, proto::StatusRequest {}))
+            .block_on(unary(ch, proto::STATUS, proto::StatusRequest {}, None))
             .map_err(|e| anyhow::anyhow!("etcd at {endpoint}: {}", status_text(&e)))?;
         Ok(EndpointStatus {
             endpoint: endpoint.to_string(),

@@ -3,6 +3,7 @@
 
 pub mod certs;
 pub mod config_migrate;
+pub mod images;
 pub mod init;
 pub mod init_cluster;
 pub mod join;

@@ -3,8 +3,10 @@
 //! the containers, empty the manifest, kubelet and certificate directories and delete the kubeconfig files
 //! (cleanup-node). Directories themselves are kept; nothing outside this list is touched.
 //!
-//! Everything on disk is under `--root`. The machine-wide actions — systemctl, unmounting, crictl — happen only
-//! when the root is `/`; under another root reset says so instead of touching the real host. With `--dry-run`
+//! Everything on disk is under `--root`. The machine-wide actions — systemctl, unmounting — happen only when the
+//! root is `/`; under another root reset says so instead of touching the real host. Containers are removed
+//! through the CRI socket, itself a node path: under another root, only a runtime listening under that root is
+//! asked. With `--dry-run`
 //! every action is listed as `[reset] Would …` and nothing changes. Failures to remove the etcd member, stop the
 //! kubelet, unmount or remove containers are warnings that say what to do by hand, as kubeadm's are.
 
@@ -16,9 +18,9 @@ use kbinit_phases::paths;
 use serde_json::Value;
 
 use super::reset::ResetData;
+use crate::cri::{CriClient, ops, socket_file};
 use crate::etcd::{EtcdClient, EtcdTls};
 use crate::host::facts::KNOWN_CRI_SOCKETS;
-use crate::host::services::which;
 use crate::output::Output;
 
 /// The etcd manifest kubeadm reads the data dir and this member's URLs from.
@@ -220,59 +222,52 @@ fn unmount_kubelet_dirs(d: &ResetData, out: &Output) {
     }
 }
 
-/// The CRI socket: `--cri-socket`, else the one known socket present (kubeadm's detection), else containerd's.
+/// The CRI socket: `--cri-socket`, else the one this node's kubelet was set up with
+/// ([`crate::cri::node::kubelet_socket`]), else the first known socket present under the root (kubeadm's
+/// detection), else containerd's.
 fn cri_socket(d: &ResetData) -> String {
     if let Some(s) = &d.args.cri_socket {
         return if s.contains("://") { s.clone() } else { format!("unix://{s}") };
     }
-    use std::os::unix::fs::FileTypeExt;
-    let present: Vec<&str> = KNOWN_CRI_SOCKETS
-        .iter()
-        .copied()
-        .filter(|s| std::fs::metadata(s.trim_start_matches("unix://")).is_ok_and(|m| m.file_type().is_socket()))
-        .collect();
+    if let Some(s) = crate::cri::node::kubelet_socket(&d.host) {
+        return s;
+    }
+    let present: Vec<&str> =
+        KNOWN_CRI_SOCKETS.iter().copied().filter(|s| is_socket(&d.host.path(socket_file(s)))).collect();
     present.first().map_or(KNOWN_CRI_SOCKETS[0], |s| s).to_string()
 }
 
+/// kubeadm's `removeContainers` (v1.31+): every pod sandbox the runtime has, stopped then removed through the
+/// CRI ([`crate::cri::ops`], five attempts each); a failure is the warning kubeadm logs. The socket is a node
+/// path: under another `--root` the runtime listening there (if any) is asked, never the real host's.
 fn remove_containers(d: &ResetData, out: &Output) {
     if d.dry_run() {
         return out.say("[reset] Would remove Kubernetes-managed containers");
     }
-    if let Some(why) = not_real_root(d) {
+    let socket = cri_socket(d);
+    let path = d.host.path(socket_file(&socket));
+    if let Some(why) = not_real_root(d)
+        && !is_socket(&path)
+    {
         return out.say(&format!(
-            "[reset] Not removing containers: {why} (the real host's container runtime is not touched)"
+            "[reset] Not removing containers: {why} and no container runtime listens at {socket} under it (the real \
+             host's container runtime is not touched)"
         ));
     }
-    if !which("crictl") {
-        return out.warn(
-            "[reset] crictl is not installed: Kubernetes-managed containers were not removed; remove them with your \
-             container runtime's own tools",
-        );
-    }
-    let socket = cri_socket(d);
-    let crictl = |args: &[&str]| {
-        Command::new("crictl").args(["-r", &socket, "-i", &socket]).args(args).stdin(Stdio::null()).output()
-    };
     out.say("[reset] Removing Kubernetes-managed containers");
-    let pods = match crictl(&["-D=false", "pods", "-q"]) {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
-        Ok(o) => {
-            return out.warn(&format!(
-                "[reset] Failed to list the pod sandboxes through {socket}: {}; remove the containers by hand",
-                String::from_utf8_lossy(&o.stderr).trim()
-            ));
-        }
-        Err(e) => return out.warn(&format!("[reset] Failed to run crictl: {e}; remove the containers by hand")),
-    };
-    for id in pods.split_whitespace() {
-        let removed = (0..5).any(|_| {
-            let _ = crictl(&["stopp", id]);
-            crictl(&["rmp", id]).is_ok_and(|o| o.status.success())
-        });
-        if !removed {
-            out.warn(&format!("[reset] Failed to remove pod sandbox {id}; remove it with 'crictl rmp -f {id}'"));
-        }
+    let removed = CriClient::connect(&socket, &path).map_err(|e| e.to_string()).and_then(|c| {
+        let ids = ops::list_kube_sandboxes(&c)?;
+        let errors = ops::remove_sandboxes(&c, &ids);
+        if errors.is_empty() { Ok(()) } else { Err(ops::aggregate(&errors)) }
+    });
+    if let Err(e) = removed {
+        out.warn(&format!("[reset] Failed to remove containers: {e}"));
     }
+}
+
+fn is_socket(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket())
 }
 
 /// cleanup-node.

@@ -7,7 +7,6 @@
 //! `--root` says (a different root does not give the machine another network stack or kernel).
 
 use std::net::{IpAddr, TcpListener};
-use std::os::unix::fs::FileTypeExt;
 use std::process::{Command, Stdio};
 
 use kbinit_phases::config::ExternalEtcd;
@@ -207,48 +206,6 @@ pub fn http_proxy_cidr(cidr: &str) -> Option<Finding> {
     })
 }
 
-/// The socket path of a CRI endpoint on this node (under the root).
-fn socket_path(host: &Host, socket: &str) -> std::path::PathBuf {
-    host.path(socket.trim_start_matches("unix://"))
-}
-
-/// `CRI`: the container runtime answers `crictl info`; without crictl, at least its socket exists.
-pub fn cri(host: &Host, socket: &str) -> Option<Finding> {
-    let path = socket_path(host, socket);
-    let is_socket = std::fs::metadata(&path).map(|m| m.file_type().is_socket()).unwrap_or(false);
-    if !which("crictl") {
-        return Some(if is_socket {
-            warning(
-                "CRI",
-                format!(
-                    "crictl is not installed, so the container runtime at {socket} was not asked whether it runs (its socket exists)"
-                ),
-            )
-        } else {
-            error(
-                "CRI",
-                format!(
-                    "container runtime is not running: no socket at {socket} (and crictl, which would ask it, is not installed)"
-                ),
-            )
-        });
-    }
-    let endpoint = format!("unix://{}", path.display());
-    let o = Command::new("crictl").args(["-r", &endpoint, "-i", &endpoint, "info"]).stdin(Stdio::null()).output();
-    match o {
-        Ok(o) if o.status.success() => None,
-        Ok(o) => Some(error(
-            "CRI",
-            format!(
-                "container runtime is not running: output: {}, error: crictl info exited with {}",
-                String::from_utf8_lossy(&o.stderr).trim(),
-                o.status
-            ),
-        )),
-        Err(e) => Some(error("CRI", format!("container runtime is not running: cannot run crictl: {e}"))),
-    }
-}
-
 /// `Swap`: swap is on.
 pub fn swap() -> Option<Finding> {
     let on = std::fs::read_to_string("/proc/swaps").map(|s| s.lines().count() > 1).unwrap_or(false);
@@ -260,9 +217,20 @@ pub fn swap() -> Option<Finding> {
     })
 }
 
-/// The binaries kubeadm looks for, in its order, and whether each is required.
-pub const BINARIES: [(&str, bool); 11] = [
-    ("crictl", true),
+/// Whether kubeadm of release `v` looks for `crictl` (`FileExisting-crictl`): required (an error when missing)
+/// up to v1.30, a warning in v1.31 (kubernetes PR 125212, when kubeadm moved to the CRI API), not checked from
+/// v1.32 (PR 126596). kbinit itself never runs crictl ([`crate::cri`]).
+pub fn crictl_required(v: &KubeVersion) -> Option<bool> {
+    match v.minor {
+        ..=30 => Some(true),
+        31 => Some(false),
+        _ => None,
+    }
+}
+
+/// The binaries kubeadm looks for after `crictl` ([`crictl_required`]), in its order, and whether each is
+/// required.
+pub const BINARIES: [(&str, bool); 10] = [
     ("conntrack", true),
     ("ip", true),
     ("iptables", true),
@@ -454,45 +422,6 @@ pub fn external_etcd_version(host: &Host, ext: &ExternalEtcd) -> Vec<Finding> {
     out
 }
 
-/// `ImagePull`: each image is present in the runtime or pulled (per `imagePullPolicy`), through crictl.
-pub fn image_pull(host: &Host, socket: &str, images: &[String], policy: &str) -> Vec<Finding> {
-    if policy == "Never" {
-        return Vec::new();
-    }
-    if !which("crictl") {
-        return vec![warning(
-            "ImagePull",
-            "crictl is not installed: images were neither checked nor pulled; the kubelet pulls them when it starts the static Pods",
-        )];
-    }
-    let endpoint = format!("unix://{}", socket_path(host, socket).display());
-    let crictl = |args: &[&str]| {
-        Command::new("crictl").args(["-r", &endpoint, "-i", &endpoint]).args(args).stdin(Stdio::null()).output()
-    };
-    let mut out = Vec::new();
-    for image in images {
-        if policy != "Always" && crictl(&["inspecti", "-q", image]).is_ok_and(|o| o.status.success()) {
-            continue;
-        }
-        let mut last = String::new();
-        let pulled = (0..5).any(|_| match crictl(&["pull", image]) {
-            Ok(o) if o.status.success() => true,
-            Ok(o) => {
-                last = String::from_utf8_lossy(&o.stderr).trim().to_string();
-                false
-            }
-            Err(e) => {
-                last = e.to_string();
-                false
-            }
-        });
-        if !pulled {
-            out.push(error("ImagePull", format!("failed to pull image {image}: output: {last}")));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,6 +454,17 @@ mod tests {
         assert!(triple("3.4.9").unwrap() < MIN_EXTERNAL_ETCD);
         assert!(triple("3.5.12-0").unwrap() >= MIN_EXTERNAL_ETCD);
         assert_eq!(triple("nope"), None);
+    }
+
+    #[test]
+    fn crictl_is_looked_for_until_1_31() {
+        let v = |m: u32| KubeVersion { major: 1, minor: m, patch: 0, suffix: String::new() };
+        assert_eq!(crictl_required(&v(28)), Some(true));
+        assert_eq!(crictl_required(&v(30)), Some(true));
+        assert_eq!(crictl_required(&v(31)), Some(false));
+        assert_eq!(crictl_required(&v(32)), None);
+        assert_eq!(crictl_required(&v(37)), None);
+        assert!(BINARIES.iter().all(|(b, _)| *b != "crictl"));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! | [`system`] | `SystemVerification` (OS, kernel, kernel options, cgroups) |
 //! | [`rerun`] | an earlier init's leftovers: reused when they are kbinit's own for this configuration |
 //! | [`rerun_join`] | an earlier join's leftovers on this node: reused when they are this join's own |
+//! | [`runtime`] | the checks that ask the container runtime over the CRI: `CRI`, `ContainerRuntimeVersion`, `ImagePull` |
 //!
 //! On a re-run of init, kbinit's own leftovers (a manifest or kubelet file identical to what this run renders,
 //! the ports its components hold, the etcd data dir of its own member) are reported as
@@ -19,6 +20,7 @@
 pub mod checks;
 pub mod rerun;
 pub mod rerun_join;
+pub mod runtime;
 pub mod system;
 
 use kbinit_phases::config::{Discovery, Etcd, InitConfiguration, JoinConfiguration};
@@ -105,20 +107,30 @@ fn push_system_verification(findings: &mut Vec<Finding>, kubelet: &KubeVersion, 
     findings.extend(found);
 }
 
-/// kubeadm's checks common to every node (addCommonChecks): CRI, Swap, binaries, SystemVerification, Hostname,
-/// KubeletVersion, Service-Kubelet (Port-10250 is added by the caller, which knows whether it is the node's
-/// own kubelet).
+/// kubeadm's checks common to every node (addCommonChecks): CRI, ContainerRuntimeVersion (v1.35+), Swap,
+/// binaries, SystemVerification, Hostname, KubeletVersion, Service-Kubelet (Port-10250 is added by the caller,
+/// which knows whether it is the node's own kubelet). `release` is the Kubernetes release whose kubeadm is
+/// followed: init's version; `None` on join, whose release is not known before discovery (crictl is then only
+/// warned about, and RuntimeConfig not asked).
+#[allow(clippy::too_many_arguments)]
 fn common_checks(
     f: &mut Vec<Finding>,
     host: &Host,
     node_name: &str,
     cri_socket: &str,
     kubelet_cp: &KubeVersion,
+    release: Option<&KubeVersion>,
     newest: bool,
     out: &Output,
 ) {
-    f.extend(checks::cri(host, cri_socket));
+    f.extend(runtime::cri(host, cri_socket));
+    if let Some(v) = release {
+        f.extend(runtime::container_runtime_version(host, cri_socket, v));
+    }
     f.extend(checks::swap());
+    if let Some(required) = release.map_or(Some(false), checks::crictl_required) {
+        f.extend(checks::file_existing("crictl", required));
+    }
     f.extend(checks::BINARIES.iter().filter_map(|(b, required)| checks::file_existing(b, *required)));
     // the validators judge cgroups v1 by the installed kubelet; without one, by the version being set up
     let kubelet = checks::installed_kubelet().unwrap_or_else(|| kubelet_cp.clone());
@@ -146,9 +158,13 @@ fn cidrs(list: &str) -> impl Iterator<Item = &str> {
 fn image_pull(cfg: &InitConfiguration, host: &Host, out: &Output) -> Vec<Finding> {
     out.say("[preflight] Pulling images required for setting up a Kubernetes cluster");
     out.say("[preflight] This might take a minute or two, depending on the speed of your internet connection");
-    out.say("[preflight] You can also perform this action in beforehand using 'kbinit config images list' and your runtime's pull command");
+    out.say("[preflight] You can also perform this action in beforehand using 'kbinit config images pull'");
     let images = kbinit_phases::config::images(&cfg.cluster);
-    checks::image_pull(host, &cfg.node_registration.cri_socket, &images, &cfg.node_registration.image_pull_policy)
+    let reg = &cfg.node_registration;
+    if let Some(w) = runtime::sandbox_image_warning(host, &reg.cri_socket, &images) {
+        out.warn(&w);
+    }
+    runtime::image_pull(host, &reg.cri_socket, &images, &reg.image_pull_policy, reg.image_pull_serial)
 }
 
 /// init's preflight (§M.2 order): the root check alone first, then the catalogue, then ImagePull (not in
@@ -194,7 +210,8 @@ pub fn run_init(d: &InitData, out: &Output) -> anyhow::Result<()> {
     let net = &cfg.cluster.networking;
     f.extend(cidrs(&net.service_subnet).chain(cidrs(&net.pod_subnet)).filter_map(checks::http_proxy_cidr));
     let reg = &cfg.node_registration;
-    common_checks(&mut f, host, &reg.name, &reg.cri_socket, &cfg.cluster.kubernetes_version, true, out);
+    let v = &cfg.cluster.kubernetes_version;
+    common_checks(&mut f, host, &reg.name, &reg.cri_socket, v, Some(v), true, out);
     port(&mut f, &mut notes, 10250);
     let mut addresses = vec![cfg.local_api_endpoint.advertise_address];
     addresses.extend(
@@ -266,7 +283,7 @@ pub fn run_join(cfg: &JoinConfiguration, host: &Host, out: &Output) -> anyhow::R
         }
     }
     let reg = &cfg.node_registration;
-    common_checks(&mut f, host, &reg.name, &reg.cri_socket, &oldest_control_plane(), false, out);
+    common_checks(&mut f, host, &reg.name, &reg.cri_socket, &oldest_control_plane(), None, false, out);
     if own_kubelet && checks::port_in_use(10250) {
         out.say("[preflight] Port 10250 is in use by the kubelet this join configured in an earlier run; reusing");
     } else {

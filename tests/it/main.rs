@@ -7,6 +7,9 @@ mod bad_input; // malformed configs and flags: exit 3, the field named, the root
 mod certs_cmd; // certs check-expiration, renew and generate-csr, judged by openssl
 mod cli; // the command tree, phases, --skip-phases, --root, --dry-run
 mod config_migrate; // config migrate: warnings, old and new files render the same init, bad input exits 3
+mod cri; // the CRI client against the CRI server stand-in: every RPC, retries, a runtime down or refusing
+mod cri_commands; // config images pull, preflight CRI/ImagePull and reset through the CRI stand-in
+mod cri_stub; // the CRI server stand-in on a unix socket (a fixture answering as containerd does)
 mod etcd; // real etcd started from the rendered manifest with the generated PKI
 mod fakeapi; // the fake kube-apiserver fixture (no kube-apiserver binary exists here)
 mod fakeapi_conformance; // the fake held to a recorded v1.28.7 server's answers

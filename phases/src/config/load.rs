@@ -635,7 +635,16 @@ fn node_registration(
     let ignore_preflight_errors = normalize_ignore_preflight(ignore_field, &ignore)?;
     let image_pull_policy = w.image_pull_policy.filter(|s| !s.is_empty()).unwrap_or_else(|| "IfNotPresent".into());
     validate_image_pull_policy("nodeRegistration.imagePullPolicy", &image_pull_policy)?;
-    Ok(NodeRegistration { name, cri_socket, taints, kubelet_extra_args, ignore_preflight_errors, image_pull_policy })
+    let image_pull_serial = w.image_pull_serial.unwrap_or(true);
+    Ok(NodeRegistration {
+        name,
+        cri_socket,
+        taints,
+        kubelet_extra_args,
+        ignore_preflight_errors,
+        image_pull_policy,
+        image_pull_serial,
+    })
 }
 
 fn endpoint(w: Option<WireEndpoint>, nm: Namer, prefix: &str, host: &HostFacts) -> Result<ApiEndpoint, Error> {

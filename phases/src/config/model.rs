@@ -218,6 +218,8 @@ pub struct NodeRegistration {
     pub ignore_preflight_errors: Vec<String>,
     /// `IfNotPresent` (default), `Always` or `Never`.
     pub image_pull_policy: String,
+    /// v1beta4 `imagePullSerial` (default true): preflight pulls one image at a time, else all at once.
+    pub image_pull_serial: bool,
 }
 
 /// A bootstrap token to create (`bootstrapTokens[]`). Its Debug shows no token secret.
