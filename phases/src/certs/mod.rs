@@ -162,10 +162,35 @@ pub fn plan_one(name: &str, ctx: &PkiContext, view: &dyn NodeView, keys: &dyn Ke
     Ok(steps)
 }
 
-fn write_pair(steps: &mut Vec<Step>, crt: &str, crt_pem: String, key: &str, key_pem: String) {
+/// The key first, then the certificate: a run killed between the two leaves a key without its certificate, which
+/// the next run completes ([`existing_key`]), never a certificate without its key — that is how an external CA
+/// looks, and it would make the re-run refuse to sign.
+fn write_pair(steps: &mut Vec<Step>, crt: &str, crt_pem: String, key: &str, key_pem: Option<String>) {
     steps.push(Step::EnsureDir { path: parent_dir(crt), mode: 0o755 });
+    if let Some(key_pem) = key_pem {
+        steps.push(Step::write(key, key_pem, FileKind::Key));
+    }
     steps.push(Step::write(crt, crt_pem, FileKind::Cert));
-    steps.push(Step::write(key, key_pem, FileKind::Key));
+}
+
+/// A key an earlier run wrote without the certificate that goes with it (killed in between, see [`write_pair`]):
+/// nothing was ever issued for it, so the certificate is made for it now. `None` when there is no key; an error
+/// when it cannot be loaded or is not of the configured algorithm (it is not one of kbinit's leftovers then).
+fn existing_key(ctx: &PkiContext, view: &dyn NodeView, key: &str, what: &str) -> Result<Option<rcgen::KeyPair>, Error> {
+    if !view.exists(key) {
+        return Ok(None);
+    }
+    let refused = |why: &str| {
+        Error::Conflict(format!(
+            "failure loading {what}: the key {key:?} exists without its certificate and {why}; delete it, or run kbinit reset"
+        ))
+    };
+    let pem = view.read(key).ok_or_else(|| refused("cannot be read"))?;
+    let loaded = keys::load_private_key(&pem, key).map_err(|_| refused("is not a private key kbinit can load"))?;
+    if loaded.algorithm() != keys::signature_algorithm(ctx.cluster.encryption_algorithm) {
+        return Err(refused("is not of the configured encryptionAlgorithm"));
+    }
+    Ok(Some(loaded))
 }
 
 fn plan_ca(
@@ -182,17 +207,19 @@ fn plan_ca(
         steps.push(Step::say(format!("[certs] Using existing {} {keyless}certificate authority", spec.base)));
         return Ok(());
     }
-    if view.exists(&key) {
-        return Err(Error::Conflict(format!(
-            "failure loading {} certificate authority: the key {key:?} exists but the certificate {crt:?} does not",
-            spec.base
-        )));
-    }
+    let lone = existing_key(ctx, view, &key, &format!("{} certificate authority", spec.base))?;
     steps.push(Step::say(format!("[certs] Generating {:?} certificate and key", spec.base)));
-    let ca_key = keys.key(ctx.cluster.encryption_algorithm)?;
+    let (ca_key, key_pem) = match lone {
+        Some(k) => (k, None),
+        None => {
+            let k = keys.key(ctx.cluster.encryption_algorithm)?;
+            let pem = private_key_pem(&k)?;
+            (k, Some(pem))
+        }
+    };
     let cn = common_name(spec, ctx.node);
     let pem = issue::new_ca(&cn, &ca_key, ctx.now, ctx.cluster.ca_certificate_validity)?;
-    write_pair(steps, &crt, pem, &key, private_key_pem(&ca_key)?);
+    write_pair(steps, &crt, pem, &key, key_pem);
     Ok(())
 }
 
@@ -217,12 +244,7 @@ fn plan_leaf(
         steps.push(Step::say(format!("[certs] Using existing {} certificate and key on disk", spec.base)));
         return Ok(());
     }
-    if view.exists(&key) {
-        return Err(Error::Conflict(format!(
-            "failure loading {} certificate: the key {key:?} exists but the certificate {crt:?} does not",
-            spec.base
-        )));
-    }
+    let lone = existing_key(ctx, view, &key, &format!("{} certificate", spec.base))?;
     let (ca, ca_key) = load_signing_ca(view, &ca_crt, &ca_key_path, &format!("{crt:?}"))?;
     steps.push(Step::say(format!("[certs] Generating {:?} certificate and key", spec.base)));
     let cn = common_name(spec, ctx.node);
@@ -238,9 +260,16 @@ fn plan_leaf(
     }
     let org = spec.org_for(&ctx.cluster.kubernetes_version);
     let subject = Subject { cn: &cn, org, dns, ips, usage: spec.usage };
-    let leaf_key = keys.key(ctx.cluster.encryption_algorithm)?;
+    let (leaf_key, key_pem) = match lone {
+        Some(k) => (k, None),
+        None => {
+            let k = keys.key(ctx.cluster.encryption_algorithm)?;
+            let pem = private_key_pem(&k)?;
+            (k, Some(pem))
+        }
+    };
     let pem = issue::issue_leaf(&ca, &ca_key, &subject, &leaf_key, ctx.now, ctx.cluster.certificate_validity)?;
-    write_pair(steps, &crt, pem, &key, private_key_pem(&leaf_key)?);
+    write_pair(steps, &crt, pem, &key, key_pem);
     Ok(())
 }
 
@@ -289,7 +318,9 @@ pub fn keys_needed(ctx: &PkiContext, view: &dyn NodeView) -> usize {
         .iter()
         .filter(|spec| !(spec.etcd && external_etcd(cluster)))
         .filter(|spec| match spec.kind {
-            Kind::Ca | Kind::Leaf { .. } => !view.exists(&crt_path(cluster, spec.base)),
+            Kind::Ca | Kind::Leaf { .. } => {
+                !view.exists(&crt_path(cluster, spec.base)) && !view.exists(&key_path(cluster, spec.base))
+            }
             Kind::Sa => !external_ca && !view.exists(&paths::join(&cluster.certificates_dir, "sa.key")),
         })
         .count()
@@ -297,6 +328,8 @@ pub fn keys_needed(ctx: &PkiContext, view: &dyn NodeView) -> usize {
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_killed;
 
 /// The clientAuth usage, for client certificates made outside the table (kubeconfig users).
 pub(crate) fn table_usage_client() -> table::Usage {

@@ -73,11 +73,11 @@ impl KeySource for CountingKeys {
     }
 }
 
-fn says(steps: &[Step]) -> Vec<String> {
+pub(crate) fn says(steps: &[Step]) -> Vec<String> {
     steps.iter().filter_map(|s| if let Step::Say(l) = s { Some(l.clone()) } else { None }).collect()
 }
 
-fn writes(steps: &[Step]) -> BTreeMap<String, (Vec<u8>, FileKind)> {
+pub(crate) fn writes(steps: &[Step]) -> BTreeMap<String, (Vec<u8>, FileKind)> {
     steps
         .iter()
         .filter_map(|s| match s {
