@@ -7,6 +7,7 @@ pub mod init_cluster;
 pub mod join;
 pub mod join_cluster;
 pub mod join_node;
+pub mod kubeconfig_user;
 pub mod reset;
 pub mod reset_node;
 pub mod token;

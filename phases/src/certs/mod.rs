@@ -236,7 +236,7 @@ fn plan_leaf(
             ip_list.join(" ")
         )));
     }
-    let subject = Subject { cn: &cn, org: spec.org, dns, ips, usage: spec.usage };
+    let subject = Subject { cn: &cn, orgs: spec.org.as_slice(), dns, ips, usage: spec.usage };
     let leaf_key = keys.key(ctx.cluster.encryption_algorithm)?;
     let pem = issue::issue_leaf(&ca, &ca_key, &subject, &leaf_key, ctx.now, ctx.cluster.certificate_validity)?;
     write_pair(steps, &crt, pem, &key, private_key_pem(&leaf_key)?);
