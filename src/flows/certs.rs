@@ -36,7 +36,7 @@ pub struct ConfigSource {
 /// `--config`, else the cluster's ClusterConfiguration, else defaults; `--cert-dir` wins over all of them. `tag`
 /// is the prefix of kubeadm's lines (`check-expiration`, `renew`). `placeholder_address`: a machine without a
 /// default route still gets a configuration (for commands that do not use the node's address).
-fn resolve(
+pub(crate) fn resolve(
     host: &Host,
     src: &ConfigSource,
     tag: &str,
@@ -126,8 +126,8 @@ pub fn check_expiration(host: &Host, src: &ConfigSource, output: &str, out: &Out
     Ok(())
 }
 
-/// `certs renew <name>|all`.
-pub fn renew(host: &Host, name: &str, src: &ConfigSource, out: &Output) -> anyhow::Result<()> {
+/// Refuses a `certs renew` name no version knows (before anything is read).
+pub(crate) fn check_renew_name(name: &str) -> anyhow::Result<()> {
     let newest = config::load_init(None, &InitFlags::default(), &placeholder_facts())?.config.cluster;
     if name != "all" && !renew::renew_names(&newest).contains(&name) {
         return Err(invalid(format!(
@@ -135,6 +135,12 @@ pub fn renew(host: &Host, name: &str, src: &ConfigSource, out: &Output) -> anyho
             renew::renew_names(&newest).join(", ")
         )));
     }
+    Ok(())
+}
+
+/// `certs renew <name>|all`.
+pub fn renew(host: &Host, name: &str, src: &ConfigSource, out: &Output) -> anyhow::Result<()> {
+    check_renew_name(name)?;
     let cfg = resolve(host, src, "renew", true, out)?;
     let cluster = &cfg.cluster;
     let algs = renew::renew_key_algorithms(name, cluster, paths::KUBERNETES_DIR, host)?;

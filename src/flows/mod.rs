@@ -2,6 +2,7 @@
 //! each phase a few lines that call a planner and apply its steps.
 
 pub mod certs;
+pub mod certs_care;
 pub mod init;
 pub mod init_cluster;
 pub mod join;
@@ -10,6 +11,7 @@ pub mod join_node;
 pub mod kubeconfig_user;
 pub mod reset;
 pub mod reset_node;
+pub mod static_pod_restart;
 pub mod token;
 
 use std::path::{Path, PathBuf};

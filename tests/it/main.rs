@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input; // malformed configs and flags: exit 3, the field named, the root untouched
+mod certs_care; // certs renew --if-expiring-within on a netns node: only what is due, its Pods restarted in order; the timer units
 mod certs_cmd; // certs check-expiration, renew and generate-csr, judged by openssl
 mod cli; // the command tree, phases, --skip-phases, --root, --dry-run
 mod etcd; // real etcd started from the rendered manifest with the generated PKI
