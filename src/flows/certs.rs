@@ -120,7 +120,7 @@ pub fn check_expiration(host: &Host, src: &ConfigSource, output: &str, out: &Out
     let now = time::OffsetDateTime::now_utc();
     match output {
         "text" => out.raw(&expiration::expiration_text(&report, now)),
-        "json" => out.say(&serde_json::to_string_pretty(&expiration::expiration_value(&report, now))?),
+        "json" => out.raw(&expiration::expiration_json(&report, now)?),
         _ => out.raw(&kbinit_phases::yaml::to_yaml(&expiration::expiration_value(&report, now))),
     }
     Ok(())
