@@ -1,7 +1,7 @@
 //! `kbinit certs check-expiration|renew|generate-csr` on a node set up by `init phase certs all` + `kubeconfig
-//! all`: kubeadm's table (§N.4) and its `-o json|yaml` output API, renewal judged by openssl (same subject/SANs/EKUs, new key, still chains to the
-//! CA, modes unchanged, CAs and kubelet.conf untouched), external CAs skipped (§B.6), and CSRs that openssl
-//! accepts (§A.6, §B.4).
+//! all`: kubeadm's table (§N.4) and its `-o json|yaml` output API, renewal judged by openssl (same
+//! subject/SANs/EKUs, new key, still chains to the CA, modes unchanged, CAs and kubelet.conf untouched), external
+//! CAs skipped (§B.6), and CSRs that openssl accepts (§A.6, §B.4).
 
 use std::path::Path;
 
