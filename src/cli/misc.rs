@@ -149,6 +149,7 @@ impl CertsFlags {
             config: self.config,
             cert_dir: self.cert_dir,
             kubeconfig: Some(self.kubeconfig),
+            quiet: false,
         }
     }
 }
@@ -306,7 +307,7 @@ pub fn certs(g: &Global, cmd: CertsCommand, out: &Output) -> anyhow::Result<()> 
         }
         CertsCommand::RenewTimer(RenewTimerCommand::Uninstall) => crate::flows::certs_care::timer_uninstall(&host, out),
         CertsCommand::GenerateCsr { cert_dir, config, kubeconfig_dir } => {
-            let src = crate::flows::certs::ConfigSource { config, cert_dir, kubeconfig: None };
+            let src = crate::flows::certs::ConfigSource { config, cert_dir, kubeconfig: None, quiet: false };
             crate::flows::certs::generate_csr(&host, &src, &kubeconfig_dir, out)
         }
     }

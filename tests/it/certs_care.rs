@@ -351,3 +351,23 @@ fn renew_if_expiring_refuses_bad_windows_before_reading_anything() {
         assert!(run.stderr.contains("--if-expiring-within"), "{bad:?}: {}", run.stderr);
     }
 }
+
+#[test]
+fn a_manifest_left_parked_by_an_interrupted_restart_is_moved_back_first() {
+    let n = Node::new();
+    n.kbinit(&["init", "phase", "certs", "all", "--apiserver-advertise-address", "10.0.0.10"]).ok();
+    let parked = "/etc/kubernetes/tmp/kbinit-restart/kube-scheduler.yaml";
+    n.put(parked, b"apiVersion: v1\nkind: Pod\n");
+    n.put("/etc/kubernetes/manifests/.keep", b"");
+    let run = n.kbinit(&["certs", "renew", "all", "--if-expiring-within", "30d", "--kubeconfig", "/none.conf"]).ok();
+    assert!(
+        run.stdout.contains(
+            "[restart] Moved \"/etc/kubernetes/manifests/kube-scheduler.yaml\" back: an earlier restart was interrupted"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("nothing to renew"), "{}", run.stdout);
+    assert!(!n.path(parked).exists());
+    assert_eq!(n.read("/etc/kubernetes/manifests/kube-scheduler.yaml"), b"apiVersion: v1\nkind: Pod\n");
+}
