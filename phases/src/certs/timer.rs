@@ -1,7 +1,9 @@
 //! The systemd units of `certs renew-timer install`: a oneshot service running `kbinit certs renew all
 //! --if-expiring-within 30d`, and a daily timer for it (`Persistent=true`, so a run missed while the machine was
 //! off happens at boot; `RandomizedDelaySec`, so the control-plane nodes of a cluster do not restart their
-//! static Pods at the same moment). Unit names and texts are kbinit's own (kubeadm has no such timer).
+//! static Pods at the same moment). The service runs only where the cluster CA's key is (a control-plane node
+//! with a local CA: workers and external-CA nodes have nothing it could renew). Unit names and texts are
+//! kbinit's own (kubeadm has no such timer).
 
 use crate::paths;
 
@@ -20,7 +22,7 @@ pub fn units(binary: &str) -> [(String, String); 2] {
         "[Unit]
 Description=Renew this node's Kubernetes certificates that expire within {WINDOW} (kbinit)
 Documentation=https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-certs/
-ConditionPathExists={pki}/ca.crt
+ConditionPathExists={pki}/ca.key
 Wants=network-online.target
 After=network-online.target
 
@@ -56,6 +58,7 @@ mod tests {
         let [(sp, service), (tp, timer)] = units("/usr/local/bin/kbinit");
         assert_eq!(sp, "/etc/systemd/system/kbinit-certs-renew.service");
         assert_eq!(tp, "/etc/systemd/system/kbinit-certs-renew.timer");
+        assert!(service.contains("\nConditionPathExists=/etc/kubernetes/pki/ca.key\n"));
         assert!(service.contains("\nExecStart=/usr/local/bin/kbinit certs renew all --if-expiring-within 30d\n"));
         for line in ["OnCalendar=daily", "Persistent=true", "RandomizedDelaySec=1h", "WantedBy=timers.target"] {
             assert!(timer.lines().any(|l| l == line), "{line}");
