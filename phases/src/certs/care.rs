@@ -141,6 +141,44 @@ mod tests {
     }
 
     #[test]
+    fn due_are_the_existing_certificates_expiring_before_the_window_ends() {
+        use crate::certs::tests::{now, reference_cluster, reference_node};
+        use crate::certs::{OnDemandKeys, PkiContext, plan_all};
+        use crate::config::KeyAlgorithm;
+        use crate::plan::MemoryNode;
+        let mut cluster = reference_cluster(KeyAlgorithm::EcdsaP256);
+        cluster.certificate_validity = Duration::from_secs(2 * 86_400);
+        let node = reference_node();
+        let ctx = PkiContext { cluster: &cluster, node: &node, now: now() };
+        let mut mem = MemoryNode::default();
+        mem.absorb(&plan_all(&ctx, &MemoryNode::default(), &OnDemandKeys).unwrap());
+        let names = |w: u64| -> Vec<&str> {
+            due("all", &cluster, "/etc/kubernetes", &mem, now(), Duration::from_secs(w))
+                .unwrap()
+                .iter()
+                .map(|d| d.name)
+                .collect()
+        };
+        // the seven leaves (kubeconfigs are missing: not due), sorted by name; none is due within a day
+        assert_eq!(
+            names(30 * 86_400),
+            [
+                "apiserver",
+                "apiserver-etcd-client",
+                "apiserver-kubelet-client",
+                "etcd-healthcheck-client",
+                "etcd-peer",
+                "etcd-server",
+                "front-proxy-client"
+            ]
+        );
+        assert!(names(86_400).is_empty());
+        let one = due("etcd-peer", &cluster, "/etc/kubernetes", &mem, now(), Duration::from_secs(3 * 86_400)).unwrap();
+        assert_eq!((one.len(), one[0].name, one[0].external), (1, "etcd-peer", false));
+        assert_eq!(one[0].expires, now() + Duration::from_secs(2 * 86_400));
+    }
+
+    #[test]
     fn liveness_urls_of_kubeadm_manifests() {
         let apiserver = "spec:\n  containers:\n  - livenessProbe:\n      httpGet:\n        host: 10.0.0.10\n        path: /livez\n        port: 6443\n        scheme: HTTPS\n";
         assert_eq!(liveness_url(apiserver).as_deref(), Some("https://10.0.0.10:6443/livez"));
