@@ -305,7 +305,8 @@ pub fn plan_one(
     let (ca, signing_key) = load_signing_ca(view, &ca_crt, &ca_key, &format!("{path:?}"))?;
     steps.push(Step::say(format!("[kubeconfig] Writing {:?} kubeconfig file", spec.file)));
     let key = keys.key(ctx.cluster.encryption_algorithm)?;
-    let subject = Subject { cn: &cn, org, dns: vec![], ips: vec![], usage: crate::certs::table_usage_client() };
+    let subject =
+        Subject { cn: &cn, orgs: org.as_slice(), dns: vec![], ips: vec![], usage: crate::certs::table_usage_client() };
     let cert = issue::issue_leaf(&ca, &signing_key, &subject, &key, ctx.now, ctx.cluster.certificate_validity)?;
     let server_url = match server {
         Server::ControlPlane => control_plane_endpoint(ctx.cluster, ctx.node),
@@ -425,6 +426,8 @@ pub fn keys_needed(ctx: &PkiContext, kubeconfig_dir: &str, view: &dyn NodeView) 
         .filter(|s| !view.exists(&paths::join(kubeconfig_dir, s.file)))
         .count()
 }
+
+pub mod user;
 
 #[cfg(test)]
 mod tests;

@@ -98,7 +98,14 @@ pub enum CertsCommand {
         /// Flags shared with `check-expiration`.
         #[command(flatten)]
         flags: CertsFlags,
+        /// Renew only the certificates that expire within this window (`30d`, `720h`), then restart the static
+        /// Pods that use them, one at a time (kbinit's own; kubeadm renews unconditionally and restarts nothing).
+        #[arg(long, value_name = "DURATION")]
+        if_expiring_within: Option<String>,
     },
+    /// Install or remove a systemd timer that runs `certs renew all --if-expiring-within 30d` daily.
+    #[command(subcommand)]
+    RenewTimer(RenewTimerCommand),
     /// Write keys and certificate signing requests for an external CA.
     GenerateCsr {
         /// Where the keys and CSRs of the certificates go [default: the configuration's, /etc/kubernetes/pki].
@@ -111,6 +118,19 @@ pub enum CertsCommand {
         #[arg(long, value_name = "DIR", default_value = "/etc/kubernetes")]
         kubeconfig_dir: String,
     },
+}
+
+/// `kbinit certs renew-timer …`
+#[derive(Subcommand, Debug)]
+pub enum RenewTimerCommand {
+    /// Write the service and timer under --root's /etc/systemd/system (and enable the timer when --root is /).
+    Install {
+        /// The kbinit the service runs [default: this executable].
+        #[arg(long, value_name = "PATH")]
+        kbinit_path: Option<String>,
+    },
+    /// Disable (when --root is /) and remove the service and timer.
+    Uninstall,
 }
 
 /// Flags of `kbinit certs check-expiration` and `kbinit certs renew`.
@@ -133,6 +153,7 @@ impl CertsFlags {
             config: self.config,
             cert_dir: self.cert_dir,
             kubeconfig: Some(self.kubeconfig),
+            quiet: false,
         }
     }
 }
@@ -330,9 +351,18 @@ pub fn certs(g: &Global, cmd: CertsCommand, out: &Output) -> anyhow::Result<()> 
         CertsCommand::CheckExpiration { flags, output } => {
             crate::flows::certs::check_expiration(&host, &flags.source(), &output, out)
         }
-        CertsCommand::Renew { name, flags } => crate::flows::certs::renew(&host, &name, &flags.source(), out),
+        CertsCommand::Renew { name, flags, if_expiring_within: None } => {
+            crate::flows::certs::renew(&host, &name, &flags.source(), out)
+        }
+        CertsCommand::Renew { name, flags, if_expiring_within: Some(w) } => {
+            crate::flows::certs_care::renew_due(&host, &name, &w, &flags.source(), out)
+        }
+        CertsCommand::RenewTimer(RenewTimerCommand::Install { kbinit_path }) => {
+            crate::flows::certs_care::timer_install(&host, kbinit_path.as_deref(), out)
+        }
+        CertsCommand::RenewTimer(RenewTimerCommand::Uninstall) => crate::flows::certs_care::timer_uninstall(&host, out),
         CertsCommand::GenerateCsr { cert_dir, config, kubeconfig_dir } => {
-            let src = crate::flows::certs::ConfigSource { config, cert_dir, kubeconfig: None };
+            let src = crate::flows::certs::ConfigSource { config, cert_dir, kubeconfig: None, quiet: false };
             crate::flows::certs::generate_csr(&host, &src, &kubeconfig_dir, out)
         }
     }

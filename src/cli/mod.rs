@@ -4,6 +4,7 @@
 
 pub mod init;
 pub mod join;
+pub mod kubeconfig;
 pub mod misc;
 pub mod reset;
 
@@ -55,6 +56,9 @@ pub enum Command {
     /// Configuration documents and images.
     #[command(subcommand)]
     Config(misc::ConfigCommand),
+    /// Kubeconfig file utilities.
+    #[command(subcommand)]
+    Kubeconfig(kubeconfig::KubeconfigCommand),
     /// Print kbinit's version.
     Version(misc::VersionArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -115,6 +119,7 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
             Command::Token(c) => misc::token(&global, c, &out),
             Command::Certs(c) => misc::certs(&global, c, &out),
             Command::Config(c) => misc::config(&global, c, &out),
+            Command::Kubeconfig(c) => kubeconfig::kubeconfig(&global, c, &out),
             Command::Version(a) => misc::version(a, &out),
             Command::Completion(a) => misc::completion(a, &out),
         },

@@ -31,12 +31,15 @@ pub struct ConfigSource {
     pub cert_dir: Option<String>,
     /// `--kubeconfig`: read kubeadm-config from the cluster when there is no `--config`. `None` = never.
     pub kubeconfig: Option<String>,
+    /// Say nothing about reading the cluster's configuration (structured output: kubeadm's printer for
+    /// `-o json|yaml` silences its info lines, so stdout holds only the document).
+    pub quiet: bool,
 }
 
 /// `--config`, else the cluster's ClusterConfiguration, else defaults; `--cert-dir` wins over all of them. `tag`
 /// is the prefix of kubeadm's lines (`check-expiration`, `renew`). `placeholder_address`: a machine without a
 /// default route still gets a configuration (for commands that do not use the node's address).
-fn resolve(
+pub(crate) fn resolve(
     host: &Host,
     src: &ConfigSource,
     tag: &str,
@@ -52,7 +55,7 @@ fn resolve(
     }
     let text = super::read_config(src.config.as_ref())?;
     let from_cluster = match (&text, &src.kubeconfig) {
-        (None, Some(kc)) => cluster_configuration(host, kc, tag, out),
+        (None, Some(kc)) => cluster_configuration(host, kc, tag, src.quiet, out),
         _ => None,
     };
     let loaded = config::load_init(text.as_deref(), &InitFlags::default(), &facts)?;
@@ -69,7 +72,18 @@ fn resolve(
 
 /// The ClusterConfiguration in kube-system/kubeadm-config, or `None` (having said so, as kubeadm does) when the
 /// cluster cannot be asked. Without a loadable kubeconfig nothing is said, as in kubeadm.
-fn cluster_configuration(host: &Host, kubeconfig: &str, tag: &str, out: &Output) -> Option<ClusterConfiguration> {
+fn cluster_configuration(
+    host: &Host,
+    kubeconfig: &str,
+    tag: &str,
+    quiet: bool,
+    out: &Output,
+) -> Option<ClusterConfiguration> {
+    let say = |line: &str| {
+        if !quiet {
+            out.say(line);
+        }
+    };
     let path = host.path(kubeconfig);
     if !path.is_file() {
         out.debug(1, &format!("[{tag}] no kubeconfig at {kubeconfig}: using the default configuration"));
@@ -82,8 +96,8 @@ fn cluster_configuration(host: &Host, kubeconfig: &str, tag: &str, out: &Output)
             return None;
         }
     };
-    out.say(&format!("[{tag}] Reading configuration from the cluster..."));
-    out.say(&format!(
+    say(&format!("[{tag}] Reading configuration from the cluster..."));
+    say(&format!(
         "[{tag}] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'"
     ));
     let (ns, name) = remote::KUBEADM_CONFIG.split_once('/').unwrap_or(("kube-system", "kubeadm-config"));
@@ -96,15 +110,15 @@ fn cluster_configuration(host: &Host, kubeconfig: &str, tag: &str, out: &Output)
     match read {
         Ok(loaded) => {
             loaded.warnings.iter().for_each(|w| out.warn(w));
-            out.say("");
+            say("");
             Some(loaded.config)
         }
         Err(e) => {
             out.debug(1, &format!("[{tag}] reading {}: {e:#}", remote::KUBEADM_CONFIG));
-            out.say(&format!(
+            say(&format!(
                 "[{tag}] Error reading configuration from the Cluster. Falling back to default configuration"
             ));
-            out.say("");
+            say("");
             None
         }
     }
@@ -115,19 +129,20 @@ pub fn check_expiration(host: &Host, src: &ConfigSource, output: &str, out: &Out
     if !matches!(output, "text" | "json" | "yaml") {
         return Err(invalid(format!("invalid output format {output:?}: use text, json or yaml")));
     }
-    let cfg = resolve(host, src, "check-expiration", true, out)?;
+    let src = ConfigSource { quiet: output != "text", ..src.clone() };
+    let cfg = resolve(host, &src, "check-expiration", true, out)?;
     let report = expiration::check_expiration(&cfg.cluster, paths::KUBERNETES_DIR, host)?;
     let now = time::OffsetDateTime::now_utc();
     match output {
         "text" => out.raw(&expiration::expiration_text(&report, now)),
-        "json" => out.say(&serde_json::to_string_pretty(&expiration::expiration_value(&report, now))?),
+        "json" => out.raw(&expiration::expiration_json(&report, now)?),
         _ => out.raw(&kbinit_phases::yaml::to_yaml(&expiration::expiration_value(&report, now))),
     }
     Ok(())
 }
 
-/// `certs renew <name>|all`.
-pub fn renew(host: &Host, name: &str, src: &ConfigSource, out: &Output) -> anyhow::Result<()> {
+/// Refuses a `certs renew` name no version knows (before anything is read).
+pub(crate) fn check_renew_name(name: &str) -> anyhow::Result<()> {
     let newest = config::load_init(None, &InitFlags::default(), &placeholder_facts())?.config.cluster;
     if name != "all" && !renew::renew_names(&newest).contains(&name) {
         return Err(invalid(format!(
@@ -135,6 +150,12 @@ pub fn renew(host: &Host, name: &str, src: &ConfigSource, out: &Output) -> anyho
             renew::renew_names(&newest).join(", ")
         )));
     }
+    Ok(())
+}
+
+/// `certs renew <name>|all`.
+pub fn renew(host: &Host, name: &str, src: &ConfigSource, out: &Output) -> anyhow::Result<()> {
+    check_renew_name(name)?;
     let cfg = resolve(host, src, "renew", true, out)?;
     let cluster = &cfg.cluster;
     let algs = renew::renew_key_algorithms(name, cluster, paths::KUBERNETES_DIR, host)?;

@@ -2,6 +2,7 @@
 //! each phase a few lines that call a planner and apply its steps.
 
 pub mod certs;
+pub mod certs_care;
 pub mod config_migrate;
 pub mod images;
 pub mod init;
@@ -9,8 +10,10 @@ pub mod init_cluster;
 pub mod join;
 pub mod join_cluster;
 pub mod join_node;
+pub mod kubeconfig_user;
 pub mod reset;
 pub mod reset_node;
+pub mod static_pod_restart;
 pub mod token;
 pub mod token_control_plane;
 

@@ -105,6 +105,30 @@ impl Host {
             .with_context(|| format!("creating directory {node_path}"))
     }
 
+    /// Moves a node path to another in the same file system (`rename(2)`, atomic), then fsyncs both
+    /// directories, so a crash leaves the file in exactly one of the two places. Not for dry runs.
+    pub fn rename(&self, from: &str, to: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(self.dry_run_dir.is_none(), "moving {from} to {to} in a dry run");
+        let (a, b) = (self.path(from), self.path(to));
+        std::fs::rename(&a, &b).with_context(|| format!("moving {from} to {to}"))?;
+        for dir in [a.parent(), b.parent()].into_iter().flatten() {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .with_context(|| format!("syncing {}", dir.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Removes a file; one that does not exist is not an error. Not for dry runs.
+    pub fn remove_file(&self, node_path: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(self.dry_run_dir.is_none(), "removing {node_path} in a dry run");
+        match std::fs::remove_file(self.path(node_path)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(anyhow::Error::new(e).context(format!("removing {node_path}"))),
+        }
+    }
+
     /// Reads a node path (through the dry-run overlay).
     pub fn read(&self, node_path: &str) -> std::io::Result<Vec<u8>> {
         std::fs::read(self.read_path(node_path))

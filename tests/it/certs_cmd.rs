@@ -1,7 +1,7 @@
 //! `kbinit certs check-expiration|renew|generate-csr` on a node set up by `init phase certs all` + `kubeconfig
-//! all`: kubeadm's table (§N.4), renewal judged by openssl (same subject/SANs/EKUs, new key, still chains to the
-//! CA, modes unchanged, CAs and kubelet.conf untouched), external CAs skipped (§B.6), and CSRs that openssl
-//! accepts (§A.6, §B.4).
+//! all`: kubeadm's table (§N.4) and its `-o json|yaml` output API, renewal judged by openssl (same
+//! subject/SANs/EKUs, new key, still chains to the CA, modes unchanged, CAs and kubelet.conf untouched), external
+//! CAs skipped (§B.6), and CSRs that openssl accepts (§A.6, §B.4).
 
 use std::path::Path;
 
@@ -323,4 +323,66 @@ fn generate_csr_writes_verifiable_requests_and_refuses_to_overwrite() {
     let run = n.kbinit(&["certs", "generate-csr", "--config", &cfg]);
     assert!(run.stderr.contains("file already exists: kube config: /etc/kubernetes/admin.conf"), "{}", run.stderr);
     assert!(!n.path("/etc/kubernetes/pki").exists(), "a refused run writes nothing");
+}
+
+/// `-o json|yaml`: kubeadm's `output.kubeadm.k8s.io/v1alpha3` `CertificateExpirationInfo` (field names and order
+/// from kubeadm's `apis/output/v1alpha3/types.go`), dates and residual times as openssl reads the files, a
+/// missing file as a row with only its name and `missing: true`.
+#[test]
+fn check_expiration_structured_output_is_kubeadms_output_api() {
+    let n = node();
+    std::fs::remove_file(n.path("/etc/kubernetes/super-admin.conf")).unwrap();
+    // a cluster that cannot be asked: kubeadm's structured printer keeps the info lines about it off stdout
+    let args = ["certs", "check-expiration", "--kubeconfig", "/etc/kubernetes/dead.conf", "-o"];
+    let json = n.kbinit(&[&args[..], &["json"]].concat()).ok().stdout;
+    let lines: Vec<&str> = json.lines().take(3).collect();
+    assert_eq!(
+        lines,
+        [
+            "{",
+            "    \"kind\": \"CertificateExpirationInfo\",",
+            "    \"apiVersion\": \"output.kubeadm.k8s.io/v1alpha3\","
+        ]
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let yaml = n.kbinit(&[&args[..], &["yaml"]].concat()).ok().stdout;
+    let y = kbinit_phases::yaml::from_yaml(&yaml).unwrap();
+    assert_eq!(y["kind"], v["kind"]);
+    assert_eq!(y["certificates"].as_array().unwrap().len(), v["certificates"].as_array().unwrap().len());
+
+    let certs = v["certificates"].as_array().unwrap();
+    let names: Vec<&str> = certs.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert!(names.windows(2).all(|w| w[0] < w[1]) && names.len() == 11, "{names:?}");
+    let missing = certs.iter().find(|c| c["name"] == "super-admin.conf").unwrap();
+    assert_eq!(
+        missing,
+        &serde_json::json!({"name": "super-admin.conf", "expirationDate": null, "residualTime": 0,
+            "externallyManaged": false, "missing": true})
+    );
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for (name, file, ca) in [
+        ("apiserver", "/etc/kubernetes/pki/apiserver.crt", "ca"),
+        ("etcd-peer", "/etc/kubernetes/pki/etcd/peer.crt", "etcd-ca"),
+    ] {
+        let row = certs.iter().find(|c| c["name"] == name).unwrap();
+        let keys: Vec<&String> = row.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 6, "{row}");
+        assert_eq!(
+            (&row["caName"], &row["missing"], &row["externallyManaged"]),
+            (&ca.into(), &false.into(), &false.into())
+        );
+        let end = x509(&n.path(file), &["-enddate", "-dateopt", "iso_8601"]);
+        // openssl: notAfter=2027-12-03 06:41:53Z
+        let end = end.trim().trim_start_matches("notAfter=").replace(' ', "T");
+        assert_eq!(row["expirationDate"], end.as_str(), "{name}");
+        let t = time::OffsetDateTime::parse(&end, &time::format_description::well_known::Rfc3339).unwrap();
+        let residual = row["residualTime"].as_i64().unwrap();
+        assert!((t.unix_timestamp() - now - residual).abs() < 60, "{name}: residualTime {residual}");
+    }
+    let cas = v["certificateAuthorities"].as_array().unwrap();
+    assert_eq!(
+        cas.iter().map(|c| c["name"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["ca", "etcd-ca", "front-proxy-ca"]
+    );
+    assert!(cas.iter().all(|c| c.get("caName").is_none() && c["missing"] == false));
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input; // malformed configs and flags: exit 3, the field named, the root untouched
+mod certs_care; // certs renew --if-expiring-within on a netns node: only what is due, its Pods restarted in order; the timer units
 mod certs_cmd; // certs check-expiration, renew and generate-csr, judged by openssl
 mod cli; // the command tree, phases, --skip-phases, --root, --dry-run
 mod config_migrate; // config migrate: warnings, old and new files render the same init, bad input exits 3
@@ -21,6 +22,7 @@ mod join_discovery; // join discovery, --check, worker join and --dry-run agains
 mod join_etcd; // kbinit's etcd membership client against real etcd: learner add, promote, remove
 mod key_modes; // a watcher over real runs: no key or kubeconfig is ever readable by group or others
 mod kill_rerun; // kill -9 at each phase boundary of init and control-plane join, then the same command again: same node
+mod kubeconfig_user; // kubeconfig user: openssl judges the certificate, the fake API authenticates both forms
 mod nodes; // the multi-node harness: netns nodes, static Pods, a kubelet stand-in
 mod output_jsonl; // --output jsonl: events parse, phases pair up, files match the disk, failures end in error
 mod pki_openssl; // openssl as an independent judge of the generated PKI

@@ -25,7 +25,7 @@ const CSR_DIR_MODE: u32 = 0o700;
 /// `x509.CreateCertificateRequest` makes kubeadm's).
 fn csr_pem(cn: &str, org: Option<&str>, dns: &[String], ips: &[IpAddr], key: &KeyPair) -> Result<String, Error> {
     let mut p = CertificateParams::default();
-    p.distinguished_name = distinguished_name(cn, org);
+    p.distinguished_name = distinguished_name(cn, org.as_slice());
     for d in dns {
         let name = d.clone().try_into().map_err(|_| Error::invalid("certSANs", d.as_str(), "not a valid DNS name"))?;
         p.subject_alt_names.push(SanType::DnsName(name));

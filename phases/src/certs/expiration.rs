@@ -1,7 +1,8 @@
 //! `certs check-expiration` (§N.4): when each renewable certificate (see [`super::renew`]) and each CA expires,
 //! whether its CA is externally managed, and kubeadm's text table (or the 1.31+ structured form) of that.
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
 
 use super::issue::LoadedCert;
@@ -113,26 +114,76 @@ pub fn expiration_text(report: &ExpirationReport, now: OffsetDateTime) -> String
     format!("{}\n{}", tabwriter(&certs, 10, 3), tabwriter(&cas, 10, 3))
 }
 
-/// The structured form of the report (1.31+ `-o json|yaml`): kind `CertificateExpirationInfo`, apiVersion
-/// `output.kubeadm.k8s.io/v1alpha3`, residual time in seconds.
+/// One row of the structured form, in the field order of kubeadm's `output.kubeadm.k8s.io/v1alpha3`
+/// `Certificate` (`cmd/kubeadm/app/apis/output/v1alpha3/types.go`): `expirationDate` is a `metav1.Time`
+/// (RFC 3339 in UTC, `null` when missing), `residualTime` whole seconds (Go's `ResidualTimeSeconds`), `caName`
+/// omitted when empty (CA rows and missing rows).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CertificateRow<'a> {
+    name: &'a str,
+    expiration_date: Option<String>,
+    residual_time: i64,
+    externally_managed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_name: Option<&'a str>,
+    missing: bool,
+}
+
+/// kubeadm's `CertificateExpirationInfo` (TypeMeta inline first: kind, apiVersion).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CertificateExpirationInfo<'a> {
+    kind: &'static str,
+    api_version: &'static str,
+    certificates: Vec<CertificateRow<'a>>,
+    certificate_authorities: Vec<CertificateRow<'a>>,
+}
+
+/// kubeadm's `fetchCertificateExpirationInfo` row: a missing file gives a row with only its name and `missing`.
+fn row(c: &ExpirationInfo, now: OffsetDateTime) -> CertificateRow<'_> {
+    match c.expires {
+        Some(e) => CertificateRow {
+            name: &c.name,
+            expiration_date: Some(format_rfc3339_utc(e)),
+            residual_time: (e - now).whole_seconds(),
+            externally_managed: c.externally_managed,
+            ca_name: c.ca_name.as_deref(),
+            missing: false,
+        },
+        None => CertificateRow {
+            name: &c.name,
+            expiration_date: None,
+            residual_time: 0,
+            externally_managed: false,
+            ca_name: None,
+            missing: true,
+        },
+    }
+}
+
+fn structured(report: &ExpirationReport, now: OffsetDateTime) -> CertificateExpirationInfo<'_> {
+    CertificateExpirationInfo {
+        kind: "CertificateExpirationInfo",
+        api_version: "output.kubeadm.k8s.io/v1alpha3",
+        certificates: report.certificates.iter().map(|c| row(c, now)).collect(),
+        certificate_authorities: report.authorities.iter().map(|c| row(c, now)).collect(),
+    }
+}
+
+/// The structured form of the report (1.31+ `-o json|yaml`) as a JSON value (for the YAML printer, which sorts
+/// keys as kubectl's does).
 pub fn expiration_value(report: &ExpirationReport, now: OffsetDateTime) -> Value {
-    let row = |c: &ExpirationInfo| {
-        let mut v = json!({
-            "name": c.name,
-            "expirationDate": c.expires.map(format_rfc3339_utc),
-            "residualTime": c.expires.map_or(0, |e| (e - now).whole_seconds()),
-            "externallyManaged": c.externally_managed,
-            "missing": c.expires.is_none(),
-        });
-        if let (Some(ca), Some(obj)) = (&c.ca_name, v.as_object_mut()) {
-            obj.insert("caName".into(), json!(ca));
-        }
-        v
-    };
-    json!({
-        "kind": "CertificateExpirationInfo",
-        "apiVersion": "output.kubeadm.k8s.io/v1alpha3",
-        "certificates": report.certificates.iter().map(row).collect::<Vec<_>>(),
-        "certificateAuthorities": report.authorities.iter().map(row).collect::<Vec<_>>(),
-    })
+    serde_json::to_value(structured(report, now)).unwrap_or(Value::Null)
+}
+
+/// `-o json` as kubectl's JSON printer writes it (which kubeadm uses): Go's field order, 4-space indent, a
+/// final newline.
+pub fn expiration_json(report: &ExpirationReport, now: OffsetDateTime) -> Result<String, Error> {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    structured(report, now).serialize(&mut ser).map_err(|e| Error::Encode(e.to_string()))?;
+    buf.push(b'\n');
+    String::from_utf8(buf).map_err(|e| Error::Encode(e.to_string()))
 }

@@ -60,8 +60,9 @@ impl LoadedCert {
 pub(crate) struct Subject<'a> {
     /// Common name.
     pub cn: &'a str,
-    /// Organization (at most one here; kubeadm's certificates have at most one).
-    pub org: Option<&'a str>,
+    /// Organizations: at most one (rcgen keeps one value per attribute type; kubeadm's own certificates have
+    /// at most one, and the callers refuse more).
+    pub orgs: &'a [&'a str],
     /// DNS names (already de-duplicated and ordered).
     pub dns: Vec<String>,
     /// IP addresses (already de-duplicated and ordered).
@@ -82,10 +83,10 @@ pub(crate) fn random_serial() -> Result<SerialNumber, Error> {
     }
 }
 
-pub(crate) fn distinguished_name(cn: &str, org: Option<&str>) -> DistinguishedName {
+pub(crate) fn distinguished_name(cn: &str, orgs: &[&str]) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
-    if let Some(o) = org {
-        dn.push(DnType::OrganizationName, o);
+    for o in orgs {
+        dn.push(DnType::OrganizationName, *o);
     }
     dn.push(DnType::CommonName, cn);
     dn
@@ -111,13 +112,13 @@ fn ca_key_id(ca: &X509Certificate<'_>) -> Vec<u8> {
 /// no SANs, no AKI): the extensions are all in `extensions`, written in that order.
 fn bare_params(
     cn: &str,
-    org: Option<&str>,
+    orgs: &[&str],
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
     extensions: Vec<CustomExtension>,
 ) -> Result<CertificateParams, Error> {
     let mut p = CertificateParams::default();
-    p.distinguished_name = distinguished_name(cn, org);
+    p.distinguished_name = distinguished_name(cn, orgs);
     p.not_before = not_before;
     p.not_after = not_after;
     p.serial_number = Some(random_serial()?);
@@ -147,7 +148,7 @@ pub(crate) fn new_ca(
         ext::subject_key_id(&go_key_id(key.public_key_raw())),
     ];
     extensions.extend(ext::subject_alt_name(&[cn.to_string()], &[])?);
-    let p = bare_params(cn, None, now - time::Duration::minutes(5), now + validity, extensions)?;
+    let p = bare_params(cn, &[], now - time::Duration::minutes(5), now + validity, extensions)?;
     Ok(p.self_signed(key)?.pem())
 }
 
@@ -186,7 +187,7 @@ pub(crate) fn issue_leaf(
     extensions.push(ext::basic_constraints(false));
     extensions.push(ext::authority_key_id(&ca_key_id(&ca.x509()?)));
     extensions.extend(ext::subject_alt_name(&subject.dns, &subject.ips)?);
-    let p = bare_params(subject.cn, subject.org, ca.not_before()?, now + validity, extensions)?;
+    let p = bare_params(subject.cn, subject.orgs, ca.not_before()?, now + validity, extensions)?;
     let issuer = Issuer::from_ca_cert_der(&ca.der.as_slice().into(), ca_key)
         .map_err(|e| Error::Crypto(format!("cannot sign with the CA {:?}: {e}", ca.path)))?;
     let cert = p.signed_by(key, &issuer)?;

@@ -10,13 +10,17 @@
 //! | [`renew`] | `certs renew`: the renewable certificates by name, renewal with the local CA |
 //! | [`expiration`] | `certs check-expiration`: expiry rows and kubeadm's tables |
 //! | [`csr`] | `certs generate-csr`: keys, CSRs and partial kubeconfigs for an external CA |
+//! | [`care`] | `certs renew --if-expiring-within`: what is due, which static Pod uses it, restart order |
+//! | [`timer`] | `certs renew-timer`: the systemd service and timer units |
 //!
 //! The planners never write: they read the node through a [`NodeView`] and return [`Step`]s.
 
+pub mod care;
 pub mod csr;
 pub mod expiration;
 pub mod keys;
 pub mod renew;
+pub mod timer;
 
 mod ext;
 pub(crate) mod issue;
@@ -259,7 +263,7 @@ fn plan_leaf(
         )));
     }
     let org = spec.org_for(&ctx.cluster.kubernetes_version);
-    let subject = Subject { cn: &cn, org, dns, ips, usage: spec.usage };
+    let subject = Subject { cn: &cn, orgs: org.as_slice(), dns, ips, usage: spec.usage };
     let (leaf_key, key_pem) = match lone {
         Some(k) => (k, None),
         None => {

@@ -163,7 +163,7 @@ pub(super) fn load_target(
 /// What renewal copies from an existing certificate (kubeadm's `certToConfig`), and its key algorithm.
 struct Copied {
     cn: String,
-    org: Option<String>,
+    orgs: Vec<String>,
     dns: Vec<String>,
     ips: Vec<std::net::IpAddr>,
     usage: Usage,
@@ -228,7 +228,7 @@ fn copy_fields(cert: &LoadedCert) -> Result<Copied, Error> {
         },
         _ => return Err(bad("its key is neither RSA nor ECDSA".into())),
     };
-    Ok(Copied { cn, org: orgs.into_iter().next(), dns, ips, usage, alg })
+    Ok(Copied { cn, orgs, dns, ips, usage, alg })
 }
 
 /// The existing certificate's key algorithm for each certificate `name` would renew (skipping missing ones and
@@ -289,8 +289,8 @@ pub fn plan_renew(
         let (ca_crt, ca_key) = (crt_path(cluster, r.ca_base), key_path(cluster, r.ca_base));
         let (ca, signing) = load_signing_ca(view, &ca_crt, &ca_key, &format!("a new {}", r.name))?;
         let c = copy_fields(&old)?;
-        let subject =
-            Subject { cn: &c.cn, org: c.org.as_deref(), dns: c.dns.clone(), ips: c.ips.clone(), usage: c.usage };
+        let orgs: Vec<&str> = c.orgs.iter().map(String::as_str).collect();
+        let subject = Subject { cn: &c.cn, orgs: &orgs, dns: c.dns.clone(), ips: c.ips.clone(), usage: c.usage };
         let key = keys.key(c.alg)?;
         let cert_pem = issue::issue_leaf(&ca, &signing, &subject, &key, now, cluster.certificate_validity)?;
         let key_pem = private_key_pem(&key)?;
