@@ -1,6 +1,7 @@
 //! The three workflows (init, join, reset): their phase trees, their run data, and what each phase does —
 //! each phase a few lines that call a planner and apply its steps.
 
+pub mod apiproxy;
 pub mod certs;
 pub mod init;
 pub mod init_cluster;

@@ -3,6 +3,7 @@
 // unwrap is how a test says "this must hold"; helper functions outside #[test] need the same freedom
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod apiproxy; // the node-local API server proxy on loopback: TLS through it, failover, cache, discovery
 mod bad_input; // malformed configs and flags: exit 3, the field named, the root untouched
 mod certs_cmd; // certs check-expiration, renew and generate-csr, judged by openssl
 mod cli; // the command tree, phases, --skip-phases, --root, --dry-run
