@@ -185,6 +185,9 @@ impl Proxy {
     }
 }
 
+/// Buffer per direction of a proxied connection (tokio's default of 8 KiB costs throughput on bulk reads).
+const COPY_BUFFER: usize = 64 << 10;
+
 /// Connects a client to the first backend that answers, then copies both ways until either side closes or
 /// the backend is cut (went unhealthy or was removed), so the client reconnects to a live one.
 async fn serve(mut client: TcpStream, balancer: Arc<Balancer>, dial_timeout: Duration, log: Log) {
@@ -200,15 +203,17 @@ async fn serve(mut client: TcpStream, balancer: Arc<Balancer>, dial_timeout: Dur
                 continue;
             }
             Err(_) => {
+                // a client waited this long for a connect: take the server out now (the health checker puts
+                // it back at its next success) rather than send the next clients into the same wait
                 let why = format!("no answer within {} ms", dial_timeout.as_millis());
-                balancer.report_failure(addr, &why, false).iter().for_each(|c| log(&c.to_string()));
+                balancer.report_failure(addr, &why, true).iter().for_each(|c| log(&c.to_string()));
                 continue;
             }
         };
         let _ = upstream.set_nodelay(true);
         let Some(mut lease) = balancer.lease(addr) else { continue };
         tokio::select! {
-            _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+            _ = tokio::io::copy_bidirectional_with_sizes(&mut client, &mut upstream, COPY_BUFFER, COPY_BUFFER) => {}
             _ = lease.cut.changed() => {}
         }
         return;
