@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::Log;
 use super::balancer::Balancer;
+use kbinit_phases::apiserver_proxy::TLS_SERVER_NAME;
 
 /// The list path of the `kubernetes` Service's EndpointSlices.
 pub const SLICES_PATH: &str = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dkubernetes";
@@ -109,6 +110,11 @@ impl Discovery {
         let mut config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
             .await
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        // a kubelet.conf the kubelet rewrote after its TLS bootstrap lost tls-server-name (until kbinit puts it
+        // back): through the local proxy the server is verified by the name every serving cert carries
+        if config.tls_server_name.is_none() && config.cluster_url.host().is_some_and(|h| h == "127.0.0.1") {
+            config.tls_server_name = Some(TLS_SERVER_NAME.to_string());
+        }
         config.connect_timeout = Some(Duration::from_secs(3));
         config.read_timeout = Some(Duration::from_secs(90));
         config.proxy_url = None;

@@ -85,6 +85,7 @@ pub fn exec(g: &Global, cmd: crate::cli::apiproxy::ApiProxyCommand, out: &Output
     match cmd {
         C::Run(a) => run(g, a, out),
         C::Status(a) => status(g, a, out),
-        C::Install(_) | C::Uninstall(_) => Err(anyhow::anyhow!("not implemented yet")),
+        C::Install(a) => super::apiproxy_setup::install_cmd(g, a, out),
+        C::Uninstall(a) => super::apiproxy_setup::uninstall_cmd(g, a, out),
     }
 }

@@ -248,6 +248,11 @@ pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
     };
     let steps = kubelet::plan_kubelet_start(&inputs, &d.host)?;
     apply(&steps, &d.host, out)?;
+    if let Some(settings) = ctx.api_server_proxy {
+        // the kubelet bootstraps through the proxy; it starts from the API server discovery used
+        let seeds = super::apiproxy_setup::seeds_from_urls(std::slice::from_ref(&ctx.trusted.server))?;
+        super::apiproxy_setup::install(&d.host, &settings, &seeds, d.args.dry_run, out)?;
+    }
     kubelet_service.start(&d.host, out)?;
     if !d.ctx(out)?.cluster.kubernetes_version.kubelet_local_mode() {
         wait_tls_bootstrap(d, out, "kubelet-start")?;
@@ -313,7 +318,11 @@ fn wait_tls_bootstrap(d: &mut JoinData, out: &Output, tag: &str) -> anyhow::Resu
                      csr` on a control-plane node (the kubelet's certificate signing request must be approved and \
                      signed)";
     let kubelet_conf = kubelet::KUBELET_CONF;
+    let proxy = d.ctx(out)?.api_server_proxy;
     let client = loop {
+        if let Some(settings) = &proxy {
+            super::apiproxy_setup::fix_kubelet_conf(&d.host, settings, out)?;
+        }
         let last = match d.host.read(kubelet_conf) {
             Err(_) => format!("{kubelet_conf} does not exist yet"),
             Ok(bytes) => match String::from_utf8(bytes)

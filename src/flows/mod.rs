@@ -2,6 +2,7 @@
 //! each phase a few lines that call a planner and apply its steps.
 
 pub mod apiproxy;
+pub mod apiproxy_setup;
 pub mod certs;
 pub mod init;
 pub mod init_cluster;

@@ -6,6 +6,7 @@
 mod backend;
 mod cli;
 mod discovery;
+mod wiring;
 
 use std::net::SocketAddr;
 use std::path::Path;
