@@ -238,3 +238,12 @@ pub fn kube_proxy_through_proxy(steps: &mut [kbinit_phases::api::ApiStep], setti
         }
     }
 }
+
+/// A kubeconfig (as a value) pointed at the proxy.
+pub fn through_proxy(
+    kubeconfig: &serde_json::Value,
+    settings: &ApiServerProxySettings,
+) -> anyhow::Result<serde_json::Value> {
+    let text = node::point_at_proxy(&kbinit_phases::yaml::to_yaml(kubeconfig), settings.port)?;
+    Ok(kbinit_phases::yaml::from_yaml(&text)?)
+}
