@@ -59,7 +59,7 @@ pub fn supervise(root: &Path, child: &mut Option<Child>) -> Option<String> {
         return None;
     }
     let restarted = child.take().is_some();
-    let Some(args) = exec_args(root) else { return None };
+    let args = exec_args(root)?;
     let log = std::fs::OpenOptions::new().create(true).append(true).open(root.join("api-server-proxy.log")).ok()?;
     let spawned = Command::new(env!("CARGO_BIN_EXE_kbinit"))
         .args(&args)
