@@ -1,6 +1,7 @@
 //! Discovery against the fake API server: the proxy, started knowing one server, learns the others from the
 //! `kubernetes` Service's EndpointSlices read through itself (a kube client with tls-server-name `kubernetes`
-//! on 127.0.0.1), takes in a server added later without a restart, and skips a malformed slice.
+//! on 127.0.0.1), takes in a server added later through its watch without a restart, drops a removed one, and
+//! skips a malformed slice.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -37,7 +38,8 @@ async fn learns_api_servers_from_endpointslices_through_itself() {
     let kubeconfig = dir.path().join("kubelet.conf");
     let mut cfg = config(dir.path(), vec![cluster.listener.addr()]);
     cfg.kubeconfigs = vec![kubeconfig.clone()];
-    cfg.discovery_retry = Duration::from_millis(300);
+    // a long pause before listing again: what changes during the test can only arrive through the watch
+    cfg.discovery_retry = Duration::from_secs(120);
     let (log, lines) = log();
     let proxy = Proxy::bind(cfg, log).await.unwrap();
     // the kubelet's kubeconfig as kbinit writes it with the proxy on: the proxy's address, the API server's name
@@ -57,13 +59,22 @@ async fn learns_api_servers_from_endpointslices_through_itself() {
     eventually(Duration::from_secs(10), "both servers of the EndpointSlices", || running.balancer.addresses() == two)
         .await;
     // the cache holds the learned list
-    let cached = kbinit::apiproxy::cache::load(&dir.path().join("endpoints.json")).unwrap().unwrap();
-    assert_eq!(cached, two);
+    let cache = dir.path().join("endpoints.json");
+    eventually(Duration::from_secs(5), "the learned list cached", || {
+        kbinit::apiproxy::cache::load(&cache).unwrap() == Some(two.clone())
+    })
+    .await;
 
-    // a control-plane node joining later: its slice appears, the proxy takes it in without a restart
+    // a control-plane node joining later: its slice appears in the watch, the proxy takes it in without a restart
     cluster.api.insert(slice("kubernetes-c", "IPv4", &["127.0.0.1"], port(third.addr())));
     let three = want(&[port(cluster.listener.addr()), port(second.addr()), port(third.addr())]);
     eventually(Duration::from_secs(10), "the third server", || running.balancer.addresses() == three).await;
+
+    // a server whose slice goes away leaves the table (the fake has no delete helper: the slice is emptied of
+    // it by replacing it with the third server's address)
+    cluster.api.upsert(slice("kubernetes-b", "IPv4", &["127.0.0.1"], port(third.addr())));
+    let two_left = want(&[port(cluster.listener.addr()), port(third.addr())]);
+    eventually(Duration::from_secs(10), "the second server removed", || running.balancer.addresses() == two_left).await;
 
     let lines = lines.lock().unwrap();
     assert!(lines.iter().any(|l| l.contains("kubernetes-bad") && l.contains("FQDN")), "{lines:?}");
