@@ -53,7 +53,11 @@ fn init_dry_run_shows_the_proxy_everywhere_it_goes() {
     assert!(s.contains("/etc/systemd/system/kbinit-api-server-proxy.service"), "{s}");
     assert!(s.contains("api-server-proxy run --port 7445 --server 10.0.0.10:6443"), "{s}");
     assert!(s.contains("kbinit-api-server-proxy") && s.contains("kbinit:api-server-proxy-endpointslices"), "{s}");
-    assert!(s.contains("tls-server-name: kubernetes"), "the kube-proxy kubeconfig: {s}");
+    // kube-proxy's kubeconfig.conf in its ConfigMap, kubeadm's text layout kept
+    assert!(
+        s.contains("server: https://127.0.0.1:7445\n\t        tls-server-name: kubernetes\n"),
+        "the kube-proxy kubeconfig: {s}"
+    );
     assert!(s.contains("kbinit api-server-proxy install"), "the hint for kubeadm-joined nodes: {s}");
     let kubelet = std::fs::read_to_string(out.path().join("etc/kubernetes/kubelet.conf")).unwrap();
     assert!(
@@ -154,4 +158,41 @@ fn worker_join_bootstraps_through_the_proxy_and_uninstall_undoes_it() {
         "{kubelet_conf}"
     );
     assert!(!node.path("/etc/systemd/system/kbinit-api-server-proxy.service").exists());
+}
+
+#[test]
+fn worker_join_dry_run_shows_the_proxy_and_touches_nothing() {
+    let f = fixture(None);
+    for step in plan_upload(&ApiServerProxySettings::default()).unwrap() {
+        if let ApiStep::Op(op) = step
+            && let ApiOp::Write { object, .. } = *op
+        {
+            f.c.api.insert(object.body);
+        }
+    }
+    let node = Node::new();
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("join.yaml");
+    std::fs::write(&cfg, token_config(&f.endpoint, TOKEN, &[&f.pin], None)).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let before = crate::support::snapshot(node.root());
+    let run = node
+        .kbinit(&[
+            "join",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--dry-run",
+            "--dry-run-dir",
+            out.path().to_str().unwrap(),
+        ])
+        .ok();
+    assert!(
+        run.stdout.contains("[dryrun] Would write file \"/etc/systemd/system/kbinit-api-server-proxy.service\""),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("[dryrun] Would enable and start kbinit-api-server-proxy.service"), "{}", run.stdout);
+    let boot = std::fs::read_to_string(out.path().join("etc/kubernetes/bootstrap-kubelet.conf")).unwrap();
+    assert!(boot.contains("server: https://127.0.0.1:7445") && boot.contains("tls-server-name: kubernetes"), "{boot}");
+    assert_eq!(crate::support::snapshot(node.root()), before, "a dry run changes nothing on the node");
 }
