@@ -1,5 +1,6 @@
 //! `kbinit api-server-proxy run` and `status` as processes: the proxy logs its start and its backends'
-//! health on stderr, `status` lists them, and a second proxy on the same port fails with a clear message.
+//! health on stderr, `status` lists them, and a second proxy on the same port fails with a clear message;
+//! `reset` removes the unit and the state (its `--dry-run` only says it would).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -63,4 +64,25 @@ fn status_without_a_proxy_says_so() {
     let run = node.kbinit(&["api-server-proxy", "status"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("the api-server-proxy does not run on this node"), "{}", run.stderr);
+}
+
+#[test]
+fn reset_removes_the_proxy_and_its_dry_run_only_says_so() {
+    let node = Node::new();
+    node.put("/etc/systemd/system/kbinit-api-server-proxy.service", b"[Service]\nExecStart=/bin/true\n");
+    node.put("/var/lib/kbinit/api-server-proxy/endpoints.json", b"{}");
+    let dry = node.kbinit(&["reset", "--force", "--dry-run"]).ok();
+    assert!(dry.stdout.contains("Would stop kbinit-api-server-proxy.service and delete"), "{}", dry.stdout);
+    assert!(node.path("/etc/systemd/system/kbinit-api-server-proxy.service").exists());
+    let run = node.kbinit(&["reset", "--force"]).ok();
+    assert!(
+        run.stdout.contains("[api-server-proxy] Removing /etc/systemd/system/kbinit-api-server-proxy.service"),
+        "{}",
+        run.stdout
+    );
+    assert!(!node.path("/etc/systemd/system/kbinit-api-server-proxy.service").exists());
+    assert!(!node.path("/var/lib/kbinit/api-server-proxy").exists());
+    // a node without the proxy: reset says nothing about it
+    let again = node.kbinit(&["reset", "--force"]).ok();
+    assert!(!again.stdout.contains("api-server-proxy"), "{}", again.stdout);
 }
