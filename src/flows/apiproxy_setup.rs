@@ -55,6 +55,17 @@ pub fn install(
     dry_run: bool,
     out: &Output,
 ) -> anyhow::Result<()> {
+    // on the real node, before anything is written: the port must be free unless this proxy already runs
+    if managed(host, dry_run)
+        && !host.path(node::UNIT_PATH).exists()
+        && let Err(e) = std::net::TcpListener::bind(("127.0.0.1", settings.port))
+    {
+        return Err(invalid(format!(
+            "the API server proxy cannot listen on 127.0.0.1:{}: {e}; free the port or set another one \
+             (ApiServerProxyConfiguration port, or --port for api-server-proxy install)",
+            settings.port
+        )));
+    }
     apply(&node::plan_install(&binary(), settings, seeds, host)?, host, out)?;
     if dry_run {
         out.say(&format!("[dryrun] Would enable and start {}", node::UNIT_NAME));
