@@ -11,7 +11,7 @@
 //! |---|---|
 //! | [`cli`] | the command tree: clap flags per command, generated `phase` sub-commands, dispatch |
 //! | [`workflow`] | the phase runner: [`workflow::Phase`], selection, `--skip-phases`, help listing |
-//! | [`flows`] | init (node phases; `init_cluster`: the phases that talk to the cluster), join (`join_cluster`: discovery and what the cluster says, before any write; `join_node`: the phases that act), reset (`reset_node`), token |
+//! | [`flows`] | init (node phases; `init_cluster`: the phases that talk to the cluster), join (`join_cluster`: discovery and what the cluster says, before any write; `join_node`: the phases that act), reset (`reset_node`), token, `api-server-proxy` (`apiproxy`: run/status; `apiproxy_setup`: install/uninstall and the init/join/reset hooks) |
 //! | [`api`] | the API client (explicit kubeconfig, retries), the applier of planned API steps and its dry-run printer, wait-control-plane, join discovery fetching |
 //! | [`apiproxy`] | the node-local API server proxy (`api-server-proxy run`): TLS pass-through on 127.0.0.1:7445 over every healthy kube-apiserver, TCP health checks, EndpointSlice discovery through itself, the on-disk cache and status |
 //! | [`apply`] | carries out planner steps on the host, announces dry-run writes |
