@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backend::{Backend, Pki, bulk, connect, ping};
-use kbinit::apiproxy::{Proxy, ProxyConfig, Running};
+use kbinit::apiproxy::{Proxy, ProxyConfig};
 
 const REQUESTS: usize = 4000;
 const HANDSHAKES: usize = 300;
@@ -28,9 +28,29 @@ fn any() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
-async fn proxy(dir: &std::path::Path, seeds: Vec<SocketAddr>) -> Running {
+/// A proxy on a thread and runtime of its own, as it is a process of its own on a node (sharing the bench's
+/// runtime would make the proxy's copies compete with the client and the server for the same two workers).
+struct Separate {
+    addr: SocketAddr,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn proxy(dir: &std::path::Path, seeds: Vec<SocketAddr>) -> Separate {
     let cfg = ProxyConfig::new(any(), seeds, dir.join("endpoints.json"), dir.join("status.json"));
-    Proxy::bind(cfg, Arc::new(|_: &str| {})).await.unwrap().spawn().unwrap()
+    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let p = Proxy::bind(cfg, Arc::new(|_: &str| {})).await.unwrap();
+            let _ = addr_tx.send(p.local_addr().unwrap());
+            tokio::select! {
+                _ = p.run() => {}
+                _ = stop_rx => {}
+            }
+        });
+    });
+    Separate { addr: addr_rx.await.unwrap(), _stop: stop_tx }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
