@@ -209,6 +209,12 @@ impl Balancer {
         Some(Change::Down(addr, why.to_string()))
     }
 
+    /// `true` while a backend has failed a check but not yet [`Balancer::fall`] in a row (the checker then
+    /// checks again at once instead of waiting a whole interval).
+    pub fn suspect(&self) -> bool {
+        self.lock().values().any(|b| b.fails > 0 && b.health != Health::Unhealthy)
+    }
+
     /// The table as `status` shows it.
     pub fn view(&self) -> Vec<BackendView> {
         self.lock()

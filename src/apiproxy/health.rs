@@ -1,6 +1,7 @@
 //! Health checks of the proxy's backends: every interval, a TCP connect to each kube-apiserver with a short
 //! timeout. A refusal or an unreachable host marks the backend unhealthy at once (a stopped API server); a
-//! timeout (a blackholed one) after [`super::balancer::Balancer::fall`] checks in a row; one success brings it back.
+//! timeout (a blackholed one) after [`super::balancer::Balancer::fall`] checks in a row (the next check follows a
+//! timeout at once); one success brings it back.
 //!
 //! Why TCP and not `/readyz`: the proxy passes TLS through and holds no client certificate of its own, and
 //! anonymous `/readyz` may be disabled (`--anonymous-auth=false`); a listening kube-apiserver port is what a
@@ -76,7 +77,10 @@ pub async fn run(balancer: Arc<Balancer>, timing: CheckTiming, on_change: impl F
         if !changes.is_empty() {
             on_change(&changes);
         }
-        tokio::time::sleep(timing.interval).await;
+        // a backend that just timed out is checked again right away: a blackholed server is out after two
+        // timeouts, not two timeouts and two intervals
+        let pause = if balancer.suspect() { Duration::from_millis(20) } else { timing.interval };
+        tokio::time::sleep(pause).await;
     }
 }
 
