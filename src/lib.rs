@@ -11,8 +11,9 @@
 //! |---|---|
 //! | [`cli`] | the command tree: clap flags per command, generated `phase` sub-commands, dispatch |
 //! | [`workflow`] | the phase runner: [`workflow::Phase`], selection, `--skip-phases`, help listing |
-//! | [`flows`] | init (node phases; `init_cluster`: the phases that talk to the cluster), join (`join_cluster`: discovery and what the cluster says, before any write; `join_node`: the phases that act), reset (`reset_node`), token (`token_control_plane`: a fresh kubeadm-certs and a control-plane join command), certs (`certs_care`: renew what is due and the renew timer; `static_pod_restart`: one static Pod restarted and seen healthy), `kubeconfig_user`, config migrate, `config images pull` (`images`) |
+//! | [`flows`] | init (node phases; `init_cluster`: the phases that talk to the cluster), join (`join_cluster`: discovery and what the cluster says, before any write; `join_node`: the phases that act), reset (`reset_node`), token (`token_control_plane`: a fresh kubeadm-certs and a control-plane join command), certs (`certs_care`: renew what is due and the renew timer; `static_pod_restart`: one static Pod restarted and seen healthy), `kubeconfig_user`, config migrate, `config images pull` (`images`), `api-server-proxy` (`apiproxy`: run/status; `apiproxy_setup`: install/uninstall and the init/join/reset hooks) |
 //! | [`api`] | the API client (explicit kubeconfig, retries), the applier of planned API steps and its dry-run printer, wait-control-plane, join discovery fetching |
+//! | [`apiproxy`] | the node-local API server proxy (`api-server-proxy run`): TLS pass-through on 127.0.0.1:7445 over every healthy kube-apiserver, TCP health checks, EndpointSlice discovery through itself, the on-disk cache and status |
 //! | [`apply`] | carries out planner steps on the host, announces dry-run writes |
 //! | [`cri`] | the container runtime over the CRI gRPC API on its unix socket (no crictl): status, RuntimeConfig, images and pulls, pod sandbox removal |
 //! | [`etcd`] | the etcd v3 membership client over mTLS: member list/add (learner)/promote/remove, endpoint status, over tonic with its messages in [`etcd::proto`] (no protoc) |
@@ -29,6 +30,7 @@
 //! parser of untrusted input), `benches/` (figures).
 
 pub mod api;
+pub mod apiproxy;
 pub mod apply;
 pub mod cli;
 pub mod cri;

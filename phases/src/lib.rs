@@ -15,6 +15,7 @@
 //! | [`manifests`] | static Pod manifests for etcd and the control-plane components |
 //! | [`kubelet`] | /var/lib/kubelet/config.yaml, kubeadm-flags.env, instance-config.yaml |
 //! | [`yaml`] | YAML reading and Go-compatible YAML writing |
+//! | [`apiserver_proxy`] | the node-local API server proxy: kbinit's settings document, its ConfigMap and RBAC, kubeconfig rewrites, the systemd unit |
 //! | [`api`] | what cluster phases ask of the API server: typed objects, write policies, node changes |
 //! | [`cluster`] | cluster phases: upload-config, upload-certs, bootstrap tokens, addons, join command |
 //! | [`jws`] | the detached JWS (HS256, bootstrap-token keyed) that signs cluster-info |
@@ -26,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod apiserver_proxy;
 pub mod certs;
 pub mod cluster;
 pub mod config;

@@ -86,6 +86,10 @@ pub struct InitArgs {
     /// Upload the control-plane certificates to the kubeadm-certs Secret so other control-plane nodes can join.
     #[arg(long)]
     pub upload_certs: bool,
+    /// Run kbinit's node-local API server proxy (127.0.0.1:7445) on every node, so an HA control plane needs no
+    /// load balancer; recorded in the cluster for every `kbinit join` (kbinit only, not a kubeadm flag).
+    #[arg(long)]
+    pub api_server_proxy: bool,
     /// kubeconfig used to talk to the cluster.
     #[arg(long, value_name = "FILE", default_value = "/etc/kubernetes/admin.conf", hide = true)]
     pub kubeconfig: String,

@@ -2,6 +2,7 @@
 //! workflows in [`crate::flows`], so phase names exist in one place only. Each command's `exec` is a thin
 //! wrapper over a flow or a small operation.
 
+pub mod apiproxy;
 pub mod init;
 pub mod join;
 pub mod kubeconfig;
@@ -63,6 +64,9 @@ pub enum Command {
     Version(misc::VersionArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completion(misc::CompletionArgs),
+    /// The node-local API server proxy (HA without a load balancer).
+    #[command(subcommand, name = "api-server-proxy")]
+    ApiServerProxy(apiproxy::ApiProxyCommand),
 }
 
 /// The full command tree: the derived one plus the generated `phase` sub-commands.
@@ -122,6 +126,7 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
             Command::Kubeconfig(c) => kubeconfig::kubeconfig(&global, c, &out),
             Command::Version(a) => misc::version(a, &out),
             Command::Completion(a) => misc::completion(a, &out),
+            Command::ApiServerProxy(c) => flows::apiproxy::exec(&global, c, &out),
         },
     }
 }

@@ -40,6 +40,8 @@ pub struct InitData {
     pub api: Option<crate::api::Cluster>,
     /// Whether the 1.29+ `kubeadm:cluster-admins` binding was ensured (or printed) already.
     pub admins_ensured: bool,
+    /// The node-local API server proxy (`--api-server-proxy` or an `ApiServerProxyConfiguration` document).
+    pub api_server_proxy: Option<kbinit_phases::apiserver_proxy::ApiServerProxySettings>,
 }
 
 impl InitData {
@@ -124,6 +126,11 @@ fn run_kubelet_start(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<
     let kubelet = services::KubeletService::new(&d.host, d.dry_run());
     kubelet.stop(out);
     apply(&kubelet::plan_kubelet_start(&d.cfg, &d.facts)?, &d.host, out)?;
+    if let Some(settings) = d.api_server_proxy {
+        // the kubelet reaches its own API server through the proxy from the start
+        let seeds = super::apiproxy_setup::seeds_from_urls(&[kubeconfig::local_endpoint(&d.node)])?;
+        super::apiproxy_setup::install(&d.host, &settings, &seeds, d.dry_run(), out)?;
+    }
     kubelet.start(&d.host, out)
 }
 
@@ -295,6 +302,7 @@ pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> any
         out.warn(w);
     }
     let cfg = loaded.config;
+    let api_server_proxy = super::apiproxy_setup::init_settings(text.as_deref(), args.api_server_proxy)?;
     let tokens = ResolvedToken::resolve_all(&cfg.bootstrap_tokens)?;
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
@@ -313,6 +321,7 @@ pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> any
         cert_key: None,
         api: None,
         admins_ensured: false,
+        api_server_proxy,
     };
     let pki = data.cfg.cluster.certificates_dir.clone();
     let etcd_pki = paths::join(&pki, "etcd");

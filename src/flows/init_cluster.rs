@@ -96,10 +96,13 @@ pub fn run_wait_control_plane(d: &mut InitData, out: &Output, _: &str) -> anyhow
 
 /// upload-config/kubeadm and upload-config/kubelet.
 pub fn run_upload_config(d: &mut InitData, out: &Output, name: &str) -> anyhow::Result<()> {
-    let steps = match name {
+    let mut steps = match name {
         "kubeadm" => upload_config::plan_upload_kubeadm_config(&d.cfg)?,
         _ => upload_config::plan_upload_kubelet_config(&d.cfg, &d.facts)?,
     };
+    if let (Some(settings), "kubeadm") = (&d.api_server_proxy, name) {
+        steps.extend(kbinit_phases::apiserver_proxy::cluster::plan_upload(settings)?);
+    }
     d.apply_cluster(&steps, out)
 }
 
@@ -222,7 +225,10 @@ pub fn run_addon_coredns(d: &mut InitData, out: &Output, _: &str) -> anyhow::Res
 /// addon/kube-proxy.
 pub fn run_addon_kube_proxy(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
     let env: Vec<(String, String)> = d.proxy_env.iter().map(|e| (e.name.clone(), e.value.clone())).collect();
-    let steps = addons::plan_kube_proxy(&d.cfg, &env)?;
+    let mut steps = addons::plan_kube_proxy(&d.cfg, &env)?;
+    if let Some(settings) = &d.api_server_proxy {
+        super::apiproxy_setup::kube_proxy_through_proxy(&mut steps, settings);
+    }
     d.apply_cluster(&steps, out)
 }
 
@@ -251,5 +257,13 @@ pub fn run_show_join_command(d: &mut InitData, out: &Output, _: &str) -> anyhow:
     };
     out.say("");
     out.raw(&init_summary(&summary, &join, &key));
+    if let Some(settings) = &d.api_server_proxy {
+        out.say(&format!(
+            "\nThe API server proxy (127.0.0.1:{}) is on: `kbinit join` sets it up on every node. A node joined with \
+             `kubeadm join` needs it too (its kubelet and kube-proxy use it); run there, after the join:\n\n  {}\n",
+            settings.port,
+            super::apiproxy_setup::INSTALL_HINT
+        ));
+    }
     Ok(())
 }

@@ -24,6 +24,8 @@ use crate::output::Output;
 
 /// What the cluster told this node, all checked.
 pub struct JoinContext {
+    /// The node-local API server proxy recorded by `kbinit init --api-server-proxy` (none: not recorded).
+    pub api_server_proxy: Option<kbinit_phases::apiserver_proxy::ApiServerProxySettings>,
     /// The cluster this node trusts (server, CA).
     pub trusted: TrustedClusterInfo,
     /// The discovery file, with file discovery.
@@ -110,6 +112,25 @@ fn get_configmap(c: &Cluster, cfg: &JoinConfiguration, ns_name: &str) -> anyhow:
     serde_json::from_value(v).map_err(|e| anyhow::anyhow!("decoding ConfigMap {ns_name}: {e}"))
 }
 
+/// The proxy setting recorded in the cluster: `None` when the ConfigMap does not exist (a cluster made without
+/// the proxy, or by kubeadm).
+fn api_server_proxy_setting(
+    c: &Cluster,
+    cfg: &JoinConfiguration,
+) -> anyhow::Result<Option<kbinit_phases::apiserver_proxy::ApiServerProxySettings>> {
+    use kbinit_phases::apiserver_proxy::cluster::{CONFIG_MAP, from_config_map};
+    let found = match c.get(&ResourceType::of::<ConfigMap>(), Some("kube-system"), CONFIG_MAP) {
+        Ok(found) => found,
+        // without the proxy there is no grant for it either: the API server answers 403, not 404
+        Err(e) if e.code() == Some(403) => None,
+        Err(e) => return Err(bootstrap_refused(cfg, &format!("ConfigMap kube-system/{CONFIG_MAP}"), &e)),
+    };
+    let Some(v) = found else { return Ok(None) };
+    let cm: ConfigMap =
+        serde_json::from_value(v).map_err(|e| anyhow::anyhow!("decoding ConfigMap {CONFIG_MAP}: {e}"))?;
+    Ok(from_config_map(&cm)?)
+}
+
 impl JoinContext {
     /// Discovery, then the configuration reads, then (control plane) the certificate-key or shared-certificate
     /// check. `fetch_certs` = the download-certs phase will run (or `--check`).
@@ -146,7 +167,9 @@ impl JoinContext {
             &cluster.kubernetes_version,
         )?;
         let kubelet_config = remote::kubelet_configuration(&get_configmap(&bootstrap, cfg, remote::KUBELET_CONFIG)?)?;
+        let api_server_proxy = api_server_proxy_setting(&bootstrap, cfg)?;
         let mut ctx = JoinContext {
+            api_server_proxy,
             trusted,
             file,
             bootstrap,

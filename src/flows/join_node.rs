@@ -228,7 +228,11 @@ fn refuse_ready_node(c: &Cluster, name: &str, out: &Output) -> anyhow::Result<()
 pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
     let name = d.cfg.node_registration.name.clone();
     d.ready(out)?;
-    let bootstrap_kc = kubelet_bootstrap_kubeconfig(&d.cfg, d.context()?)?;
+    let mut bootstrap_kc = kubelet_bootstrap_kubeconfig(&d.cfg, d.context()?)?;
+    if let Some(settings) = d.context()?.api_server_proxy {
+        // written pointing at the proxy from the start: the kubelet never sees another server
+        bootstrap_kc = super::apiproxy_setup::through_proxy(&bootstrap_kc, &settings)?;
+    }
     if d.args.dry_run {
         dry_action(out, "GET", &ResourceType::of::<Node>(), Some(&name));
     } else {
@@ -246,6 +250,11 @@ pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
         bootstrap_kubeconfig: &bootstrap_kc,
         ca_pem: &ctx.trusted.ca_pem,
     };
+    if let Some(settings) = ctx.api_server_proxy {
+        // the kubelet bootstraps through the proxy; it starts from the API server discovery used
+        let seeds = super::apiproxy_setup::seeds_from_urls(std::slice::from_ref(&ctx.trusted.server))?;
+        super::apiproxy_setup::install(&d.host, &settings, &seeds, d.args.dry_run, out)?;
+    }
     let steps = kubelet::plan_kubelet_start(&inputs, &d.host)?;
     apply(&steps, &d.host, out)?;
     kubelet_service.start(&d.host, out)?;
@@ -313,7 +322,11 @@ fn wait_tls_bootstrap(d: &mut JoinData, out: &Output, tag: &str) -> anyhow::Resu
                      csr` on a control-plane node (the kubelet's certificate signing request must be approved and \
                      signed)";
     let kubelet_conf = kubelet::KUBELET_CONF;
+    let proxy = d.ctx(out)?.api_server_proxy;
     let client = loop {
+        if let Some(settings) = &proxy {
+            super::apiproxy_setup::fix_kubelet_conf(&d.host, settings, out)?;
+        }
         let last = match d.host.read(kubelet_conf) {
             Err(_) => format!("{kubelet_conf} does not exist yet"),
             Ok(bytes) => match String::from_utf8(bytes)

@@ -1,6 +1,8 @@
 //! The three workflows (init, join, reset): their phase trees, their run data, and what each phase does —
 //! each phase a few lines that call a planner and apply its steps.
 
+pub mod apiproxy;
+pub mod apiproxy_setup;
 pub mod certs;
 pub mod certs_care;
 pub mod config_migrate;

@@ -273,6 +273,10 @@ fn is_socket(path: &Path) -> bool {
 /// cleanup-node.
 pub fn cleanup_node(d: &ResetData, out: &Output) -> anyhow::Result<()> {
     stop_kubelet(d, out);
+    // kbinit's node-local API server proxy, if this node has it (says nothing otherwise)
+    if let Err(e) = super::apiproxy_setup::remove(&d.host, d.dry_run(), out) {
+        out.warn(&format!("[reset] Failed to remove the API server proxy: {e:#}"));
+    }
     unmount_kubelet_dirs(d, out);
     remove_containers(d, out);
     let cert_dir = d.args.cert_dir.trim_end_matches('/').to_string();

@@ -16,13 +16,13 @@ use serde_json::json;
 use crate::fakeapi::testkit::{self, seed_kubeadm_rbac, token_secret};
 use crate::support::{Node, Run, reference, snapshot};
 
-const TOKEN: &str = "abcdef.0123456789abcdef";
+pub(crate) const TOKEN: &str = "abcdef.0123456789abcdef";
 const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-struct Fixture {
-    c: testkit::Cluster,
-    endpoint: String,
-    pin: String,
+pub(crate) struct Fixture {
+    pub(crate) c: testkit::Cluster,
+    pub(crate) endpoint: String,
+    pub(crate) pin: String,
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -46,7 +46,7 @@ fn cluster_info(server: &str, ca_pem: &[u8]) -> String {
 }
 
 /// The fake, seeded; `cluster_info_ca` = the CA cluster-info embeds (the serving CA unless a test lies).
-fn fixture(cluster_info_ca: Option<&[u8]>) -> Fixture {
+pub(crate) fn fixture(cluster_info_ca: Option<&[u8]>) -> Fixture {
     fixture_with(cluster_info_ca, true)
 }
 
@@ -110,7 +110,7 @@ fn fixture_with(cluster_info_ca: Option<&[u8]>, with_certs: bool) -> Fixture {
 }
 
 /// A JoinConfiguration (v1beta4, for short timeouts) for token discovery.
-fn token_config(endpoint: &str, token: &str, pins: &[&str], control_plane: Option<&str>) -> String {
+pub(crate) fn token_config(endpoint: &str, token: &str, pins: &[&str], control_plane: Option<&str>) -> String {
     let pins = if pins.is_empty() {
         "    unsafeSkipCAVerification: true\n".to_string()
     } else {

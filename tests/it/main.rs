@@ -3,6 +3,7 @@
 // unwrap is how a test says "this must hold"; helper functions outside #[test] need the same freedom
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod apiproxy; // the node-local API server proxy on loopback: TLS through it, failover, cache, discovery
 mod bad_input; // malformed configs and flags: exit 3, the field named, the root untouched
 mod certs_care; // certs renew --if-expiring-within on a netns node: only what is due, its Pods restarted in order; the timer units
 mod certs_cmd; // certs check-expiration, renew and generate-csr, judged by openssl
@@ -27,6 +28,7 @@ mod nodes; // the multi-node harness: netns nodes, static Pods, a kubelet stand-
 mod output_jsonl; // --output jsonl: events parse, phases pair up, files match the disk, failures end in error
 mod pki_openssl; // openssl as an independent judge of the generated PKI
 mod preflight; // check names, kubeadm's output format, exit codes 2/3, --ignore-preflight-errors
+mod proxy_e2e; // HA with no load balancer: the node-local api-server-proxy on netns nodes, failover, a late control-plane node, the cache
 mod rerun; // init re-run on a netns node: nothing to do, restored leftovers, foreign files refused
 mod reset; // reset after init on a netns node, --dry-run, and a fresh init afterwards
 mod support; // temp roots, running the binary, reading ../shared

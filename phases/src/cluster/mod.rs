@@ -18,7 +18,7 @@ pub mod bootstrap_token;
 pub mod certkey;
 pub mod join_command;
 pub mod mark_control_plane;
-mod rbac;
+pub(crate) mod rbac;
 pub mod token;
 pub mod upload_certs;
 pub mod upload_config;

@@ -121,6 +121,9 @@ fn split_documents(text: &str, warnings: &mut Vec<String>) -> Result<Docs, Error
                 };
                 put(slot, doc, &kind)?;
             }
+            // kbinit's own documents (the API server proxy setting): decoded and validated by
+            // `crate::apiserver_proxy::from_config_text`; kubeadm warns about and ignores this group
+            "kbinit.io" => {}
             _ => warnings.push(format!("ignored YAML document with GroupVersionKind {api}, Kind={kind}")),
         }
     }

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Several listeners (also in other network namespaces: `serve_in_netns`) share one store, as API servers share
-//! etcd. What is simplified is said in each module's header; the main points: no watch, no managedFields or
+//! etcd. What is simplified is said in each module's header; the main points: watch by listing again (see `watch`), no managedFields or
 //! apply conflicts, strategic merge = JSON merge patch, garbage collection and namespace deletion happen at once,
 //! a fixed-rule Node authorizer, and only the default ClusterRoles kubeadm relies on.
 //!
@@ -45,6 +45,7 @@ mod status;
 mod store;
 pub mod testkit;
 mod validate;
+mod watch;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};

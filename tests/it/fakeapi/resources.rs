@@ -76,6 +76,7 @@ pub static RESOURCES: &[Resource] = &[
         ..res("", "services", "Service", true, NameRule::Label)
     },
     res("", "endpoints", "Endpoints", true, NameRule::Subdomain),
+    res("discovery.k8s.io", "endpointslices", "EndpointSlice", true, NameRule::Subdomain),
     // mirror Pods of static Pods (kubeadm reads the etcd Pods' endpoint annotations); a deleted Pod is returned
     Resource {
         delete_returns_object: true,

@@ -159,11 +159,41 @@ async fn connection(
                 cert_user: cert_user.as_ref(),
                 server_address: &server_address,
             };
+            let watching = parts.method == http::Method::GET && super::watch::is_watch(incoming.query);
+            let list_query = super::watch::list_query(incoming.query);
+            let incoming = Incoming { query: if watching { &list_query } else { incoming.query }, ..incoming };
             let out = respond(&mut store.lock().unwrap_or_else(|e| e.into_inner()), &incoming);
+            let first: Option<serde_json::Value> =
+                if watching && out.code == 200 { serde_json::from_slice(&out.body).ok() } else { None };
+            let body = match first {
+                // a watch: the list's items after the requested version, then every change, as JSON lines
+                Some(first) => {
+                    let (store, cert_user) = (store.clone(), cert_user.clone());
+                    let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
+                    let (authorization, content_type) = (authorization.clone(), content_type.clone());
+                    let relist = move || {
+                        let again = Incoming {
+                            method: &method,
+                            path: &path,
+                            query: &list_query,
+                            content_type: &content_type,
+                            authorization: authorization.as_deref(),
+                            body: &[],
+                            cert_user: cert_user.as_ref(),
+                            server_address: &server_address,
+                        };
+                        let out = respond(&mut store.lock().unwrap_or_else(|e| e.into_inner()), &again);
+                        (out.code == 200).then(|| serde_json::from_slice(&out.body).ok()).flatten()
+                    };
+                    let query = parts.uri.query().unwrap_or("").to_string();
+                    BodyExt::boxed(http_body_util::StreamBody::new(super::watch::stream(&query, &first, relist)))
+                }
+                None => BodyExt::boxed(Full::new(Bytes::from(out.body))),
+            };
             let response = hyper::Response::builder()
                 .status(out.code)
                 .header(http::header::CONTENT_TYPE, out.content_type)
-                .body(Full::new(Bytes::from(out.body)))
+                .body(body)
                 .expect("response");
             Ok::<_, Infallible>(response)
         }

@@ -42,6 +42,8 @@ struct State {
     healthz: bool,
     started: Vec<String>,
     registered: bool,
+    /// kbinit's api-server-proxy, run as its systemd unit would be.
+    proxy: Option<Child>,
 }
 
 /// The installed etcd is Debian's 3.4, while the manifests of Kubernetes 1.35+ name an etcd 3.6/3.7 image and
@@ -115,6 +117,15 @@ impl KubeletStandIn {
         std::fs::read_to_string(self.root.join("etcd.log")).unwrap_or_default()
     }
 
+    /// Kills this node's api-server-proxy (the stand-in restarts it, as systemd would).
+    #[allow(dead_code)] // for the proxy tests
+    pub fn kill_proxy(&self) {
+        if let Some(c) = self.state.lock().unwrap().proxy.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// Kills this node's etcd (to test what kbinit does when a member never becomes healthy).
     #[allow(dead_code)] // for the join tests
     pub fn kill_etcd(&self) {
@@ -138,11 +149,12 @@ impl Drop for KubeletStandIn {
         }
         s.listeners.clear();
         s.controllers = None;
+        super::proxyunit::stop(&mut s.proxy);
     }
 }
 
 /// Moves the calling thread into `/run/netns/<name>`: sockets it creates and processes it spawns live there.
-fn enter_netns(name: &str) {
+pub(crate) fn enter_netns(name: &str) {
     let ns = std::fs::File::open(format!("/run/netns/{name}")).unwrap();
     // SAFETY: setns(2) changes only this thread's network namespace; the fd is open for the call.
     let rc = unsafe { nix::libc::setns(ns.as_raw_fd(), nix::libc::CLONE_NEWNET) };
@@ -157,6 +169,12 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
         serve_kubelet_healthz()?;
         s.healthz = true;
         s.events.push("kubelet healthz on 127.0.0.1:10248".into());
+    }
+    if let Some(line) = super::proxyunit::supervise(root, &mut s.proxy) {
+        s.events.push(line);
+    }
+    if s.proxy.is_some() && !root.join(super::proxyunit::UNIT).exists() {
+        super::proxyunit::stop(&mut s.proxy);
     }
     // a static Pod whose manifest is gone is stopped, as the kubelet does (e.g. after `kbinit reset`)
     let gone: Vec<String> =
@@ -213,6 +231,9 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
                 let port: u16 = flag("secure-port").and_then(|p| p.parse().ok()).unwrap_or(6443);
                 let tls = serving_tls(&cert, &key, &ca)?;
                 s.listeners.push((name.to_string(), api.serve(format!("0.0.0.0:{port}").parse().unwrap(), tls)));
+                if let Some(ip) = flag("advertise-address") {
+                    super::proxyunit::add_endpoint(api, &ip, port);
+                }
             }
             _ => {
                 // health endpoints answered anonymously by the fake, with the API server's certificate
@@ -353,6 +374,10 @@ fn tls_bootstrap(cfg: &StandInConfig, bootstrap_conf: &Path) -> Result<(), Strin
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     kc["users"] = json!([{ "name": "default-auth", "user": {
         "client-certificate-data": b64(&cert_pem), "client-key-data": b64(&key.serialize_pem()) } }]);
+    // the kubelet keeps only server and CA of the bootstrap cluster (it drops tls-server-name)
+    if let Some(c) = kc.pointer_mut("/clusters/0/cluster").and_then(Value::as_object_mut) {
+        c.remove("tls-server-name");
+    }
     if let Some(ctx) = kc.pointer_mut("/contexts/0/context/user") {
         *ctx = json!("default-auth");
     }

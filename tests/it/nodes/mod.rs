@@ -4,5 +4,6 @@
 pub mod kubelet;
 pub mod lan;
 pub mod netns;
+pub mod proxyunit;
 pub mod staticpod;
 pub mod testnode;

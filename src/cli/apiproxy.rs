@@ -1,0 +1,73 @@
+//! `kbinit api-server-proxy run|status|install|uninstall`: the flags; the work is in [`crate::flows::apiproxy`].
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// `kbinit api-server-proxy …`
+#[derive(Subcommand, Debug)]
+pub enum ApiProxyCommand {
+    /// Run the node-local API server proxy in the foreground (what the systemd unit starts).
+    Run(RunArgs),
+    /// Show the running proxy's backends and their health.
+    Status(StatusArgs),
+    /// Set the proxy up on this node: the systemd unit, and the kubelet's kubeconfigs pointed at it.
+    Install(InstallArgs),
+    /// Remove the proxy from this node and point the kubelet's kubeconfigs back at the API server.
+    Uninstall(UninstallArgs),
+}
+
+/// Flags of `kbinit api-server-proxy run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub listen_address: IpAddr,
+    /// Port to listen on.
+    #[arg(long, default_value_t = crate::apiproxy::DEFAULT_PORT)]
+    pub port: u16,
+    /// An API server (`host:port`) to start from when no cached list exists; repeatable.
+    #[arg(long = "server", value_name = "IP:PORT")]
+    pub servers: Vec<std::net::SocketAddr>,
+    /// Kubeconfigs for discovering the API servers, first existing wins [default: the kubelet's kubelet.conf,
+    /// then bootstrap-kubelet.conf].
+    #[arg(long = "kubeconfig", value_name = "FILE")]
+    pub kubeconfigs: Vec<PathBuf>,
+    /// Do not learn API servers from the cluster (serve the cached and given ones only).
+    #[arg(long)]
+    pub no_discovery: bool,
+}
+
+/// Flags of `kbinit api-server-proxy status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Output format: text or json.
+    #[arg(short = 'o', long = "output", default_value = "text")]
+    pub output: String,
+}
+
+/// Flags of `kbinit api-server-proxy install`.
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    /// Port of the proxy [default: the cluster's setting, else 7445].
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// API servers (`host:port`) to start from [default: the server of the kubelet's kubeconfig].
+    #[arg(long = "server", value_name = "IP:PORT")]
+    pub servers: Vec<std::net::SocketAddr>,
+    /// Show what would be written and changed, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Flags of `kbinit api-server-proxy uninstall`.
+#[derive(Args, Debug)]
+pub struct UninstallArgs {
+    /// The API server URL to point the kubelet's kubeconfigs back at [default: the first cached API server].
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Show what would be changed, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
