@@ -835,7 +835,8 @@ pub fn refuse_removed_api(api: ApiVersion, kinds: &[String], version: &KubeVersi
         format!(
             "your configuration file uses an old API spec: {gv:?}. Please use kubeadm {V1BETA3_MIGRATE_WITH} instead and \
              run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, \
-             similar spec using a newer API version. (Kubernetes {version} reads kubeadm.k8s.io/v1beta4 only.)"
+             similar spec using a newer API version. (Kubernetes {version} reads kubeadm.k8s.io/v1beta4 only; \
+             'kbinit config migrate --old-config old.yaml --new-config new.yaml' migrates it for any release.)"
         ),
     ))
 }
@@ -845,6 +846,26 @@ pub fn load_init(
     config_text: Option<&str>,
     flags: &InitFlags,
     host: &HostFacts,
+) -> Result<Loaded<InitConfiguration>, Error> {
+    load_init_as(config_text, flags, host, RemovedApi::Refuse)
+}
+
+/// Whether [`load_init_as`] refuses a config API version the release no longer reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RemovedApi {
+    /// As kubeadm: `init`, `config validate`, everything that uses the configuration.
+    Refuse,
+    /// `config migrate`, whose job is to read it (kubeadm needs an older kubeadm for that; kbinit reads every
+    /// version it knows for every release).
+    Read,
+}
+
+/// [`load_init`], reading removed API versions too when asked.
+pub(crate) fn load_init_as(
+    config_text: Option<&str>,
+    flags: &InitFlags,
+    host: &HostFacts,
+    removed_api: RemovedApi,
 ) -> Result<Loaded<InitConfiguration>, Error> {
     let mut warnings = Vec::new();
     let nm = Namer { flags: config_text.is_none() };
@@ -925,7 +946,9 @@ pub fn load_init(
 
     // kubeadm refuses a removed API version before anything else; kbinit checks it last so that each other
     // bad value keeps its own message (the outcome, exit 3 with nothing written, is the same)
-    refuse_removed_api(api_version, &docs_kinds, version)?;
+    if removed_api == RemovedApi::Refuse {
+        refuse_removed_api(api_version, &docs_kinds, version)?;
+    }
     if version.warns_kube_proxy_ipvs()
         && docs.kube_proxy.as_ref().and_then(|k| k.get("mode")).and_then(Value::as_str) == Some("ipvs")
     {

@@ -27,7 +27,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::load::{api_version_string, load_init, load_join};
+use super::load::{RemovedApi, api_version_string, load_init, load_init_as, load_join};
 use super::model::{ApiVersion, HostFacts};
 use super::wire::*;
 use crate::Error;
@@ -214,7 +214,9 @@ pub fn migrate(text: &str, allow_experimental: bool, host: &HostFacts) -> Result
     }
 
     let has_init = old.init.is_some() || old.cluster.is_some();
-    let before_init = if has_init { Some(load_init(Some(text), &Default::default(), &facts)?) } else { None };
+    // the old file is read in whatever version it has, even one its release no longer reads (v1beta3 for 1.37+)
+    let before_init =
+        if has_init { Some(load_init_as(Some(text), &Default::default(), &facts, RemovedApi::Read)?) } else { None };
     let before_join = match old.join {
         Some(_) => Some(load_join(Some(text), &Default::default(), &facts)?),
         None => None,

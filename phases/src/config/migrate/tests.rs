@@ -76,7 +76,8 @@ fn check(case: &str, old: &str, api: &str) -> Migration {
     }
     let f = load_facts(&facts());
     if old.contains("InitConfiguration") || old.contains("ClusterConfiguration") {
-        let a = load_init(Some(old), &Default::default(), &f).unwrap().config;
+        // the old file as the migration reads it: in its own API version even where its release refuses that
+        let a = load_init_as(Some(old), &Default::default(), &f, RemovedApi::Read).unwrap().config;
         let b = load_init(Some(&m.text), &Default::default(), &f).unwrap().config;
         assert_eq!(b.api_version, m.api, "{case}");
         assert_same_init(case, &a, &b);
@@ -224,6 +225,12 @@ fn bad_input_corpus_is_refused_as_init_refuses_it() {
             continue; // the fault is in a flag, which migrate does not take
         }
         let expect = std::fs::read_to_string(dir.join("expect")).unwrap();
+        if expect.contains("uses an old API spec") {
+            // the one fault migrate exists to fix: the file comes out in the version its release reads
+            let m = migrate(&config, false, &facts()).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            assert_eq!(m.api, ApiVersion::V1beta4, "{}", dir.display());
+            continue;
+        }
         let e = migrate(&config, false, &facts()).expect_err(&dir.display().to_string());
         assert!(e.is_invalid_input(), "{}: {e}", dir.display());
         assert!(e.to_string().contains(expect.trim_end()), "{}: {e} lacks {:?}", dir.display(), expect.trim_end());
