@@ -6,6 +6,7 @@ pub mod init;
 pub mod join;
 pub mod misc;
 pub mod reset;
+pub mod upgrade;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,9 @@ pub enum Command {
     /// Configuration documents and images.
     #[command(subcommand)]
     Config(misc::ConfigCommand),
+    /// Upgrade your cluster smoothly to a newer version with this command.
+    #[command(subcommand)]
+    Upgrade(upgrade::UpgradeCommand),
     /// Print kbinit's version.
     Version(misc::VersionArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -82,6 +86,7 @@ pub fn command() -> clap::Command {
                 .args_conflicts_with_subcommands(true)
                 .term_width(0)
         })
+        .mut_subcommand("upgrade", upgrade::with_phase_commands)
 }
 
 /// Parses the command line and runs the command.
@@ -106,6 +111,9 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
             let a = reset::ResetArgs::from_arg_matches(leaf)?;
             with_events(out.with_format(a.output), |out| flows::reset::exec(&global, a, Some(&phase), out))
         }
+        ("upgrade", Some((cmd @ ("apply" | "node"), m))) if m.subcommand_name() == Some("phase") => {
+            upgrade::exec_phase(&global, cmd, m, &out)
+        }
         _ => match Cli::from_arg_matches(&matches)?.command {
             Command::Init(a) => with_events(out.with_format(a.output), |out| flows::init::exec(&global, *a, None, out)),
             Command::Join(a) => with_events(out.with_format(a.output), |out| flows::join::exec(&global, *a, None, out)),
@@ -115,6 +123,7 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
             Command::Token(c) => misc::token(&global, c, &out),
             Command::Certs(c) => misc::certs(&global, c, &out),
             Command::Config(c) => misc::config(&global, c, &out),
+            Command::Upgrade(c) => upgrade::exec(&global, c, &out),
             Command::Version(a) => misc::version(a, &out),
             Command::Completion(a) => misc::completion(a, &out),
         },

@@ -10,6 +10,10 @@ pub mod join_node;
 pub mod reset;
 pub mod reset_node;
 pub mod token;
+pub mod upgrade;
+pub mod upgrade_apply;
+pub mod upgrade_node;
+pub mod upgrade_staticpods;
 
 use std::path::{Path, PathBuf};
 

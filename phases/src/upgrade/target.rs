@@ -184,6 +184,18 @@ pub fn target_manifest(
     pod_yaml(&pod)
 }
 
+/// The image tag of a manifest's first container (empty when it has none).
+pub fn manifest_image_tag(yaml: &str) -> String {
+    crate::yaml::from_yaml(yaml)
+        .ok()
+        .and_then(|p| {
+            p.pointer("/spec/containers/0/image")
+                .and_then(Value::as_str)
+                .map(|i| super::state::image_tag(i).to_string())
+        })
+        .unwrap_or_default()
+}
+
 /// kubeadm's `ManifestFilesAreEqual`: both parse, and as objects they are equal (formatting aside).
 pub fn manifests_equal(a: &str, b: &str) -> bool {
     match (crate::yaml::from_yaml(a), crate::yaml::from_yaml(b)) {

@@ -1,0 +1,172 @@
+//! `kbinit upgrade node`: on every node after `upgrade apply` ran on the first control plane (sheet §5). The
+//! target is the `kubernetesVersion` apply uploaded to kubeadm-config; there is no version argument and no skew
+//! check, as in kubeadm. A control-plane node (its kube-apiserver manifest exists) upgrades its static Pods with
+//! the same backup and rollback as apply; every node rewrites its kubelet files; the last control plane to be
+//! upgraded applies the addons. Also here: the kubelet file and kubelet.conf steps both commands share.
+
+use kbinit_phases::kubeconfig;
+use kbinit_phases::paths;
+use kbinit_phases::plan::FileKind;
+use kbinit_phases::upgrade::{backup, target};
+
+use super::upgrade::{APISERVER_MANIFEST, Context};
+use super::upgrade_apply::{Mode, UpgradeData, addon_phase, shared};
+use crate::cli::Global;
+use crate::cli::upgrade::NodeArgs;
+use crate::error::invalid;
+use crate::host::Host;
+use crate::output::Output;
+use crate::workflow::{Phase, Workflow};
+
+/// The phases of `upgrade node`, in kubeadm's (v1.31+) order.
+pub fn workflow() -> Workflow<UpgradeData> {
+    Workflow {
+        command: "upgrade node",
+        phases: vec![
+            Phase::leaf("preflight", "Run upgrade node pre-flight checks", shared::run_preflight),
+            Phase::leaf(
+                "control-plane",
+                "Upgrade the control plane instance deployed on this node, if any",
+                shared::run_control_plane,
+            ),
+            Phase::leaf("kubeconfig", "Upgrade kubeconfig files for this node", shared::run_kubeconfig).hidden(),
+            Phase::leaf(
+                "kubelet-config",
+                "Upgrade the kubelet configuration for this node by downloading it from the kubelet-config ConfigMap stored in the cluster",
+                shared::run_kubelet_config,
+            ),
+            addon_phase(),
+            Phase::leaf("post-upgrade", "Run post upgrade tasks", shared::run_post_upgrade),
+        ],
+    }
+}
+
+/// Runs `kbinit upgrade node` (or one phase of it).
+pub fn exec(g: &Global, a: NodeArgs, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
+    let wf = workflow();
+    let selected = wf.select(only, &a.skip_phases.clone().unwrap_or_default())?;
+    let cfg = super::upgrade::load_config(a.config.as_ref())?;
+    let s = &cfg.node;
+    if !g.root.is_dir() {
+        return Err(invalid(format!("--root {:?} is not a directory", g.root.display())));
+    }
+    let host = Host::new(g.root.clone(), None);
+    let control_plane = host.path(APISERVER_MANIFEST).exists();
+    let default_kc = if control_plane { "/etc/kubernetes/admin.conf" } else { "/etc/kubernetes/kubelet.conf" };
+    let kubeconfig = a.kubeconfig.clone().unwrap_or_else(|| default_kc.to_string());
+    let ctx = Context::read(host, &kubeconfig, &cfg.timeouts, Some("upgrade"), out)
+        .map_err(|e| anyhow::anyhow!("unable to fetch the kubeadm-config ConfigMap: {e:#}"))?;
+    let target = ctx.cluster.kubernetes_version.clone();
+    let init = ctx.node_init(&target, &cfg.timeouts);
+    let mut data = UpgradeData {
+        mode: Mode::Node,
+        dry_run: a.dry_run || s.dry_run,
+        yes: true,
+        force: false,
+        renew_certs: a.certificate_renewal.unwrap_or(s.certificate_renewal),
+        etcd_upgrade: a.etcd_upgrade.unwrap_or(s.etcd_upgrade),
+        timeouts: cfg.timeouts.clone(),
+        kubeconfig,
+        target,
+        ctx,
+        init,
+        control_plane,
+    };
+    wf.run(&selected, &mut data, out)?;
+    if only.is_none() && !data.target.has_v1beta4() {
+        out.say("[upgrade] The configuration for this node was successfully updated!");
+        out.say("[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.");
+    }
+    Ok(())
+}
+
+fn read_text(d: &UpgradeData, path: &str) -> Option<String> {
+    d.ctx.host.read(path).ok().and_then(|b| String::from_utf8(b).ok())
+}
+
+/// 1.33+ (ControlPlaneKubeletLocalMode): a control-plane kubelet.conf that points at the controlPlaneEndpoint
+/// is pointed at this node's own API server, as init writes it at that version (sheet §4.5).
+pub fn kubelet_local_mode(d: &mut UpgradeData, out: &Output) -> anyhow::Result<()> {
+    if !d.target.kubelet_local_mode() {
+        return Ok(());
+    }
+    let path = format!("{}/kubelet.conf", paths::KUBERNETES_DIR);
+    let Some(text) = read_text(d, &path) else { return Ok(()) };
+    let node = d.init.node();
+    let (cpe, local) = (kubeconfig::control_plane_endpoint(&d.init.cluster, &node), kubeconfig::local_endpoint(&node));
+    let from = format!("server: {cpe}\n");
+    if cpe == local || !text.contains(&from) {
+        return Ok(());
+    }
+    if d.dry_run {
+        out.say(&format!(
+            "[dryrun] Would change the Server URL from {cpe:?} to {local:?} in {path} and try to restart kubelet"
+        ));
+        return Ok(());
+    }
+    let new = text.replace(&from, &format!("server: {local}\n"));
+    d.ctx.host.write(&path, new.as_bytes(), FileKind::Kubeconfig.mode())
+}
+
+/// The kubelet-config phase: back up config.yaml, write the cluster's KubeletConfiguration, and bring the other
+/// kubelet files to what init/join writes at the target (instance-config.yaml from 1.34; the pause image in
+/// kubeadm-flags.env — kbinit's init writes it there, so an upgrade updates its tag).
+pub fn write_kubelet_files(d: &mut UpgradeData, out: &Output) -> anyhow::Result<()> {
+    let dir = format!("{}/kubeadm-kubelet-config-{}", backup::TMP_DIR, backup::stamp(time::OffsetDateTime::now_utc()));
+    out.warn(&format!(
+        "Using temporary directory {dir} for kubelet config. To override it set the environment variable KUBEADM_UPGRADE_DRYRUN_DIR"
+    ));
+    let config = target::kubelet_config_yaml(&d.init);
+    let mode = FileKind::Kubelet.mode();
+    if d.dry_run {
+        out.say(&format!("[dryrun] Would back up kubelet config file to {dir}/config.yaml"));
+        out.say(&format!("[dryrun] Would write file {:?} with content:", paths::KUBELET_CONFIG));
+        out.raw(&config.lines().map(|l| format!("\t{l}\n")).collect::<String>());
+    } else {
+        if let Some(current) = read_text(d, paths::KUBELET_CONFIG) {
+            d.ctx.host.ensure_dir(&dir, 0o700)?;
+            out.say(&format!("[upgrade] Backing up kubelet config file to {dir}/config.yaml"));
+            d.ctx.host.write(&format!("{dir}/config.yaml"), current.as_bytes(), mode)?;
+        }
+        out.say(&format!("[kubelet-start] Writing kubelet configuration to file {:?}", paths::KUBELET_CONFIG));
+        d.ctx.host.write(paths::KUBELET_CONFIG, config.as_bytes(), mode)?;
+        if d.target.node_local_cri_socket() && read_text(d, paths::KUBELET_INSTANCE_CONFIG).is_none() {
+            let instance = format!(
+                "apiVersion: kubelet.config.k8s.io/v1beta1\ncontainerRuntimeEndpoint: {}\nkind: KubeletConfiguration\n",
+                d.ctx.cri_socket
+            );
+            d.ctx.host.write(paths::KUBELET_INSTANCE_CONFIG, instance.as_bytes(), mode)?;
+        }
+        if let Some(env) = read_text(d, paths::KUBELET_FLAGS_ENV) {
+            let pause = format!("{}/pause:{}", d.init.cluster.image_repository, d.target.pause_tag());
+            let new = replace_flag(&env, "pod-infra-container-image", &pause);
+            if new != env {
+                d.ctx.host.write(paths::KUBELET_FLAGS_ENV, new.as_bytes(), mode)?;
+            }
+        }
+    }
+    out.say("[upgrade/kubelet-config] The kubelet configuration for this node was successfully upgraded!");
+    Ok(())
+}
+
+/// `--name=<old>` → `--name=<value>` in a kubeadm-flags.env line (nothing when the flag is absent).
+fn replace_flag(env: &str, name: &str, value: &str) -> String {
+    let key = format!("--{name}=");
+    let Some(start) = env.find(&key) else { return env.to_string() };
+    let from = start + key.len();
+    let end = env[from..].find([' ', '"', '\n']).map_or(env.len(), |i| from + i);
+    format!("{}{value}{}", &env[..from], &env[end..])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replaces_one_flag_value() {
+        let env = "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///c.sock --pod-infra-container-image=registry.k8s.io/pause:3.9\"\n";
+        assert_eq!(
+            super::replace_flag(env, "pod-infra-container-image", "registry.k8s.io/pause:3.10"),
+            env.replace("3.9", "3.10")
+        );
+        assert_eq!(super::replace_flag("X=\"\"\n", "pod-infra-container-image", "p"), "X=\"\"\n");
+    }
+}
