@@ -100,8 +100,14 @@ impl StaticPodUpgrade<'_> {
                 match self.hash(c) {
                     Some(h) if h != before => break,
                     _ if start.elapsed() >= self.timeout => {
+                        // say what the component itself answers too (with a single API server, a broken new one
+                        // is also why its mirror Pod cannot be read)
+                        let health = match self.wait_healthy(c, Duration::from_secs(1)) {
+                            Ok(()) => "its health endpoint answers".to_string(),
+                            Err(e) => e,
+                        };
                         return Err(format!(
-                            "static Pod hash for component {c} on Node {} did not change after {}",
+                            "static Pod hash for component {c} on Node {} did not change after {}; {health}",
                             self.ctx.node_name,
                             fmt_timeout(self.timeout)
                         ));

@@ -24,3 +24,4 @@ mod preflight; // check names, kubeadm's output format, exit codes 2/3, --ignore
 mod rerun; // init re-run on a netns node: nothing to do, restored leftovers, foreign files refused
 mod reset; // reset after init on a netns node, --dry-run, and a fresh init afterwards
 mod support; // temp roots, running the binary, reading ../shared
+mod upgrade; // upgrade plan/apply/node/diff on netns nodes: a minor at a time, rollback, kill -9, bad input
