@@ -114,12 +114,17 @@ impl Context {
             .flatten()
             .and_then(|cm| cm.pointer("/data/config.conf").and_then(Value::as_str).map(str::to_string))
             .and_then(|t| kbinit_phases::yaml::from_yaml(&t).ok());
-        let state = read_state(&api)?;
-        let node_name = node_name(&host)?;
         let endpoint = match text(&host, APISERVER_MANIFEST) {
             Some(t) => Some(target::api_endpoint_from_manifest(&t)?),
             None => None,
         };
+        // a worker reads with the kubelet's identity, which may not list control-plane objects: it needs none
+        let state = match read_state(&api) {
+            Ok(s) => s,
+            Err(_) if endpoint.is_none() => ClusterState::default(),
+            Err(e) => return Err(e),
+        };
+        let node_name = node_name(&host)?;
         let cri_socket = target::cri_socket(
             text(&host, paths::KUBELET_INSTANCE_CONFIG).as_deref(),
             text(&host, paths::KUBELET_FLAGS_ENV).as_deref(),

@@ -7,11 +7,10 @@
 //!   that never becomes healthy (old manifest back byte for byte, etcd data restored, exit non-zero naming it),
 //!   and `kill -9` during the control-plane phase followed by a re-run that converges.
 
-// mod chain;
+mod chain;
 mod rollback;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use crate::nodes::testnode::TestNode;
 use crate::support::Run;
@@ -69,11 +68,6 @@ pub fn etcdctl(node: &TestNode, address: &str, args: &[&str]) -> String {
         .unwrap();
     assert!(o.status.success(), "etcdctl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Every file under `dir`, relative path → bytes.
-pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    crate::support::snapshot(dir).into_iter().map(|(p, (_, b))| (p.display().to_string(), b)).collect()
 }
 
 /// The manifests and kubelet config.yaml a fresh `kbinit init` at `version` writes for this node's
