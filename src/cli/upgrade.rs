@@ -88,8 +88,12 @@ pub struct ApplyArgs {
     /// Perform the renewal of certificates used by component changed during upgrades.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
     pub certificate_renewal: Option<bool>,
-    /// Path to a directory that contains files named "target[suffix][+patchtype].extension".
-    #[arg(long, value_name = "DIR")]
+    /// A directory of patches (files named target, suffix, patch type and extension, as kubeadm's).
+    #[arg(
+        long,
+        value_name = "DIR",
+        help = "Path to a directory that contains files named \"target[suffix][+patchtype].extension\"."
+    )]
     pub patches: Option<String>,
     /// List of phases to be skipped.
     #[arg(long, value_name = "PHASES", value_delimiter = ',')]
@@ -117,8 +121,12 @@ pub struct NodeArgs {
     /// A list of checks whose errors will be shown as warnings.
     #[arg(long, value_name = "CHECKS", value_delimiter = ',')]
     pub ignore_preflight_errors: Option<Vec<String>>,
-    /// Path to a directory that contains files named "target[suffix][+patchtype].extension".
-    #[arg(long, value_name = "DIR")]
+    /// A directory of patches (files named target, suffix, patch type and extension, as kubeadm's).
+    #[arg(
+        long,
+        value_name = "DIR",
+        help = "Path to a directory that contains files named \"target[suffix][+patchtype].extension\"."
+    )]
     pub patches: Option<String>,
     /// List of phases to be skipped.
     #[arg(long, value_name = "PHASES", value_delimiter = ',')]

@@ -304,10 +304,10 @@ impl StaticPodUpgrade<'_> {
                 problems.push(format!("no backup of {c} in {backup_dir}"));
                 continue;
             };
-            if *c == "etcd" {
-                if let Err(e) = self.restore_etcd_data(etcd_dir, out) {
-                    problems.push(e);
-                }
+            if *c == "etcd"
+                && let Err(e) = self.restore_etcd_data(etcd_dir, out)
+            {
+                problems.push(e);
             }
             match self.host().write(&path, &old, 0o600) {
                 Ok(()) => restored.push(c.to_string()),
