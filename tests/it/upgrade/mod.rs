@@ -8,6 +8,7 @@
 //!   and `kill -9` during the control-plane phase followed by a re-run that converges.
 
 mod chain;
+mod ha;
 mod rollback;
 
 use std::collections::BTreeMap;
