@@ -59,6 +59,28 @@ pub fn load_config(path: Option<&std::path::PathBuf>) -> anyhow::Result<UpgradeC
     }
 }
 
+/// Reads a `--patches` directory (a path on the machine running kbinit, like `--config`); warnings name skipped
+/// files.
+pub fn load_patches(dir: &str, out: &Output) -> anyhow::Result<Vec<kbinit_phases::upgrade::patches::Patch>> {
+    if dir.is_empty() {
+        return Ok(Vec::new());
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| invalid(format!("--patches {dir:?}: {e}")))?;
+    let mut files = Vec::new();
+    for e in entries.flatten() {
+        if e.path().is_file() {
+            let text =
+                std::fs::read_to_string(e.path()).map_err(|err| invalid(format!("{}: {err}", e.path().display())))?;
+            files.push((e.file_name().to_string_lossy().into_owned(), text));
+        }
+    }
+    let (patches, warnings) = kbinit_phases::upgrade::patches::parse_patch_files(&files)?;
+    for w in warnings {
+        out.warn(&w);
+    }
+    Ok(patches)
+}
+
 /// Resolves a target version, refusing one outside kbinit's table with the table named.
 pub fn resolve_target(text: &str) -> anyhow::Result<KubeVersion> {
     Ok(KubeVersion::resolve(text)?)

@@ -63,6 +63,8 @@ pub struct UpgradeData {
     pub init: InitConfiguration,
     /// This node runs a control plane.
     pub control_plane: bool,
+    /// `--patches`.
+    pub patches: Vec<kbinit_phases::upgrade::patches::Patch>,
 }
 
 impl UpgradeData {
@@ -93,6 +95,7 @@ fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<Upgrade
              control-plane node"
         )));
     }
+    let patches = super::upgrade::load_patches(a.patches.as_deref().unwrap_or(&s.patches_dir), out)?;
     let ctx = Context::read(host, &a.common.kubeconfig, &cfg.timeouts, Some("upgrade"), out)?;
     let init = ctx.node_init(&target, &cfg.timeouts);
     Ok(UpgradeData {
@@ -108,6 +111,7 @@ fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<Upgrade
         ctx,
         init,
         control_plane: true,
+        patches,
     })
     .and_then(|d| check_policy(d, a, out))
 }
@@ -186,6 +190,7 @@ pub fn run_control_plane(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::
         etcd_upgrade: d.etcd_upgrade,
         dry_run: d.dry_run,
         timeout: super::upgrade::upgrade_timeout(&d.timeouts),
+        patches: &d.patches,
     };
     up.run(out)
 }

@@ -54,6 +54,7 @@ pub fn exec(g: &Global, a: NodeArgs, only: Option<&str>, out: &Output) -> anyhow
     let control_plane = host.path(APISERVER_MANIFEST).exists();
     let default_kc = if control_plane { "/etc/kubernetes/admin.conf" } else { "/etc/kubernetes/kubelet.conf" };
     let kubeconfig = a.kubeconfig.clone().unwrap_or_else(|| default_kc.to_string());
+    let patches = super::upgrade::load_patches(a.patches.as_deref().unwrap_or(&s.patches_dir), out)?;
     let ctx = Context::read(host, &kubeconfig, &cfg.timeouts, Some("upgrade"), out)
         .map_err(|e| anyhow::anyhow!("unable to fetch the kubeadm-config ConfigMap: {e:#}"))?;
     let target = ctx.cluster.kubernetes_version.clone();
@@ -71,6 +72,7 @@ pub fn exec(g: &Global, a: NodeArgs, only: Option<&str>, out: &Output) -> anyhow
         ctx,
         init,
         control_plane,
+        patches,
     };
     wf.run(&selected, &mut data, out)?;
     if only.is_none() && !data.target.has_v1beta4() {
@@ -116,7 +118,7 @@ pub fn write_kubelet_files(d: &mut UpgradeData, out: &Output) -> anyhow::Result<
     out.warn(&format!(
         "Using temporary directory {dir} for kubelet config. To override it set the environment variable KUBEADM_UPGRADE_DRYRUN_DIR"
     ));
-    let config = target::kubelet_config_yaml(&d.init);
+    let (config, patched) = target::patch_kubelet_config(target::kubelet_config_yaml(&d.init), &d.patches)?;
     let mode = FileKind::Kubelet.mode();
     if d.dry_run {
         out.say(&format!("[dryrun] Would back up kubelet config file to {dir}/config.yaml"));
@@ -127,6 +129,9 @@ pub fn write_kubelet_files(d: &mut UpgradeData, out: &Output) -> anyhow::Result<
             d.ctx.host.ensure_dir(&dir, 0o700)?;
             out.say(&format!("[upgrade] Backing up kubelet config file to {dir}/config.yaml"));
             d.ctx.host.write(&format!("{dir}/config.yaml"), current.as_bytes(), mode)?;
+        }
+        for line in &patched {
+            out.say(line);
         }
         out.say(&format!("[kubelet-start] Writing kubelet configuration to file {:?}", paths::KUBELET_CONFIG));
         d.ctx.host.write(paths::KUBELET_CONFIG, config.as_bytes(), mode)?;

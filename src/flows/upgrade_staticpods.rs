@@ -45,6 +45,8 @@ pub struct StaticPodUpgrade<'a> {
     pub dry_run: bool,
     /// Per component.
     pub timeout: Duration,
+    /// `--patches`.
+    pub patches: &'a [kbinit_phases::upgrade::patches::Patch],
 }
 
 fn manifest_path(c: &str) -> String {
@@ -196,8 +198,12 @@ impl StaticPodUpgrade<'_> {
                     continue;
                 }
             }
-            let new = target::target_manifest(c, self.init, self.host(), &proxy, &membership)?;
+            let rendered = target::target_manifest(c, self.init, self.host(), &proxy, &membership)?;
             out.say(&format!("[upgrade/staticpods] Preparing for {c:?} upgrade"));
+            let (new, patched) = target::patch_manifest(c, rendered, self.patches)?;
+            for line in &patched {
+                out.say(line);
+            }
             let backup_file = format!("{backup_dir}/{c}.yaml");
             if target::manifests_equal(&current_text, &new) {
                 let earlier = self.read(&backup_file).filter(|b| *b != current);

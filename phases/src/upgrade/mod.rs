@@ -8,11 +8,13 @@
 //! | [`target`] | this node at the target version: its configuration, manifests (init's renderers), kubelet config |
 //! | [`config`] | `UpgradeConfiguration` (v1beta4), unknown fields refused |
 //! | [`diff`] | the unified diff of `upgrade diff` |
+//! | [`patches`] | `--patches`: file names, strategic/merge/json patches |
 //! | [`backup`] | kubeadm's backup directory names under `/etc/kubernetes/tmp` |
 
 pub mod backup;
 pub mod config;
 pub mod diff;
+pub mod patches;
 pub mod plan;
 pub mod policy;
 pub mod state;

@@ -184,6 +184,32 @@ pub fn target_manifest(
     pod_yaml(&pod)
 }
 
+/// `manifest` with the `--patches` for `component` applied (unchanged without any), and kubeadm's lines.
+pub fn patch_manifest(
+    component: &str,
+    manifest: String,
+    patches: &[super::patches::Patch],
+) -> Result<(String, Vec<String>), Error> {
+    if !patches.iter().any(|p| p.target == component) {
+        return Ok((manifest, Vec::new()));
+    }
+    let mut doc = crate::yaml::from_yaml(&manifest)?;
+    let lines = super::patches::apply_patches(component, &mut doc, patches)?;
+    let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(doc)
+        .map_err(|e| Error::invalid("--patches", component, format!("the patched manifest is not a Pod: {e}")))?;
+    Ok((pod_yaml(&pod)?, lines))
+}
+
+/// The kubelet config with the `kubeletconfiguration` patches applied, and kubeadm's lines.
+pub fn patch_kubelet_config(config: String, patches: &[super::patches::Patch]) -> Result<(String, Vec<String>), Error> {
+    if !patches.iter().any(|p| p.target == "kubeletconfiguration") {
+        return Ok((config, Vec::new()));
+    }
+    let mut doc = crate::yaml::from_yaml(&config)?;
+    let lines = super::patches::apply_patches("kubeletconfiguration", &mut doc, patches)?;
+    Ok((crate::yaml::to_yaml(&doc), lines))
+}
+
 /// The image tag of a manifest's first container (empty when it has none).
 pub fn manifest_image_tag(yaml: &str) -> String {
     crate::yaml::from_yaml(yaml)

@@ -120,4 +120,52 @@ fn failed_components_are_rolled_back_and_a_killed_upgrade_converges() {
     }
     assert!(etcdctl(&cp, ADDRESS, &["get", "written-before-the-upgrade"]).contains("kept"));
     assert!(!cp.node.path("/etc/kubernetes/tmp/kbinit-upgrade-in-progress").exists());
+
+    // the version the cluster runs, again: every manifest is unchanged and left alone
+    let before = manifests(&cp);
+    let run = ok(cp.kbinit(&apply), "re-applying the running version", &cp);
+    for c in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+        assert!(
+            run.stdout.contains(&format!("Current and new manifests of {c} are equal, skipping upgrade")),
+            "{}",
+            run.stdout
+        );
+    }
+    assert_eq!(manifests(&cp), before);
+
+    // and with --patches: only the patched component is swapped, the kubelet config gets its patch
+    let dir = cp.node.root().join("patches");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("kube-scheduler.yaml"),
+        "spec:\n  containers:\n  - name: kube-scheduler\n    resources:\n      requests:\n        cpu: 250m\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("kubeletconfiguration+merge.yaml"), "maxPods: 50\n").unwrap();
+    let dir = dir.display().to_string();
+    let mut patched = apply.to_vec();
+    patched.extend(["--patches", &dir]);
+    let run = ok(cp.kbinit(&patched), "re-applying with --patches", &cp);
+    assert!(
+        run.stdout.contains(
+            "[patches] Applied patch of type \"application/strategic-merge-patch+json\" to target \"kube-scheduler\""
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("[upgrade/staticpods] Component \"kube-scheduler\" upgraded successfully!"),
+        "{}",
+        run.stdout
+    );
+    let after = manifests(&cp);
+    assert!(String::from_utf8_lossy(&after["kube-scheduler"]).contains("cpu: 250m"));
+    assert!(
+        String::from_utf8_lossy(&after["kube-scheduler"])
+            .contains(&format!("image: registry.k8s.io/kube-scheduler:{new}"))
+    );
+    for c in ["etcd", "kube-apiserver", "kube-controller-manager"] {
+        assert_eq!(after[c], before[c], "{c} is left alone");
+    }
+    assert!(cp.node.read_str("/var/lib/kubelet/config.yaml").contains("maxPods: 50"));
 }
