@@ -1,7 +1,7 @@
 //! A v1.28.7 cluster (one control plane, one worker) made by `kbinit init`/`join` goes v1.28 → v1.29 → v1.30, one
 //! minor at a time; on the way: plan (text and `-o json` agree), diff (exactly the image tags change), `--dry-run`
 //! (nothing changes on disk or in the store), a skipped minor and other bad input (refused, exit 3, nothing
-//! changed). After each step the control plane's manifests and every node's kubelet config equal a fresh init at
+//! changed), and `kill -9` at the phase boundaries of the second step. After each step the control plane's manifests and every node's kubelet config equal a fresh init at
 //! the new version, certificates were renewed (same subject and SANs, openssl verifies), the backups are where
 //! kubeadm keeps them, and etcd kept the key written before.
 
@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::{etcdctl, fresh_init_files, manifests, ok, upgrade_config};
+use super::{apply_killed_at, etcdctl, fresh_init_files, manifests, ok, upgrade_config};
 use crate::fakeapi::FakeApi;
 use crate::nodes::lan::Lan;
 use crate::nodes::testnode::TestNode;
@@ -92,14 +92,18 @@ fn refused(run: Run, want: &str) {
     assert!(run.stderr.contains(want), "{want:?} not in\n{}", run.stderr);
 }
 
-/// `upgrade apply <version>` and the checks every minor step gets.
-fn upgrade_to(api: &FakeApi, cp: &TestNode, w: &TestNode, version: &str, cfg: &str) {
+/// `upgrade apply <version>` (first killed with SIGKILL once at each of `kills`, then run again to the end) and
+/// the checks every minor step gets.
+fn upgrade_to(api: &FakeApi, cp: &TestNode, w: &TestNode, version: &str, cfg: &str, kills: &[&str]) {
     let old = manifests(cp);
     let crt = cp.node.path("/etc/kubernetes/pki/apiserver.crt").display().to_string();
     let before = openssl(&["x509", "-noout", "-enddate", "-serial", "-in", &crt]);
     let ident = |f: &str| openssl(&["x509", "-noout", "-subject", "-ext", "subjectAltName", "-in", f]);
     let before_ident = ident(&crt);
     std::thread::sleep(std::time::Duration::from_secs(1)); // a renewed NotAfter differs by at least a second
+    for at in kills {
+        apply_killed_at(cp, &["upgrade", "apply", version, "--yes", "--config", cfg], at);
+    }
     let run = ok(cp.kbinit(&["upgrade", "apply", version, "--yes", "--config", cfg]), "upgrade apply", cp);
     assert!(
         run.stdout.contains(&format!(
@@ -226,10 +230,18 @@ fn a_cluster_goes_one_minor_at_a_time_from_1_28_to_1_30() {
     assert!(differ.is_empty() && now.len() == files.len(), "the node changed: {differ:?}");
     assert_eq!(store(&api), objects, "the store is unchanged");
 
-    upgrade_to(&api, &cp, &w, "v1.29.0", &up);
+    upgrade_to(&api, &cp, &w, "v1.29.0", &up, &[]);
     refused(cp.kbinit(&["upgrade", "apply", "v1.28.7", "--yes"]), "is too low");
     // 1.29 → 1.30 changes etcd (3.5.10-0 → 3.5.12-0): its data is backed up first
-    upgrade_to(&api, &cp, &w, "v1.30.0", &up);
+    // killed at the phase boundaries on the way (etcd's swap in flight, after the control plane, after the
+    // ConfigMaps, after the kubelet config): each re-run carries on, the last one finishes
+    let kills = [
+        "manifests/etcd.yaml\" and backing up",
+        "[upgrade/control-plane] The control plane instance for this node was successfully upgraded!",
+        "[kubelet] Creating a ConfigMap \"kubelet-config\"",
+        "[upgrade/kubelet-config] The kubelet configuration for this node was successfully upgraded!",
+    ];
+    upgrade_to(&api, &cp, &w, "v1.30.0", &up, &kills);
     let tmp = cp.node.path("/etc/kubernetes/tmp");
     let etcd_backup = std::fs::read_dir(&tmp)
         .unwrap()

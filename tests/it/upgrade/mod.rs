@@ -12,6 +12,9 @@ mod ha;
 mod rollback;
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
 
 use crate::nodes::testnode::TestNode;
 use crate::support::Run;
@@ -22,6 +25,28 @@ kind: UpgradeConfiguration
 timeouts:
   upgradeManifests: 25s
 ";
+
+/// Runs `upgrade apply` and kills it (SIGKILL to its process group) once it printed a line containing `at`.
+pub fn apply_killed_at(node: &TestNode, args: &[&str], at: &str) -> String {
+    let mut c = node.ns.command(env!("CARGO_BIN_EXE_kbinit"));
+    c.arg("--root").arg(node.node.root()).args(args).env_remove("KUBECONFIG");
+    let mut child = c.stdout(Stdio::piped()).stderr(Stdio::null()).process_group(0).spawn().unwrap();
+    let pid = child.id() as i32;
+    let mut seen = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains(at) {
+            // SAFETY: kill(2) on the process group this test spawned
+            unsafe { nix::libc::kill(-pid, nix::libc::SIGKILL) };
+            break;
+        }
+    }
+    let _ = child.wait();
+    assert!(seen.contains(at), "the run never reached {at:?}:\n{seen}");
+    seen
+}
 
 /// Asserts success, showing what the node and the stand-in said otherwise.
 pub fn ok(run: Run, what: &str, node: &TestNode) -> Run {

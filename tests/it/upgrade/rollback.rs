@@ -2,40 +2,14 @@
 //! newest: a new etcd that never becomes healthy, then a new kube-apiserver that never does, then `kill -9`
 //! while the kubelet restarts kube-apiserver and a re-run.
 
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
-use std::process::Stdio;
-
 use kbinit_phases::version::{KubeVersion, MAX_MINOR};
 
-use super::{etcdctl, fresh_init_files, manifests, ok, upgrade_config};
+use super::{apply_killed_at, etcdctl, fresh_init_files, manifests, ok, upgrade_config};
 use crate::fakeapi::FakeApi;
 use crate::nodes::testnode::{TestNode, init_config};
 use crate::support::{Run, require_tool};
 
 const ADDRESS: &str = "192.0.2.30";
-
-/// Runs `upgrade apply` and kills it (SIGKILL to its process group) once it printed a line containing `at`.
-fn apply_killed_at(node: &TestNode, args: &[&str], at: &str) -> String {
-    let mut c = node.ns.command(env!("CARGO_BIN_EXE_kbinit"));
-    c.arg("--root").arg(node.node.root()).args(args).env_remove("KUBECONFIG");
-    let mut child = c.stdout(Stdio::piped()).stderr(Stdio::null()).process_group(0).spawn().unwrap();
-    let pid = child.id() as i32;
-    let mut seen = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.contains(at) {
-            // SAFETY: kill(2) on the process group this test spawned
-            unsafe { nix::libc::kill(-pid, nix::libc::SIGKILL) };
-            break;
-        }
-    }
-    let _ = child.wait();
-    assert!(seen.contains(at), "the run never reached {at:?}:\n{seen}");
-    seen
-}
 
 #[test]
 fn failed_components_are_rolled_back_and_a_killed_upgrade_converges() {
