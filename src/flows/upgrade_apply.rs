@@ -119,6 +119,11 @@ fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<Upgrade
 /// The skew policy (sheet §3), printed as kubeadm prints it; a refusal is invalid input.
 fn check_policy(d: UpgradeData, a: &ApplyArgs, out: &Output) -> anyhow::Result<UpgradeData> {
     let cluster = d.ctx.state.cluster_version()?;
+    if d.ctx.state.mixed_apiserver_versions() {
+        out.warn(
+            "Different API server versions in the cluster were discovered. Please upgrade your control plane nodes to the same version of Kubernetes",
+        );
+    }
     let errors = policy::enforce_version_policies(
         &cluster,
         &d.target,

@@ -5,10 +5,13 @@
 //!   upgraded files equal a fresh init at the new version;
 //! - `rollback`: the second-newest → newest minor of kbinit's table with a new kube-apiserver (then a new etcd)
 //!   that never becomes healthy (old manifest back byte for byte, etcd data restored, exit non-zero naming it),
-//!   and `kill -9` during the control-plane phase followed by a re-run that converges.
+//!   and `kill -9` during the control-plane phase followed by a re-run that converges;
+//! - `ha`: three control planes and a worker, apply on cp1 and node on the others, addons by the last one;
+//! - `local_mode`: kubelet.conf moved to the local API server with the minor that wants it.
 
 mod chain;
 mod ha;
+mod local_mode;
 mod rollback;
 
 use std::collections::BTreeMap;
