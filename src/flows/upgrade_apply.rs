@@ -196,6 +196,7 @@ pub fn run_control_plane(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::
         dry_run: d.dry_run,
         timeout: super::upgrade::upgrade_timeout(&d.timeouts),
         patches: &d.patches,
+        instance: d.mode == Mode::Node,
     };
     up.run(out)
 }

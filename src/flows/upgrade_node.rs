@@ -4,6 +4,7 @@
 //! the same backup and rollback as apply; every node rewrites its kubelet files; the last control plane to be
 //! upgraded applies the addons. Also here: the kubelet file and kubelet.conf steps both commands share.
 
+use anyhow::Context as _;
 use kbinit_phases::kubeconfig;
 use kbinit_phases::paths;
 use kbinit_phases::plan::FileKind;
@@ -56,7 +57,7 @@ pub fn exec(g: &Global, a: NodeArgs, only: Option<&str>, out: &Output) -> anyhow
     let kubeconfig = a.kubeconfig.clone().unwrap_or_else(|| default_kc.to_string());
     let patches = super::upgrade::load_patches(a.patches.as_deref().unwrap_or(&s.patches_dir), out)?;
     let ctx = Context::read(host, &kubeconfig, &cfg.timeouts, Some("upgrade"), out)
-        .map_err(|e| anyhow::anyhow!("unable to fetch the kubeadm-config ConfigMap: {e:#}"))?;
+        .context("unable to fetch the kubeadm-config ConfigMap")?;
     let target = ctx.cluster.kubernetes_version.clone();
     let init = ctx.node_init(&target, &cfg.timeouts);
     let mut data = UpgradeData {

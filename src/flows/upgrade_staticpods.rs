@@ -47,6 +47,8 @@ pub struct StaticPodUpgrade<'a> {
     pub timeout: Duration,
     /// `--patches`.
     pub patches: &'a [kbinit_phases::upgrade::patches::Patch],
+    /// `upgrade node` (kubeadm says "control plane instance" there).
+    pub instance: bool,
 }
 
 fn manifest_path(c: &str) -> String {
@@ -156,8 +158,9 @@ impl StaticPodUpgrade<'_> {
                 v.to_string()
             ));
         } else {
+            let what = if self.instance { "control plane instance" } else { "control plane" };
             out.say(&format!(
-                "[upgrade/control-plane] Upgrading your static Pod-hosted control plane to version {:?} (timeout: {})...",
+                "[upgrade/control-plane] Upgrading your static Pod-hosted {what} to version {:?} (timeout: {})...",
                 v.to_string(),
                 fmt_timeout(self.timeout)
             ));

@@ -307,4 +307,63 @@ mod tests {
         assert_eq!(targets(&oldest, Some(&same)).unwrap()[0].0, format!("version in the v1.{MIN_MINOR} series"));
         assert!(targets(&oldest, Some(&oldest)).unwrap().is_empty());
     }
+
+    #[test]
+    fn text_is_rendered_from_the_plan_in_kubeadms_layout() {
+        use serde_json::json;
+        let old = KubeVersion::resolve(&format!("v1.{}.0", MAX_MINOR - 1)).unwrap();
+        let new = KubeVersion::resolve(&format!("v1.{MAX_MINOR}.0")).unwrap();
+        let pod = |c: &str, tag: &str| {
+            json!({"metadata": {"labels": {"component": c, "tier": "control-plane"}},
+                   "spec": {"nodeName": "cp1", "containers": [{"image": format!("registry.k8s.io/{c}:{tag}")}]}})
+        };
+        let mut pods: Vec<_> = super::super::state::CONTROL_PLANE.iter().map(|c| pod(c, &old.to_string())).collect();
+        pods.push(pod("etcd", old.etcd_tag()));
+        let nodes = [json!({"metadata": {"name": "cp1"}, "status": {"nodeInfo": {"kubeletVersion": old.to_string()}}})];
+        let dns = json!({"spec": {"template": {"spec": {"containers": [{"image": format!("registry.k8s.io/coredns/coredns:{}", old.coredns_tag())}]}}}});
+        let state = ClusterState::from_objects(&pods, &nodes, Some(&dns), true);
+        let text =
+            format!("apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: {old}\n");
+        let facts = crate::config::HostFacts {
+            hostname: "cp1".into(),
+            default_address: Some([10, 0, 0, 1].into()),
+            ..Default::default()
+        };
+        let cfg =
+            crate::config::load_init(Some(&text), &crate::config::InitFlags::default(), &facts).unwrap().config.cluster;
+        let plan = upgrade_plan(&state, &cfg, Some(&new), &[("kubelet.config.k8s.io", "v1beta1")]).unwrap();
+        let names: Vec<&str> = plan.available_upgrades[0].components.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "kubelet",
+                "kube-apiserver",
+                "kube-controller-manager",
+                "kube-scheduler",
+                "kube-proxy",
+                "CoreDNS",
+                "kubeadm",
+                "etcd"
+            ]
+        );
+        let t = render_text(&plan);
+        let bare = old.to_string().trim_start_matches('v').to_string();
+        let rows = tabwrite(&[
+            vec!["COMPONENT".into(), "NODE".into(), "CURRENT".into(), "TARGET".into()],
+            vec!["kube-apiserver".into(), "cp1".into(), old.to_string(), new.to_string()],
+            vec!["kube-controller-manager".into(), "cp1".into(), old.to_string(), new.to_string()],
+            vec!["kube-scheduler".into(), "cp1".into(), old.to_string(), new.to_string()],
+            vec!["kube-proxy".into(), String::new(), bare, new.to_string()],
+            vec!["CoreDNS".into(), String::new(), old.coredns_tag().into(), new.coredns_tag().into()],
+            vec!["etcd".into(), "cp1".into(), old.etcd_tag().into(), new.etcd_tag().into()],
+        ]);
+        assert!(t.contains(&format!("\nUpgrade to the latest stable version:\n\n{rows}\nYou can now apply the upgrade by executing the following command:\n\n\tkbinit upgrade apply {new}\n\n{SEPARATOR}\n\n")), "{t}");
+        assert!(t.contains("kubelet     cp1    "), "{t}");
+        assert!(t.ends_with(&format!("API GROUP               CURRENT VERSION   PREFERRED VERSION   MANUAL UPGRADE REQUIRED\nkubelet.config.k8s.io   v1beta1           v1beta1             no\n{SEPARATOR}\n")), "{t}");
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["apiVersion"], OUTPUT_API_VERSION);
+        assert_eq!(json["availableUpgrades"][0]["components"][4]["name"], "kube-proxy");
+        assert!(json["availableUpgrades"][0]["components"][4].get("nodeName").is_none(), "nodeName is omitempty");
+        assert_eq!(json["configVersions"][0]["manualUpgradeRequired"], false);
+    }
 }

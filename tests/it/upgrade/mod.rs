@@ -9,6 +9,7 @@
 //! - `ha`: three control planes and a worker, apply on cp1 and node on the others, addons by the last one;
 //! - `local_mode`: kubelet.conf moved to the local API server with the minor that wants it.
 
+mod bad_input;
 mod chain;
 mod ha;
 mod local_mode;
