@@ -8,7 +8,9 @@
 //! health endpoint. If that does not happen within `timeouts.upgradeManifests`, the old manifests go back byte
 //! for byte (and etcd's data, when etcd failed), kbinit waits for the old component to answer again, and fails
 //! naming the component, the URL it probed and its last answer. Unlike kubeadm it waits for the restored
-//! component too.
+//! component too. From v1.31 an unchanged etcd manifest is still restarted with renewed certificates when
+//! kube-apiserver's manifest changes (kubeadm PR 124688): the manifest is taken away until etcd stops answering
+//! and put back.
 //!
 //! A journal (`/etc/kubernetes/tmp/kbinit-upgrade-in-progress`, naming the backup dir) exists while a swap may be
 //! in flight: a run killed half way leaves it, and the next run reuses that backup dir, so a component whose new
@@ -183,6 +185,17 @@ impl StaticPodUpgrade<'_> {
         let mut swapped: Vec<&str> = Vec::new();
         for c in target::components(&self.init.cluster) {
             let path = manifest_path(c);
+            let backup_file = format!("{backup_dir}/{c}.yaml");
+            if self.read(&path).is_none()
+                && !self.dry_run
+                && let Some(saved) = self.read(&backup_file)
+            {
+                // an interrupted restart took the manifest away: put the saved one back first
+                out.say(&format!(
+                    "[upgrade/staticpods] Restoring {path} from {backup_file}, left by an interrupted run"
+                ));
+                self.host().write(&path, &saved, 0o600)?;
+            }
             let Some(current) = self.read(&path) else {
                 out.warn(&format!("{path} does not exist on this node: {c} is not upgraded"));
                 continue;
@@ -207,8 +220,11 @@ impl StaticPodUpgrade<'_> {
             for line in &patched {
                 out.say(line);
             }
-            let backup_file = format!("{backup_dir}/{c}.yaml");
             if target::manifests_equal(&current_text, &new) {
+                if c == "etcd" && self.etcd_restart_wanted(&proxy, &membership)? && !self.dry_run {
+                    self.restart_etcd(&current, &backup_dir, &etcd_dir, out)?;
+                    continue;
+                }
                 let earlier = self.read(&backup_file).filter(|b| *b != current);
                 match earlier {
                     Some(old) if !self.dry_run => {
@@ -263,6 +279,51 @@ impl StaticPodUpgrade<'_> {
             }
             out.say("[upgrade/control-plane] The control plane instance for this node was successfully upgraded!");
         }
+        Ok(())
+    }
+
+    /// v1.31+ (PR 124688): an unchanged etcd manifest is still restarted with renewed certificates when the
+    /// kube-apiserver manifest is going to change and certificate renewal is on.
+    fn etcd_restart_wanted(
+        &self,
+        proxy: &[kbinit_phases::config::EnvVar],
+        membership: &(Vec<(String, String)>, bool),
+    ) -> anyhow::Result<bool> {
+        if !self.renew_certs || !self.init.cluster.kubernetes_version.at_least(31) {
+            return Ok(false);
+        }
+        let Some(current) = self.read(&manifest_path("kube-apiserver")) else { return Ok(false) };
+        let rendered = target::target_manifest("kube-apiserver", self.init, self.host(), proxy, membership)?;
+        let (new, _) = target::patch_manifest("kube-apiserver", rendered, self.patches)?;
+        Ok(!target::manifests_equal(&String::from_utf8_lossy(&current), &new))
+    }
+
+    /// Renews etcd's certificates and restarts its static Pod with the same manifest: the manifest is taken away
+    /// until etcd stops answering, then put back, and etcd must answer again (else: data and manifest restored).
+    fn restart_etcd(&self, current: &[u8], backup_dir: &str, etcd_dir: &str, out: &Output) -> anyhow::Result<()> {
+        let path = manifest_path("etcd");
+        let backup_file = format!("{backup_dir}/etcd.yaml");
+        self.host().ensure_dir(backup_dir, 0o700)?;
+        self.host().write(backup::JOURNAL, format!("{backup_dir} {etcd_dir}\n").as_bytes(), 0o600)?;
+        self.backup_etcd_data(etcd_dir)?;
+        self.renew("etcd", out)?;
+        self.host().write(&backup_file, current, 0o600)?;
+        out.say(&format!(
+            "[upgrade/staticpods] Restarting the etcd static pod and backing up its manifest to {backup_file:?}"
+        ));
+        std::fs::remove_file(self.host().path(&path)).map_err(|e| anyhow::anyhow!("removing {path}: {e}"))?;
+        let stop = Instant::now();
+        while stop.elapsed() < Duration::from_secs(30) && self.wait_healthy("etcd", Duration::from_millis(1)).is_ok() {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        self.host().write(&path, current, 0o600)?;
+        out.say("[upgrade/staticpods] Waiting for the kubelet to restart the component");
+        out.say(&format!("[upgrade/staticpods] This can take up to {}", fmt_timeout(self.timeout)));
+        if let Err(why) = self.wait_healthy("etcd", self.timeout) {
+            return Err(self.roll_back("etcd", &why, &["etcd"], backup_dir, etcd_dir, current, out));
+        }
+        out.say("[upgrade/staticpods] Component \"etcd\" upgraded successfully!");
+        out.say("[upgrade/etcd] Waiting for etcd to become available");
         Ok(())
     }
 

@@ -142,4 +142,24 @@ fn failed_components_are_rolled_back_and_a_killed_upgrade_converges() {
         assert_eq!(after[c], before[c], "{c} is left alone");
     }
     assert!(cp.node.read_str("/var/lib/kubelet/config.yaml").contains("maxPods: 50"));
+
+    // a patch release: etcd's manifest does not change, but (1.31+) its certificates are renewed and it is restarted
+    if new.at_least(31) {
+        let patch = KubeVersion { patch: 1, ..new.clone() };
+        let etcd_before = manifests(&cp)["etcd"].clone();
+        let crt = cp.node.read("/etc/kubernetes/pki/etcd/server.crt");
+        let etcd_starts = || cp.standin.events().iter().filter(|e| *e == "started etcd").count();
+        let starts = etcd_starts();
+        let run =
+            ok(cp.kbinit(&["upgrade", "apply", &patch.to_string(), "--yes", "--config", &up]), "patch upgrade", &cp);
+        assert!(
+            run.stdout.contains("[upgrade/staticpods] Restarting the etcd static pod and backing up its manifest to"),
+            "{}",
+            run.stdout
+        );
+        assert_eq!(manifests(&cp)["etcd"], etcd_before, "the same etcd manifest");
+        assert_ne!(cp.node.read("/etc/kubernetes/pki/etcd/server.crt"), crt, "etcd's certificate was renewed");
+        assert!(etcdctl(&cp, ADDRESS, &["get", "written-before-the-upgrade"]).contains("kept"));
+        assert_eq!(etcd_starts(), starts + 1, "etcd was restarted once: {:?}", cp.standin.events());
+    }
 }
