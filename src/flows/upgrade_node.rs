@@ -5,9 +5,11 @@
 //! upgraded applies the addons. Also here: the kubelet file and kubelet.conf steps both commands share.
 
 use anyhow::Context as _;
+use kbinit_phases::config::HostFacts;
 use kbinit_phases::kubeconfig;
+use kbinit_phases::kubelet;
 use kbinit_phases::paths;
-use kbinit_phases::plan::FileKind;
+use kbinit_phases::plan::{FileKind, Step};
 use kbinit_phases::upgrade::{backup, target};
 
 use super::upgrade::{APISERVER_MANIFEST, Context};
@@ -136,16 +138,23 @@ pub fn write_kubelet_files(d: &mut UpgradeData, out: &Output) -> anyhow::Result<
         }
         out.say(&format!("[kubelet-start] Writing kubelet configuration to file {:?}", paths::KUBELET_CONFIG));
         d.ctx.host.write(paths::KUBELET_CONFIG, config.as_bytes(), mode)?;
-        if d.target.node_local_cri_socket() && read_text(d, paths::KUBELET_INSTANCE_CONFIG).is_none() {
-            let instance = format!(
-                "apiVersion: kubelet.config.k8s.io/v1beta1\ncontainerRuntimeEndpoint: {}\nkind: KubeletConfiguration\n",
-                d.ctx.cri_socket
-            );
-            d.ctx.host.write(paths::KUBELET_INSTANCE_CONFIG, instance.as_bytes(), mode)?;
+        if read_text(d, paths::KUBELET_INSTANCE_CONFIG).is_none() {
+            // the file init writes at the target (1.34+, NodeLocalCRISocket), from init's own planner
+            let steps =
+                kubelet::kubelet_file_steps(&d.target, &d.ctx.cri_socket, String::new(), &serde_json::Value::Null);
+            for step in steps {
+                if let Step::WriteFile { path, bytes, kind } = step
+                    && path == paths::KUBELET_INSTANCE_CONFIG
+                {
+                    d.ctx.host.write(&path, &bytes, kind.mode())?;
+                }
+            }
         }
         if let Some(env) = read_text(d, paths::KUBELET_FLAGS_ENV) {
-            let pause = format!("{}/pause:{}", d.init.cluster.image_repository, d.target.pause_tag());
-            let new = replace_flag(&env, "pod-infra-container-image", &pause);
+            // --pod-infra-container-image as init writes it at the target: its new value, or gone
+            let flag = "pod-infra-container-image";
+            let init_env = kubelet::flags_env(&d.init.node_registration, &d.init.cluster, &HostFacts::default(), false);
+            let new = set_flag(&env, flag, flag_value(&init_env, flag).as_deref());
             if new != env {
                 d.ctx.host.write(paths::KUBELET_FLAGS_ENV, new.as_bytes(), mode)?;
             }
@@ -155,24 +164,42 @@ pub fn write_kubelet_files(d: &mut UpgradeData, out: &Output) -> anyhow::Result<
     Ok(())
 }
 
-/// `--name=<old>` → `--name=<value>` in a kubeadm-flags.env line (nothing when the flag is absent).
-fn replace_flag(env: &str, name: &str, value: &str) -> String {
+/// The value of `--name=` in a kubeadm-flags.env line.
+fn flag_value(env: &str, name: &str) -> Option<String> {
+    let key = format!("--{name}=");
+    let from = env.find(&key)? + key.len();
+    let end = env[from..].find([' ', '"', '\n']).map_or(env.len(), |i| from + i);
+    Some(env[from..end].to_string())
+}
+
+/// `--name=<old>` → `--name=<value>` (or the flag removed, with its separating space) in a kubeadm-flags.env
+/// line; nothing when the flag is absent.
+fn set_flag(env: &str, name: &str, value: Option<&str>) -> String {
     let key = format!("--{name}=");
     let Some(start) = env.find(&key) else { return env.to_string() };
     let from = start + key.len();
     let end = env[from..].find([' ', '"', '\n']).map_or(env.len(), |i| from + i);
-    format!("{}{value}{}", &env[..from], &env[end..])
+    match value {
+        Some(v) => format!("{}{v}{}", &env[..from], &env[end..]),
+        None if env[..start].ends_with(' ') => format!("{}{}", &env[..start - 1], &env[end..]),
+        None => format!("{}{}", &env[..start], env[end..].strip_prefix(' ').unwrap_or(&env[end..])),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn replaces_one_flag_value() {
+    fn sets_or_removes_one_flag() {
         let env = "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///c.sock --pod-infra-container-image=registry.k8s.io/pause:3.9\"\n";
+        let flag = "pod-infra-container-image";
+        assert_eq!(super::flag_value(env, flag).as_deref(), Some("registry.k8s.io/pause:3.9"));
+        assert_eq!(super::set_flag(env, flag, Some("registry.k8s.io/pause:3.10")), env.replace("3.9", "3.10"));
         assert_eq!(
-            super::replace_flag(env, "pod-infra-container-image", "registry.k8s.io/pause:3.10"),
-            env.replace("3.9", "3.10")
+            super::set_flag(env, flag, None),
+            "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///c.sock\"\n"
         );
-        assert_eq!(super::replace_flag("X=\"\"\n", "pod-infra-container-image", "p"), "X=\"\"\n");
+        let first = "KUBELET_KUBEADM_ARGS=\"--pod-infra-container-image=p --v=2\"\n";
+        assert_eq!(super::set_flag(first, flag, None), "KUBELET_KUBEADM_ARGS=\"--v=2\"\n");
+        assert_eq!(super::set_flag("X=\"\"\n", flag, Some("p")), "X=\"\"\n");
     }
 }

@@ -100,7 +100,7 @@ pub fn etcdctl(node: &TestNode, address: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// The manifests and kubelet config.yaml a fresh `kbinit init` at `version` writes for this node's
+/// The manifests and kubelet files (config.yaml, kubeadm-flags.env, instance-config.yaml when the version has it) a fresh `kbinit init` at `version` writes for this node's
 /// configuration, rendered with the init phases into an empty root.
 pub fn fresh_init_files(config: &str) -> BTreeMap<String, Vec<u8>> {
     let node = crate::support::Node::new();
@@ -118,6 +118,12 @@ pub fn fresh_init_files(config: &str) -> BTreeMap<String, Vec<u8>> {
         let p = format!("/etc/kubernetes/manifests/{f}.yaml");
         out.insert(p.clone(), node.read(&p));
     }
-    out.insert("/var/lib/kubelet/config.yaml".into(), node.read("/var/lib/kubelet/config.yaml"));
+    for f in
+        ["/var/lib/kubelet/config.yaml", "/var/lib/kubelet/kubeadm-flags.env", "/var/lib/kubelet/instance-config.yaml"]
+    {
+        if node.path(f).exists() {
+            out.insert(f.into(), node.read(f));
+        }
+    }
     out
 }
