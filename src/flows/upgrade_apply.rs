@@ -65,6 +65,8 @@ pub struct UpgradeData {
     pub control_plane: bool,
     /// `--patches`.
     pub patches: Vec<kbinit_phases::upgrade::patches::Patch>,
+    /// `--ignore-preflight-errors` merged with the config's, lower-cased.
+    pub ignore_preflight_errors: Vec<String>,
 }
 
 impl UpgradeData {
@@ -112,12 +114,50 @@ fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<Upgrade
         init,
         control_plane: true,
         patches,
+        ignore_preflight_errors: merged_ignores(
+            a.common.ignore_preflight_errors.as_deref(),
+            &s.ignore_preflight_errors,
+        ),
     })
-    .and_then(|d| check_policy(d, a, out))
+    .and_then(|d| {
+        let allow = (
+            a.common.allow_experimental_upgrades || s.allow_experimental,
+            a.common.allow_release_candidate_upgrades || s.allow_rc,
+        );
+        check_policy(d, allow, out)
+    })
+    .inspect(|d| {
+        if a.common.print_config || s.print_config {
+            print_config(d, out);
+        }
+    })
 }
 
 /// The skew policy (sheet §3), printed as kubeadm prints it; a refusal is invalid input.
-fn check_policy(d: UpgradeData, a: &ApplyArgs, out: &Output) -> anyhow::Result<UpgradeData> {
+/// The flag's checks and the configuration's, lower-cased, once each.
+pub fn merged_ignores(flag: Option<&[String]>, config: &[String]) -> Vec<String> {
+    let mut all: Vec<String> = flag.unwrap_or_default().iter().chain(config).map(|s| s.to_ascii_lowercase()).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// `--print-config`: the ClusterConfiguration the upgrade works with, each line indented with a tab.
+fn print_config(d: &UpgradeData, out: &Output) {
+    let doc = kbinit_phases::config::cluster_configuration_document(
+        &d.init.cluster,
+        d.init.local_api_endpoint.bind_port,
+        kbinit_phases::cluster::upload_config::stored_api_version(&d.init),
+    );
+    out.say("[upgrade/config] Configuration used:");
+    out.raw(&kbinit_phases::yaml::to_yaml(&doc).lines().map(|l| format!("\t{l}\n")).collect::<String>());
+}
+
+fn check_policy(
+    d: UpgradeData,
+    (allow_experimental, allow_rc): (bool, bool),
+    out: &Output,
+) -> anyhow::Result<UpgradeData> {
     let cluster = d.ctx.state.cluster_version()?;
     if d.ctx.state.mixed_apiserver_versions() {
         out.warn(
@@ -128,8 +168,8 @@ fn check_policy(d: UpgradeData, a: &ApplyArgs, out: &Output) -> anyhow::Result<U
         &cluster,
         &d.target,
         &d.ctx.state.kubelet_versions(),
-        a.common.allow_experimental_upgrades,
-        a.common.allow_release_candidate_upgrades,
+        allow_experimental,
+        allow_rc,
     );
     match policy::verdict(&errors, d.force) {
         Ok(Some(warning)) => out.say(&warning),
@@ -156,10 +196,17 @@ pub fn run_preflight(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Resu
         .filter(|p| !d.ctx.host.path(p).exists())
         .collect();
     if !missing.is_empty() {
-        anyhow::bail!(
-            "[upgrade/health] FATAL: The control plane seems to be Static Pod-hosted, but some of the manifests don't seem to exist on disk. Manifest files not found: [{}]",
+        let text = format!(
+            "The control plane seems to be Static Pod-hosted, but some of the manifests don't seem to exist on disk. This probably means you're running 'kubeadm upgrade' on a remote machine, which is not supported for a Static Pod-hosted cluster. Manifest files not found: [{}]",
             missing.join(" ")
         );
+        let ignored = d.ignore_preflight_errors.iter().any(|n| n == "all" || n == "staticpodmanifest");
+        if !ignored {
+            return Err(anyhow::Error::new(crate::error::PreflightFailed(format!(
+                "[upgrade/health] FATAL: [preflight] Some fatal errors occurred:\n\t[ERROR StaticPodManifest]: {text}\n[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`"
+            ))));
+        }
+        out.err_line(&format!("\t[WARNING StaticPodManifest]: {text}"));
     }
     out.say(&format!(
         "[upgrade/preflight] You have chosen to upgrade the cluster version to {:?}",

@@ -76,6 +76,10 @@ pub fn exec(g: &Global, a: NodeArgs, only: Option<&str>, out: &Output) -> anyhow
         init,
         control_plane,
         patches,
+        ignore_preflight_errors: super::upgrade_apply::merged_ignores(
+            a.ignore_preflight_errors.as_deref(),
+            &s.ignore_preflight_errors,
+        ),
     };
     wf.run(&selected, &mut data, out)?;
     if only.is_none() && !data.target.has_v1beta4() {

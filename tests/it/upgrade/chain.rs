@@ -206,7 +206,15 @@ fn a_cluster_goes_one_minor_at_a_time_from_1_28_to_1_30() {
     .unwrap();
     let bad = bad.display().to_string();
     let (files, objects) = (node_files(&cp), store(&api));
-    let dry = ok(cp.kbinit(&["upgrade", "apply", "v1.29.0", "--dry-run", "--config", &up]), "dry-run", &cp);
+    let dry =
+        ok(cp.kbinit(&["upgrade", "apply", "v1.29.0", "--dry-run", "--print-config", "--config", &up]), "dry-run", &cp);
+    assert!(
+        dry.stdout.contains("[upgrade/config] Configuration used:\n\tapiServer:\n")
+            && dry.stdout.contains("\tapiVersion: kubeadm.k8s.io/v1beta3\n"),
+        "{}",
+        dry.stdout
+    );
+    assert!(dry.stdout.contains("\tkubernetesVersion: v1.29.0\n"), "{}", dry.stdout);
     for c in ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
         assert!(
             dry.stdout
