@@ -11,7 +11,7 @@
 //! |---|---|
 //! | [`cli`] | the command tree: clap flags per command, generated `phase` sub-commands, dispatch |
 //! | [`workflow`] | the phase runner: [`workflow::Phase`], selection, `--skip-phases`, help listing |
-//! | [`flows`] | init (node phases; `init_cluster`: the phases that talk to the cluster), join (`join_cluster`: discovery and what the cluster says, before any write; `join_node`: the phases that act), reset (`reset_node`), token, upgrade (`upgrade`: reading the cluster, plan, diff; `upgrade_apply`, `upgrade_node`: the phases; `upgrade_staticpods`: backup, swap, hash and health wait, rollback; `upgrade_etcd`: etcd data backup/restore, restart) |
+//! | [`flows`] | init (node phases; `init_cluster`: the phases that talk to the cluster), join (`join_cluster`: discovery and what the cluster says, before any write; `join_node`: the phases that act), reset (`reset_node`), token, upgrade (`upgrade`: reading the cluster, plan, diff; `upgrade_apply`, `upgrade_node`: the phases; `upgrade_cluster`: bootstrap-token and addon; `upgrade_staticpods`: backup, swap, hash and health wait, rollback; `upgrade_etcd`: etcd data backup/restore, restart) |
 //! | [`api`] | the API client (explicit kubeconfig, retries), the applier of planned API steps and its dry-run printer, wait-control-plane, join discovery fetching |
 //! | [`apply`] | carries out planner steps on the host, announces dry-run writes |
 //! | [`etcd`] | the etcd v3 membership client over mTLS: member list/add (learner)/promote/remove, endpoint status |

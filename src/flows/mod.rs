@@ -12,6 +12,7 @@ pub mod reset_node;
 pub mod token;
 pub mod upgrade;
 pub mod upgrade_apply;
+pub mod upgrade_cluster;
 pub mod upgrade_etcd;
 pub mod upgrade_node;
 pub mod upgrade_staticpods;

@@ -13,7 +13,8 @@ use kbinit_phases::plan::{FileKind, Step};
 use kbinit_phases::upgrade::{backup, target};
 
 use super::upgrade::{APISERVER_MANIFEST, Context};
-use super::upgrade_apply::{Mode, UpgradeData, addon_phase, shared};
+use super::upgrade_apply::{Mode, UpgradeData, shared};
+use super::upgrade_cluster::addon_phase;
 use crate::cli::Global;
 use crate::cli::upgrade::NodeArgs;
 use crate::error::invalid;
