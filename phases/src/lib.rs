@@ -23,6 +23,7 @@
 //! | [`join`] | join planning: kubeadm-config, a joining node's PKI/kubeconfigs/manifests, kubelet files, etcd |
 //! | [`plan`] | [`plan::Step`], [`plan::NodeView`] |
 //! | [`paths`] | fixed node paths |
+//! | [`upgrade`] | `upgrade plan/apply/node/diff`: cluster state, skew policy, UpgradePlan, target manifests, UpgradeConfiguration |
 
 #![warn(missing_docs)]
 
@@ -41,6 +42,7 @@ pub mod kubelet;
 pub mod manifests;
 pub mod paths;
 pub mod plan;
+pub mod upgrade;
 pub mod version;
 pub mod yaml;
 

@@ -117,7 +117,7 @@ fn probe_once(probe: &Probe, admin: &Cluster, anon: &mut AnonClient) -> Result<(
 }
 
 /// Polls every 500 ms until the probe answers 200 or `timeout` passes; the error carries the last answer.
-fn wait_one(probe: &Probe, admin: &Cluster, timeout: Duration) -> Result<Duration, String> {
+pub fn wait_one(probe: &Probe, admin: &Cluster, timeout: Duration) -> Result<Duration, String> {
     let start = Instant::now();
     let mut anon = None;
     loop {

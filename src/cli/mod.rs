@@ -8,6 +8,7 @@ pub mod join;
 pub mod kubeconfig;
 pub mod misc;
 pub mod reset;
+pub mod upgrade;
 
 use std::path::PathBuf;
 
@@ -60,6 +61,9 @@ pub enum Command {
     /// Kubeconfig file utilities.
     #[command(subcommand)]
     Kubeconfig(kubeconfig::KubeconfigCommand),
+    /// Upgrade your cluster smoothly to a newer version with this command.
+    #[command(subcommand)]
+    Upgrade(upgrade::UpgradeCommand),
     /// Print kbinit's version.
     Version(misc::VersionArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -90,6 +94,7 @@ pub fn command() -> clap::Command {
                 .args_conflicts_with_subcommands(true)
                 .term_width(0)
         })
+        .mut_subcommand("upgrade", upgrade::with_phase_commands)
 }
 
 /// Parses the command line and runs the command.
@@ -114,6 +119,9 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
             let a = reset::ResetArgs::from_arg_matches(leaf)?;
             with_events(out.with_format(a.output), |out| flows::reset::exec(&global, a, Some(&phase), out))
         }
+        ("upgrade", Some((cmd @ ("apply" | "node"), m))) if m.subcommand_name() == Some("phase") => {
+            upgrade::exec_phase(&global, cmd, m, &out)
+        }
         _ => match Cli::from_arg_matches(&matches)?.command {
             Command::Init(a) => with_events(out.with_format(a.output), |out| flows::init::exec(&global, *a, None, out)),
             Command::Join(a) => with_events(out.with_format(a.output), |out| flows::join::exec(&global, *a, None, out)),
@@ -124,6 +132,7 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
             Command::Certs(c) => misc::certs(&global, c, &out),
             Command::Config(c) => misc::config(&global, c, &out),
             Command::Kubeconfig(c) => kubeconfig::kubeconfig(&global, c, &out),
+            Command::Upgrade(c) => upgrade::exec(&global, c, &out),
             Command::Version(a) => misc::version(a, &out),
             Command::Completion(a) => misc::completion(a, &out),
             Command::ApiServerProxy(c) => flows::apiproxy::exec(&global, c, &out),

@@ -18,6 +18,12 @@ pub mod reset_node;
 pub mod static_pod_restart;
 pub mod token;
 pub mod token_control_plane;
+pub mod upgrade;
+pub mod upgrade_apply;
+pub mod upgrade_cluster;
+pub mod upgrade_etcd;
+pub mod upgrade_node;
+pub mod upgrade_staticpods;
 
 use std::path::{Path, PathBuf};
 

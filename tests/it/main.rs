@@ -33,4 +33,5 @@ mod rerun; // init re-run on a netns node: nothing to do, restored leftovers, fo
 mod reset; // reset after init on a netns node, --dry-run, and a fresh init afterwards
 mod support; // temp roots, running the binary, reading ../shared
 mod token_control_plane; // token create --print-join-command --control-plane joins after kubeadm-certs expired
-mod versions; // v1.35–v1.37: the range, images and defaults per release, kubelet skew in preflight
+mod upgrade;
+mod versions; // v1.35–v1.37: the range, images and defaults per release, kubelet skew in preflight // upgrade plan/apply/node/diff on netns nodes: a minor at a time, rollback, kill -9, bad input

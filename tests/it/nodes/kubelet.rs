@@ -14,8 +14,12 @@
 //! - `kubelet.conf` usable → registers its Node (labels `kubernetes.io/hostname`, `os`, `arch`) through the API
 //!   with the kubelet's own credentials.
 //!
-//! What is simplified: no containers, no pod status, the API server needs no etcd (the fake keeps its own store),
-//! and a manifest is started once (a changed manifest is not restarted).
+//! - a manifest that changes (an upgrade) → the static Pod is stopped and started again from the new manifest,
+//!   and its mirror Pod gets the new `kubernetes.io/config.hash` (a hash of the manifest), as the kubelet does;
+//!   a manifest whose text contains a string given to [`KubeletStandIn::break_manifests`] is "started" without
+//!   running anything (mirror Pod and hash updated, nothing answers): a component that never becomes healthy.
+//!
+//! What is simplified: no containers, no pod status, the API server needs no etcd (the fake keeps its own store).
 
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -41,6 +45,10 @@ struct State {
     controllers: Option<Controllers>,
     healthz: bool,
     started: Vec<String>,
+    /// The manifest text each started static Pod was started from.
+    started_from: std::collections::BTreeMap<String, String>,
+    /// Manifests containing one of these strings are never really run.
+    broken: Vec<String>,
     registered: bool,
     /// kbinit's api-server-proxy, run as its systemd unit would be.
     proxy: Option<Child>,
@@ -126,6 +134,17 @@ impl KubeletStandIn {
         }
     }
 
+    /// From now on, a static Pod whose manifest contains `needle` (e.g. `kube-apiserver:v1.30.0`) is "started"
+    /// without running: its mirror Pod and hash change, nothing answers on its ports.
+    pub fn break_manifests(&self, needle: &str) {
+        self.state.lock().unwrap().broken.push(needle.to_string());
+    }
+
+    /// Runs every manifest again (undoes [`KubeletStandIn::break_manifests`]).
+    pub fn fix_manifests(&self) {
+        self.state.lock().unwrap().broken.clear();
+    }
+
     /// Kills this node's etcd (to test what kbinit does when a member never becomes healthy).
     #[allow(dead_code)] // for the join tests
     pub fn kill_etcd(&self) {
@@ -179,7 +198,17 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
     // a static Pod whose manifest is gone is stopped, as the kubelet does (e.g. after `kbinit reset`)
     let gone: Vec<String> =
         s.started.iter().filter(|n| !under(&format!("/etc/kubernetes/manifests/{n}.yaml")).exists()).cloned().collect();
-    for name in gone {
+    // a static Pod whose manifest changed is restarted from the new one, as the kubelet does
+    let changed: Vec<String> = s
+        .started
+        .iter()
+        .filter(|n| {
+            let now = std::fs::read_to_string(under(&format!("/etc/kubernetes/manifests/{n}.yaml"))).ok();
+            now.is_some_and(|t| t.ends_with('\n') && s.started_from.get(*n) != Some(&t))
+        })
+        .cloned()
+        .collect();
+    for name in gone.into_iter().chain(changed) {
         if name == "etcd"
             && let Some(mut c) = s.etcd.take()
         {
@@ -191,6 +220,7 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
             s.controllers = None;
         }
         s.started.retain(|n| *n != name);
+        s.started_from.remove(&name);
         s.events.push(format!("stopped {name}"));
     }
     for name in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
@@ -201,6 +231,13 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
         let Ok(yaml) = std::fs::read_to_string(&path) else { continue };
         if !yaml.ends_with('\n') {
             continue; // (kbinit writes atomically; a half-written file is never seen, but be safe)
+        }
+        if s.broken.iter().any(|b| yaml.contains(b.as_str())) {
+            api.upsert(mirror_pod(&yaml, &cfg.node_name)?);
+            s.started.push(name.to_string());
+            s.started_from.insert(name.to_string(), yaml.clone());
+            s.events.push(format!("started {name} (broken: nothing runs)"));
+            continue;
         }
         let mounts = host_paths(&yaml);
         let args: Vec<String> = manifest_command(&yaml).iter().map(|f| resolve(f, &mounts, root)).collect();
@@ -254,6 +291,7 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
         }
         api.upsert(mirror_pod(&yaml, &cfg.node_name)?);
         s.started.push(name.to_string());
+        s.started_from.insert(name.to_string(), yaml.clone());
         s.events.push(format!("started {name}"));
     }
     let kubelet_conf = under("/etc/kubernetes/kubelet.conf");
@@ -289,11 +327,21 @@ fn mirror_pod(yaml: &str, node: &str) -> Result<Value, String> {
     let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
     annotations["kubernetes.io/config.mirror"] = json!("mirror");
     annotations["kubernetes.io/config.source"] = json!("file");
+    annotations["kubernetes.io/config.hash"] = json!(config_hash(yaml));
     pod["spec"]["nodeName"] = json!(node);
     if let Some(o) = pod.as_object_mut() {
         o.remove("status");
     }
     Ok(pod)
+}
+
+/// The `kubernetes.io/config.hash` of a manifest: a hash of its text (the kubelet hashes the decoded Pod; any
+/// function that changes with the manifest serves the upgrade's wait).
+fn config_hash(yaml: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    yaml.hash(&mut h);
+    format!("{:016x}", h.finish())
 }
 
 fn serving_tls(cert: &str, key: &str, ca: &str) -> Result<ServingTls, String> {
