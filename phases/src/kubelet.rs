@@ -247,15 +247,28 @@ fn kubelet_file_steps_135(
         )),
         Step::write(paths::KUBELET_FLAGS_ENV, flags_env, FileKind::Kubelet),
     ];
-    let mut config = config.clone();
     if cri_socket_in_instance_config(cluster) {
         let line = format!("containerRuntimeEndpoint: {}\n", go_quote(cri_socket));
         steps.push(Step::write(paths::KUBELET_INSTANCE_CONFIG, line, FileKind::Kubelet));
-        config["containerRuntimeEndpoint"] = json!(cri_socket);
     }
     steps.push(Step::say(format!("[kubelet-start] Writing kubelet configuration to file {:?}", paths::KUBELET_CONFIG)));
-    steps.push(Step::write(paths::KUBELET_CONFIG, to_yaml(&config), FileKind::Kubelet));
+    steps.push(Step::write(
+        paths::KUBELET_CONFIG,
+        to_yaml(&node_kubelet_config(cluster, cri_socket, config)),
+        FileKind::Kubelet,
+    ));
     steps
+}
+
+/// The cluster's KubeletConfiguration as this node's `config.yaml` holds it: from 1.35, with `instance-config.yaml`
+/// (the node's CRI socket) applied on top, as kubeadm's kubelet phase does after `--patches` — so init, join and
+/// upgrade write the same file.
+pub fn node_kubelet_config(cluster: &ClusterConfiguration, cri_socket: &str, config: &Value) -> Value {
+    let mut config = config.clone();
+    if cluster.kubernetes_version.kubelet_config_merges_instance_config() && cri_socket_in_instance_config(cluster) {
+        config["containerRuntimeEndpoint"] = json!(cri_socket);
+    }
+    config
 }
 
 #[cfg(test)]

@@ -82,7 +82,12 @@ pub fn run_addon(d: &mut UpgradeData, out: &Output, name: &str) -> anyhow::Resul
         }
         let env: Vec<(String, String)> =
             crate::host::facts::proxy_env().into_iter().map(|e| (e.name, e.value)).collect();
-        apply_api(&addons::plan_kube_proxy(&d.init, &env)?, d.target(), out)
+        let mut steps = addons::plan_kube_proxy(&d.init, &env)?;
+        // a cluster with kbinit's node-local API server proxy keeps kube-proxy on it (as init set it up)
+        if let Some(settings) = api_server_proxy_setting(&d.ctx.api)? {
+            super::apiproxy_setup::kube_proxy_through_proxy(&mut steps, &settings);
+        }
+        apply_api(&steps, d.target(), out)
     }
 }
 
@@ -97,4 +102,18 @@ pub fn addon_phase() -> Phase<UpgradeData> {
             Phase::leaf("kube-proxy", "Upgrade the kube-proxy addon", run_addon),
         ],
     )
+}
+
+/// The node-local API server proxy recorded in the cluster (`kube-system/kbinit-api-server-proxy`), `None` in a
+/// cluster made without it (or by kubeadm).
+fn api_server_proxy_setting(
+    api: &crate::api::Cluster,
+) -> anyhow::Result<Option<kbinit_phases::apiserver_proxy::ApiServerProxySettings>> {
+    use kbinit_phases::apiserver_proxy::cluster::{CONFIG_MAP, from_config_map};
+    let Some(v) = api.get(&ResourceType::of::<ConfigMap>(), Some("kube-system"), CONFIG_MAP)? else {
+        return Ok(None);
+    };
+    let cm: ConfigMap =
+        serde_json::from_value(v).map_err(|e| anyhow::anyhow!("decoding ConfigMap kube-system/{CONFIG_MAP}: {e}"))?;
+    Ok(from_config_map(&cm)?)
 }
