@@ -64,6 +64,8 @@ pub struct UpgradeData {
     pub patches: Vec<kbinit_phases::upgrade::patches::Patch>,
     /// `--ignore-preflight-errors` merged with the config's, lower-cased.
     pub ignore_preflight_errors: Vec<String>,
+    /// The configuration's `imagePullPolicy` and `imagePullSerial` for the pre-pull.
+    pub image_pull: (String, bool),
 }
 
 impl UpgradeData {
@@ -116,6 +118,7 @@ fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<Upgrade
             a.common.ignore_preflight_errors.as_deref(),
             &s.ignore_preflight_errors,
         ),
+        image_pull: (s.image_pull_policy.clone(), s.image_pull_serial),
     })
     .and_then(|d| {
         let allow = (
@@ -183,8 +186,9 @@ pub fn run_preflight(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Resu
         out.say("[upgrade/preflight] Running pre-flight checks");
         if !d.control_plane {
             out.say("[upgrade/preflight] Skipping prepull. Not a control plane node.");
+            return Ok(());
         }
-        return Ok(());
+        return prepull(d, out);
     }
     out.say("[upgrade/preflight] Running preflight checks");
     out.say("[upgrade] Running cluster health checks");
@@ -224,7 +228,21 @@ pub fn run_preflight(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Resu
             anyhow::bail!("won't proceed; the user didn't answer (Y|y) in order to continue");
         }
     }
-    Ok(())
+    prepull(d, out)
+}
+
+/// The image pre-pull of a control-plane node's upgrade: the target release's images through the CRI, with the
+/// configuration's pull policy (kubeadm's ImagePull check, so `--ignore-preflight-errors=ImagePull` applies).
+fn prepull(d: &UpgradeData, out: &Output) -> anyhow::Result<()> {
+    let p = crate::preflight::Prepull {
+        cluster: &d.init.cluster,
+        socket: &d.ctx.cri_socket,
+        policy: &d.image_pull.0,
+        serial: d.image_pull.1,
+        ignore: &d.ignore_preflight_errors,
+        dry_run: d.dry_run,
+    };
+    crate::preflight::run_upgrade_prepull(&p, &d.ctx.host, out)
 }
 
 /// Phase `control-plane`.

@@ -81,6 +81,7 @@ pub fn exec(g: &Global, a: NodeArgs, only: Option<&str>, out: &Output) -> anyhow
             a.ignore_preflight_errors.as_deref(),
             &s.ignore_preflight_errors,
         ),
+        image_pull: (s.image_pull_policy.clone(), s.image_pull_serial),
     };
     wf.run(&selected, &mut data, out)?;
     if only.is_none() && !data.target.has_v1beta4() {

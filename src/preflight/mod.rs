@@ -371,6 +371,37 @@ pub fn run_join_control_plane(
     report(&image_pull(init, host, out), ignore, out)
 }
 
+/// What the image pre-pull of `upgrade apply|node` on a control-plane node needs.
+pub struct Prepull<'a> {
+    /// The cluster at the target release (its images).
+    pub cluster: &'a kbinit_phases::config::ClusterConfiguration,
+    /// The node's CRI socket.
+    pub socket: &'a str,
+    /// `imagePullPolicy` of the UpgradeConfiguration.
+    pub policy: &'a str,
+    /// `imagePullSerial` of the UpgradeConfiguration.
+    pub serial: bool,
+    /// The checks to report as warnings, lower-cased.
+    pub ignore: &'a [String],
+    /// Only say what would be pulled.
+    pub dry_run: bool,
+}
+
+/// The image pre-pull of an upgrade (kubeadm's `upgrade apply|node` preflight, sheet §4.2 step 8): the target
+/// release's images present or pulled through the CRI, as the ImagePull check; `[upgrade/prepull]` before 1.32.
+pub fn run_upgrade_prepull(p: &Prepull<'_>, host: &Host, out: &Output) -> anyhow::Result<()> {
+    if p.dry_run {
+        out.say("[dryrun] Would pull the required images (like 'kbinit config images pull')");
+        return Ok(());
+    }
+    let prefix = if p.cluster.kubernetes_version.at_least(32) { "[upgrade/preflight]" } else { "[upgrade/prepull]" };
+    out.say(&format!("{prefix} Pulling images required for setting up a Kubernetes cluster"));
+    out.say(&format!("{prefix} This might take a minute or two, depending on the speed of your internet connection"));
+    out.say(&format!("{prefix} You can also perform this action beforehand using 'kbinit config images pull'"));
+    let images = kbinit_phases::config::images(p.cluster);
+    report(&runtime::image_pull(host, p.socket, &images, p.policy, p.serial), p.ignore, out)
+}
+
 /// reset's preflight: IsPrivilegedUser only.
 pub fn run_reset(ignore: &[String], out: &Output) -> anyhow::Result<()> {
     out.say("[preflight] Running pre-flight checks");

@@ -106,6 +106,8 @@ pub struct UpgradeSettings {
     pub skip_phases: Vec<String>,
     /// `imagePullPolicy` (default `IfNotPresent`).
     pub image_pull_policy: String,
+    /// `imagePullSerial` (default true: one image after the other).
+    pub image_pull_serial: bool,
     /// `diff.contextLines` (default 3).
     pub context_lines: u32,
 }
@@ -125,6 +127,7 @@ impl Default for UpgradeSettings {
             print_config: false,
             skip_phases: Vec::new(),
             image_pull_policy: "IfNotPresent".into(),
+            image_pull_serial: true,
             context_lines: 3,
         }
     }
@@ -232,9 +235,9 @@ pub fn parse_upgrade_configuration(text: &str) -> Result<UpgradeConfiguration, E
         print_config: a.print_config.unwrap_or(false),
         skip_phases: a.skip_phases.unwrap_or_default(),
         image_pull_policy: pull_policy("apply.imagePullPolicy", a.image_pull_policy)?,
+        image_pull_serial: a.image_pull_serial.unwrap_or(true),
         context_lines: 3,
     };
-    let _ = a.image_pull_serial;
     let d = wire.diff.unwrap_or_default();
     let diff = UpgradeSettings {
         kubernetes_version: d.kubernetes_version.unwrap_or_default(),
@@ -242,7 +245,6 @@ pub fn parse_upgrade_configuration(text: &str) -> Result<UpgradeConfiguration, E
         ..UpgradeSettings::default()
     };
     let n = wire.node.unwrap_or_default();
-    let _ = n.image_pull_serial;
     let node = UpgradeSettings {
         certificate_renewal: n.certificate_renewal.unwrap_or(true),
         dry_run: n.dry_run.unwrap_or(false),
@@ -251,6 +253,7 @@ pub fn parse_upgrade_configuration(text: &str) -> Result<UpgradeConfiguration, E
         skip_phases: n.skip_phases.unwrap_or_default(),
         patches_dir: n.patches.and_then(|p| p.directory).unwrap_or_default(),
         image_pull_policy: pull_policy("node.imagePullPolicy", n.image_pull_policy)?,
+        image_pull_serial: n.image_pull_serial.unwrap_or(true),
         ..UpgradeSettings::default()
     };
     let p = wire.plan.unwrap_or_default();

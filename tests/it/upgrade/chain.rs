@@ -161,6 +161,8 @@ fn a_cluster_goes_one_minor_at_a_time_from_1_28_to_1_30() {
     ok(w.kbinit(&["join", "--config", &w.config(&join_config(&token, &pin))]), "worker join", &w);
     etcdctl(&cp, CP, &["put", "written-before-the-upgrade", "kept"]);
     let up = upgrade_config(&cp);
+    // cp1's container runtime: the upgrade pre-pulls the target release's images through it
+    let cri = crate::cri_stub::CriStub::start(&cp.node.path("/run/containerd/containerd.sock"), Default::default());
 
     // plan: the JSON parses, and its rows are the text's rows
     let text = ok(cp.kbinit(&["upgrade", "plan"]), "plan", &cp).stdout;
@@ -239,15 +241,25 @@ fn a_cluster_goes_one_minor_at_a_time_from_1_28_to_1_30() {
     assert_eq!(store(&api), objects, "the store is unchanged");
 
     upgrade_to(&api, &cp, &w, "v1.29.0", &up, &[]);
+    let pulled: Vec<String> =
+        cri.calls().into_iter().filter(|(rpc, _)| rpc.ends_with("/PullImage")).map(|(_, image)| image).collect();
+    for c in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"] {
+        assert!(pulled.contains(&format!("registry.k8s.io/{c}:v1.29.0")), "{c} was not pre-pulled: {pulled:?}");
+    }
     refused(cp.kbinit(&["upgrade", "apply", "v1.28.7", "--yes"]), "is too low");
     // 1.29 → 1.30 changes etcd (3.5.10-0 → 3.5.12-0): its data is backed up first
-    // killed at the phase boundaries on the way (etcd's swap in flight, after the control plane, after the
-    // ConfigMaps, after the kubelet config): each re-run carries on, the last one finishes
+    // killed in every phase on the way (preflight's health checks, etcd's swap in flight, after the control plane,
+    // between the ConfigMaps, after the kubelet config, in bootstrap-token, between and after the addons): each
+    // re-run carries on, the last one finishes
     let kills = [
+        "[upgrade] Running cluster health checks",
         "manifests/etcd.yaml\" and backing up",
         "[upgrade/control-plane] The control plane instance for this node was successfully upgraded!",
         "[kubelet] Creating a ConfigMap \"kubelet-config\"",
         "[upgrade/kubelet-config] The kubelet configuration for this node was successfully upgraded!",
+        "[upgrade/bootstrap-token] Configuring bootstrap token and cluster-info RBAC rules",
+        "[addons] Applied essential addon: CoreDNS",
+        "[addons] Applied essential addon: kube-proxy",
     ];
     upgrade_to(&api, &cp, &w, "v1.30.0", &up, &kills);
     let tmp = cp.node.path("/etc/kubernetes/tmp");
