@@ -18,41 +18,13 @@ use serde_json::Value;
 
 use crate::fakeapi::FakeApi;
 use crate::nodes::lan::Lan;
-use crate::nodes::testnode::TestNode;
+use crate::nodes::testnode::{TestNode, join_config};
 use crate::support::{Run, require_tool};
 
 const LB: &str = "10.77.0.100";
 
 fn init_config(address: &str) -> String {
     crate::nodes::testnode::init_config(&crate::nodes::testnode::newest_version(), address, LB)
-}
-
-/// A JoinConfiguration; `control_plane` = (advertise address, certificate key).
-fn join_config(name: &str, token: &str, pin: &str, control_plane: Option<(&str, &str)>, etcd_timeout: &str) -> String {
-    let mut text = format!(
-        "apiVersion: kubeadm.k8s.io/v1beta4
-kind: JoinConfiguration
-discovery:
-  bootstrapToken:
-    apiServerEndpoint: {LB}:6443
-    token: {token}
-    caCertHashes: [\"{pin}\"]
-nodeRegistration:
-  name: {name}
-  criSocket: unix:///run/containerd/containerd.sock
-  ignorePreflightErrors: [all]
-timeouts:
-  etcdAPICall: {etcd_timeout}
-  tlsBootstrap: 60s
-  discovery: 60s
-"
-    );
-    if let Some((address, key)) = control_plane {
-        text.push_str(&format!(
-            "controlPlane:\n  localAPIEndpoint:\n    advertiseAddress: {address}\n    bindPort: 6443\n  certificateKey: {key}\n"
-        ));
-    }
-    text
 }
 
 fn ok(run: Run, what: &str, node: &TestNode) -> Run {
@@ -106,7 +78,10 @@ fn ha_cluster_with_concurrent_control_plane_joins_and_a_failed_member() {
         .iter()
         .map(|(i, n)| {
             let name = format!("cp{i}");
-            (n.config(&join_config(&name, &token, &pin, Some((&addr(*i), &key)), "2m")), *n)
+            (
+                n.config(&join_config(&format!("{LB}:6443"), &name, &token, &pin, Some((&addr(*i), &key)), Some("2m"))),
+                *n,
+            )
         })
         .collect();
     let results: Vec<Run> = std::thread::scope(|s| {
@@ -125,7 +100,8 @@ fn ha_cluster_with_concurrent_control_plane_joins_and_a_failed_member() {
     }
 
     // cp5: its etcd never starts → the member is removed again, the cluster keeps its three healthy members
-    let cfg5 = cp5.config(&join_config("cp5", &token, &pin, Some((&addr(5), &key)), "15s"));
+    let cfg5 =
+        cp5.config(&join_config(&format!("{LB}:6443"), "cp5", &token, &pin, Some((&addr(5), &key)), Some("15s")));
     let failed = cp5.kbinit(&["join", "--config", &cfg5]);
     assert_ne!(failed.code, 0, "a join whose etcd never came up succeeded:\n{}", failed.stdout);
     let said = format!("{}{}", failed.stdout, failed.stderr);
@@ -135,7 +111,7 @@ fn ha_cluster_with_concurrent_control_plane_joins_and_a_failed_member() {
     assert!(m.iter().all(|(status, _, _, learner)| status == "started" && !learner), "{m:?}");
 
     // w4: a worker through the load balancer
-    let cfg4 = w4.config(&join_config("w4", &token, &pin, None, "2m"));
+    let cfg4 = w4.config(&join_config(&format!("{LB}:6443"), "w4", &token, &pin, None, Some("2m")));
     ok(w4.kbinit(&["join", "--config", &cfg4]), "worker join", &w4);
     assert!(w4.node.path("/etc/kubernetes/kubelet.conf").exists());
     assert!(!w4.node.path("/etc/kubernetes/pki/ca.key").exists(), "a worker gets no CA key");
@@ -258,7 +234,8 @@ fn control_plane_join_with_external_etcd() {
     let key =
         run.stdout.lines().skip_while(|l| *l != "[upload-certs] Using certificate key:").nth(1).unwrap().to_string();
     let pin = run.stdout.split_whitespace().find(|w| w.starts_with("sha256:")).unwrap().to_string();
-    let join = join_config("cp2", &token, &pin, Some(("10.78.0.2", &key)), "30s").replace(LB, "10.78.0.100");
+    let join = join_config(&format!("{LB}:6443"), "cp2", &token, &pin, Some(("10.78.0.2", &key)), Some("30s"))
+        .replace(LB, "10.78.0.100");
     ok(cp2.kbinit(&["join", "--config", &cp2.config(&join)]), "control-plane join", &cp2);
     for f in ["etcd/ca.crt", "apiserver-etcd-client.crt", "apiserver-etcd-client.key"] {
         let p = format!("/etc/kubernetes/pki/{f}");

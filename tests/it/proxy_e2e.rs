@@ -14,40 +14,13 @@ use std::time::{Duration, Instant};
 
 use crate::fakeapi::FakeApi;
 use crate::nodes::lan::Lan;
-use crate::nodes::testnode::TestNode;
+use crate::nodes::testnode::{TestNode, join_config};
 use crate::support::{Run, require_tool};
 
 const VERSION: &str = "v1.34.0";
 
 fn addr(i: u8) -> String {
     format!("10.78.0.{i}")
-}
-
-fn join_config(name: &str, endpoint: &str, token: &str, pin: &str, control_plane: Option<(&str, &str)>) -> String {
-    let mut text = format!(
-        "apiVersion: kubeadm.k8s.io/v1beta4
-kind: JoinConfiguration
-discovery:
-  bootstrapToken:
-    apiServerEndpoint: {endpoint}:6443
-    token: {token}
-    caCertHashes: [\"{pin}\"]
-nodeRegistration:
-  name: {name}
-  criSocket: unix:///run/containerd/containerd.sock
-  ignorePreflightErrors: [all]
-timeouts:
-  etcdAPICall: 2m
-  tlsBootstrap: 60s
-  discovery: 60s
-"
-    );
-    if let Some((address, key)) = control_plane {
-        text.push_str(&format!(
-            "controlPlane:\n  localAPIEndpoint:\n    advertiseAddress: {address}\n    bindPort: 6443\n  certificateKey: {key}\n"
-        ));
-    }
-    text
 }
 
 fn ok(run: Run, what: &str, node: &TestNode) -> Run {
@@ -208,10 +181,13 @@ fn ha_without_a_load_balancer_through_the_node_local_proxy() {
             }
         })
     };
-    let cp_join =
-        |n: &TestNode, name: &str, i: u8| n.config(&join_config(name, &addr(1), &token, &pin, Some((&addr(i), &key))));
+    let cp_join = |n: &TestNode, name: &str, i: u8| {
+        n.config(&join_config(&format!("{}:6443", addr(1)), name, &token, &pin, Some((&addr(i), &key)), Some("2m")))
+    };
     run_all(vec![(&cp2, cp_join(&cp2, "cp2", 2)), (&cp3, cp_join(&cp3, "cp3", 3))]);
-    let w_join = |n: &TestNode, name: &str| n.config(&join_config(name, &addr(1), &token, &pin, None));
+    let w_join = |n: &TestNode, name: &str| {
+        n.config(&join_config(&format!("{}:6443", addr(1)), name, &token, &pin, None, Some("2m")))
+    };
     run_all(vec![(&w4, w_join(&w4, "w4")), (&w5, w_join(&w5, "w5"))]);
     for n in [&cp1, &cp2, &cp3, &w4, &w5] {
         assert!(n.node.path("/etc/systemd/system/kbinit-api-server-proxy.service").exists());

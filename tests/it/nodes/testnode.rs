@@ -116,3 +116,40 @@ impl TestNode {
             .collect()
     }
 }
+
+/// A v1beta4 JoinConfiguration for a test node: bootstrap-token discovery of `endpoint` (`host:6443`) pinned to
+/// `pin`, preflight ignored (the test host is no real node), and with `control_plane` = (advertise address,
+/// certificate key) a control-plane join; `etcd_timeout` sets `timeouts.etcdAPICall`.
+pub fn join_config(
+    endpoint: &str,
+    name: &str,
+    token: &str,
+    pin: &str,
+    control_plane: Option<(&str, &str)>,
+    etcd_timeout: Option<&str>,
+) -> String {
+    let etcd = etcd_timeout.map(|t| format!("  etcdAPICall: {t}\n")).unwrap_or_default();
+    let mut text = format!(
+        "apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: {endpoint}
+    token: {token}
+    caCertHashes: [\"{pin}\"]
+nodeRegistration:
+  name: {name}
+  criSocket: unix:///run/containerd/containerd.sock
+  ignorePreflightErrors: [all]
+timeouts:
+{etcd}  tlsBootstrap: 60s
+  discovery: 60s
+"
+    );
+    if let Some((address, key)) = control_plane {
+        text.push_str(&format!(
+            "controlPlane:\n  localAPIEndpoint:\n    advertiseAddress: {address}\n    bindPort: 6443\n  certificateKey: {key}\n"
+        ));
+    }
+    text
+}

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{etcdctl, fresh_init_files, ok, upgrade_config};
 use crate::fakeapi::FakeApi;
 use crate::nodes::lan::Lan;
-use crate::nodes::testnode::{TestNode, init_config};
+use crate::nodes::testnode::{TestNode, init_config, join_config};
 use crate::support::{Node, require_tool};
 
 const LB: &str = "10.79.0.100";
@@ -23,32 +23,6 @@ fn addr(i: u8) -> String {
 /// init's configuration for node `cp<i>` (what a fresh init or control-plane join renders for it).
 fn node_config(version: &KubeVersion, i: u8) -> String {
     init_config(&version.to_string(), &addr(i), LB).replace("name: cp1", &format!("name: cp{i}"))
-}
-
-fn join_config(name: &str, token: &str, pin: &str, control_plane: Option<(&str, &str)>) -> String {
-    let mut text = format!(
-        "apiVersion: kubeadm.k8s.io/v1beta4
-kind: JoinConfiguration
-discovery:
-  bootstrapToken:
-    apiServerEndpoint: {LB}:6443
-    token: {token}
-    caCertHashes: [\"{pin}\"]
-nodeRegistration:
-  name: {name}
-  criSocket: unix:///run/containerd/containerd.sock
-  ignorePreflightErrors: [all]
-timeouts:
-  tlsBootstrap: 60s
-  discovery: 60s
-"
-    );
-    if let Some((address, key)) = control_plane {
-        text.push_str(&format!(
-            "controlPlane:\n  localAPIEndpoint:\n    advertiseAddress: {address}\n    bindPort: 6443\n  certificateKey: {key}\n"
-        ));
-    }
-    text
 }
 
 /// The ConfigMaps a fresh `kbinit init --dry-run` at `version` would create, by name.
@@ -92,10 +66,14 @@ fn ha_cluster_upgraded_node_by_node_equals_a_fresh_cluster_at_the_newest_minor()
     for (i, n) in cps.iter().enumerate().skip(1) {
         let name = format!("cp{}", i + 1);
         let a = addr(i as u8 + 1);
-        let c = n.config(&join_config(&name, &token, &pin, Some((&a, &key))));
+        let c = n.config(&join_config(&format!("{LB}:6443"), &name, &token, &pin, Some((&a, &key)), None));
         ok(n.kbinit(&["join", "--config", &c]), "control-plane join", n);
     }
-    ok(w.kbinit(&["join", "--config", &w.config(&join_config("w4", &token, &pin, None))]), "worker join", &w);
+    ok(
+        w.kbinit(&["join", "--config", &w.config(&join_config(&format!("{LB}:6443"), "w4", &token, &pin, None, None))]),
+        "worker join",
+        &w,
+    );
     etcdctl(&cps[0], &addr(1), &["put", "written-before-the-upgrade", "kept"]);
     let crts: Vec<Vec<u8>> = cps.iter().map(|n| n.node.read("/etc/kubernetes/pki/apiserver.crt")).collect();
 
