@@ -6,6 +6,7 @@
 mod backend;
 mod cli;
 mod discovery;
+mod preflight;
 mod wiring;
 
 use std::net::SocketAddr;
