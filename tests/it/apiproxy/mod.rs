@@ -7,6 +7,7 @@ mod backend;
 mod cli;
 mod discovery;
 mod preflight;
+mod readyz;
 mod wiring;
 
 use std::net::SocketAddr;
