@@ -32,8 +32,8 @@ const REQUEST: &[u8] =
 /// The most of an answer read (a verbose readyz is ~2 KiB; the plain one is `ok`).
 const MAX_ANSWER: usize = 16 << 10;
 
-/// A kept check connection.
-pub type Conn = TlsStream<TcpStream>;
+/// A kept check connection (boxed: a TLS client state is over a kilobyte).
+pub type Conn = Box<TlsStream<TcpStream>>;
 
 /// How `/readyz` is reached: the cluster CA.
 pub struct Readyz {
@@ -85,7 +85,7 @@ impl Readyz {
         let _ = tcp.set_nodelay(true);
         let name = ServerName::try_from(SERVER_NAME).map_err(io::Error::other)?;
         match self.connector.connect(name, tcp).await {
-            Ok(conn) => ask(conn).await,
+            Ok(conn) => ask(Box::new(conn)).await,
             // the server took the connection but its certificate does not verify with this CA (a CA file out of
             // date, a foreign server): /readyz cannot tell, the TCP check passed
             Err(e) if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) => Ok(Verdict::Unverifiable),
