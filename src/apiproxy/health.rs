@@ -1,19 +1,25 @@
-//! Health checks of the proxy's backends: every interval, a TCP connect to each kube-apiserver with a short
-//! timeout. A refusal or an unreachable host marks the backend unhealthy at once (a stopped API server); a
-//! timeout (a blackholed one) after [`super::balancer::Balancer::fall`] checks in a row (the next check follows a
-//! timeout at once); one success brings it back.
+//! Health checks of the proxy's backends, every interval, all backends at once, each within a short timeout:
+//! `GET /readyz` over TLS ([`super::readyz`]) when the cluster CA is known, else a TCP connect. A refusal, an
+//! unreachable host or a not-ready answer marks the backend unhealthy at once (a stopped API server, one whose
+//! etcd is down); a timeout (a blackholed one) after [`super::balancer::Balancer::fall`] checks in a row (the next
+//! check follows a timeout at once); one success brings it back.
 //!
-//! Why TCP and not `/readyz`: the proxy passes TLS through and holds no client certificate of its own, and
-//! anonymous `/readyz` may be disabled (`--anonymous-auth=false`); a listening kube-apiserver port is what a
-//! TCP pass-through proxy needs, and an API server that accepts but fails requests is still reached by the
-//! clients' own retries against the other backends.
+//! Why `/readyz` first: an API server that accepts connections but cannot serve (etcd down, shutting down) passes
+//! a TCP check, and every client sent to it fails. The proxy holds no client certificate, so the request is
+//! anonymous, which kube-apiserver allows for `/readyz` by default (`system:public-info-viewer`). Why TCP where
+//! `/readyz` cannot be used: without the cluster CA the answer could not be trusted, and with
+//! `--anonymous-auth=false` (401) or that binding removed (403) there is no answer to read; a listening
+//! kube-apiserver port is then what a TCP pass-through proxy can know, and clients' own retries reach the other
+//! backends.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::balancer::{Balancer, Change};
+use super::readyz::{self, Readyz};
 
 /// How often and how patiently backends are checked.
 #[derive(Debug, Clone, Copy)]
@@ -51,29 +57,76 @@ pub async fn probe(addr: SocketAddr, timeout: Duration) -> Result<(), (String, b
     }
 }
 
-/// Checks every backend once, all at the same time, and returns what changed.
-pub async fn check_round(balancer: &Balancer, timeout: Duration) -> Vec<Change> {
-    let addrs = balancer.addresses();
-    let probes = addrs.iter().map(|a| {
-        let a = *a;
-        tokio::spawn(async move { (a, probe(a, timeout).await) })
-    });
-    let mut changes = Vec::new();
-    for p in probes.collect::<Vec<_>>() {
-        let Ok((addr, result)) = p.await else { continue };
-        let change = match result {
-            Ok(()) => balancer.report_ok(addr),
-            Err((why, definite)) => balancer.report_failure(addr, &why, definite),
-        };
-        changes.extend(change);
+/// The checks of one proxy: TCP, or `/readyz` with the connections kept between rounds.
+pub struct Checker {
+    readyz: Option<Arc<Readyz>>,
+    kept: HashMap<SocketAddr, readyz::Conn>,
+}
+
+impl Checker {
+    /// TCP connects only.
+    pub fn tcp() -> Checker {
+        Checker { readyz: None, kept: HashMap::new() }
     }
-    changes
+
+    /// `GET /readyz` over TLS.
+    pub fn readyz(readyz: Readyz) -> Checker {
+        Checker { readyz: Some(Arc::new(readyz)), kept: HashMap::new() }
+    }
+
+    /// What the checks are, for the log.
+    pub fn describe(&self) -> &'static str {
+        if self.readyz.is_some() {
+            "GET /readyz over TLS (the serving certificate verified as kubernetes with the cluster CA)"
+        } else {
+            "TCP connect"
+        }
+    }
+
+    /// Checks every backend once, all at the same time, and returns what changed.
+    pub async fn round(&mut self, balancer: &Balancer, timeout: Duration) -> Vec<Change> {
+        let addrs = balancer.addresses();
+        // connections to backends no longer in the table are dropped here
+        let mut kept = std::mem::take(&mut self.kept);
+        let probes = addrs.iter().map(|a| {
+            let (a, conn, readyz) = (*a, kept.remove(a), self.readyz.clone());
+            tokio::spawn(async move {
+                match readyz {
+                    Some(r) => (a, r.check(a, conn, timeout).await),
+                    None => (a, (probe(a, timeout).await, None)),
+                }
+            })
+        });
+        let mut changes = Vec::new();
+        for p in probes.collect::<Vec<_>>() {
+            let Ok((addr, (result, conn))) = p.await else { continue };
+            if let Some(conn) = conn {
+                self.kept.insert(addr, conn);
+            }
+            let change = match result {
+                Ok(()) => balancer.report_ok(addr),
+                Err((why, definite)) => balancer.report_failure(addr, &why, definite),
+            };
+            changes.extend(change);
+        }
+        changes
+    }
+}
+
+/// Checks every backend once with a TCP connect, all at the same time, and returns what changed.
+pub async fn check_round(balancer: &Balancer, timeout: Duration) -> Vec<Change> {
+    Checker::tcp().round(balancer, timeout).await
 }
 
 /// Checks the backends forever, handing every change to `on_change`.
-pub async fn run(balancer: Arc<Balancer>, timing: CheckTiming, on_change: impl Fn(&[Change]) + Send + 'static) {
+pub async fn run(
+    balancer: Arc<Balancer>,
+    timing: CheckTiming,
+    mut checker: Checker,
+    on_change: impl Fn(&[Change]) + Send + 'static,
+) {
     loop {
-        let changes = check_round(&balancer, timing.timeout).await;
+        let changes = checker.round(&balancer, timing.timeout).await;
         if !changes.is_empty() {
             on_change(&changes);
         }

@@ -3,7 +3,8 @@
 //! control-plane node is down, with no load balancer anywhere. It never sees plaintext: clients verify the API
 //! server's own certificate (their kubeconfigs set `tls-server-name`).
 //!
-//! Parts: [`balancer`] (the backend table and the pick), [`health`] (TCP checks), [`discovery`] (EndpointSlices
+//! Parts: [`balancer`] (the backend table and the pick), [`health`] (the checks: [`readyz`] over TLS, else
+//! TCP), [`splice`] (the kernel-side copy of both directions), [`discovery`] (EndpointSlices
 //! of the `kubernetes` Service, watched through the proxy itself), [`cache`] (the last known list and the
 //! status snapshot on disk). This module binds the listener and runs the connection tasks.
 
@@ -11,6 +12,8 @@ pub mod balancer;
 pub mod cache;
 pub mod discovery;
 pub mod health;
+pub mod readyz;
+pub mod splice;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +53,8 @@ pub struct ProxyConfig {
     pub dial_timeout: Duration,
     /// Pause before discovery lists again after a failure.
     pub discovery_retry: Duration,
+    /// The cluster CA (PEM): health checks are `GET /readyz` over TLS with it; `None` = TCP checks.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl ProxyConfig {
@@ -64,8 +69,17 @@ impl ProxyConfig {
             timing: health::CheckTiming::default(),
             dial_timeout: Duration::from_millis(1000),
             discovery_retry: Duration::from_secs(2),
+            ca_pem: None,
         }
     }
+}
+
+/// The runtime the proxy runs in (the `run` command and the benchmark build it here, so both measure the same):
+/// one thread. A connection is one task either way, so more workers add no throughput to it; they add
+/// cross-thread wake-ups per chunk and threads competing with the kubelet on a small node, and on the 2-core
+/// bench machine a 2-worker runtime measured no better (the copies themselves run in the kernel: [`splice`]).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
 }
 
 /// A bound proxy, ready to run.
@@ -150,8 +164,17 @@ impl Proxy {
         let mut tasks = tokio::task::JoinSet::new();
         {
             let log = log.clone();
+            let checker = match config.ca_pem.as_deref().map(readyz::Readyz::from_ca_pem) {
+                Some(Ok(r)) => health::Checker::readyz(r),
+                Some(Err(e)) => {
+                    log(&format!("the cluster CA cannot be used for /readyz checks ({e}): checking by TCP connect"));
+                    health::Checker::tcp()
+                }
+                None => health::Checker::tcp(),
+            };
+            log(&format!("health checks: {}", checker.describe()));
             let on_change = move |changes: &[Change]| changes.iter().for_each(|c| log(&c.to_string()));
-            tasks.spawn(health::run(balancer.clone(), config.timing, on_change));
+            tasks.spawn(health::run(balancer.clone(), config.timing, checker, on_change));
         }
         if !config.kubeconfigs.is_empty() {
             let cache_path = config.cache.clone();
@@ -185,9 +208,6 @@ impl Proxy {
     }
 }
 
-/// Buffer per direction of a proxied connection (tokio's default of 8 KiB costs throughput on bulk reads).
-const COPY_BUFFER: usize = 64 << 10;
-
 /// Connects a client to the first backend that answers, then copies both ways until either side closes or
 /// the backend is cut (went unhealthy or was removed), so the client reconnects to a live one.
 async fn serve(mut client: TcpStream, balancer: Arc<Balancer>, dial_timeout: Duration, log: Log) {
@@ -213,7 +233,7 @@ async fn serve(mut client: TcpStream, balancer: Arc<Balancer>, dial_timeout: Dur
         let _ = upstream.set_nodelay(true);
         let Some(mut lease) = balancer.lease(addr) else { continue };
         tokio::select! {
-            _ = tokio::io::copy_bidirectional_with_sizes(&mut client, &mut upstream, COPY_BUFFER, COPY_BUFFER) => {}
+            _ = splice::bidirectional(&mut client, &mut upstream) => {}
             _ = lease.cut.changed() => {}
         }
         return;

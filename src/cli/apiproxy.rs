@@ -59,6 +59,9 @@ pub struct InstallArgs {
     /// Show what would be written and changed, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Preflight checks whose errors become warnings (`Port-7445`); 'all' ignores every check.
+    #[arg(long, value_name = "CHECKS", value_delimiter = ',')]
+    pub ignore_preflight_errors: Vec<String>,
 }
 
 /// Flags of `kbinit api-server-proxy uninstall`.

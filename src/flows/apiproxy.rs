@@ -15,12 +15,17 @@ use crate::output::Output;
 /// The kubelet's kubeconfigs, in the order discovery tries them.
 pub const KUBELET_KUBECONFIGS: [&str; 2] = ["/etc/kubernetes/kubelet.conf", "/etc/kubernetes/bootstrap-kubelet.conf"];
 
+/// The cluster CA the health checks verify the API servers' certificates with.
+pub const CLUSTER_CA: &str = "/etc/kubernetes/pki/ca.crt";
+
 /// `kbinit api-server-proxy run`: binds, then serves until killed.
 pub fn run(g: &Global, args: RunArgs, out: &Output) -> anyhow::Result<()> {
     let host = Host::new(g.root.clone(), None);
     let listen = SocketAddr::new(args.listen_address, args.port);
     let mut config =
         ProxyConfig::new(listen, args.servers, host.path(apiproxy::CACHE_PATH), host.path(apiproxy::STATUS_PATH));
+    // the cluster CA every node has (kubeadm writes it on workers too): /readyz checks; without it, TCP checks
+    config.ca_pem = std::fs::read(host.path(CLUSTER_CA)).ok();
     if !args.no_discovery {
         config.kubeconfigs = if args.kubeconfigs.is_empty() {
             KUBELET_KUBECONFIGS.iter().map(|p| host.path(p)).collect()
@@ -28,11 +33,7 @@ pub fn run(g: &Global, args: RunArgs, out: &Output) -> anyhow::Result<()> {
             args.kubeconfigs
         };
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow::anyhow!("cannot start the runtime: {e}"))?;
+    let rt = apiproxy::runtime().map_err(|e| anyhow::anyhow!("cannot start the runtime: {e}"))?;
     let log_out = out.clone();
     let log: apiproxy::Log =
         std::sync::Arc::new(move |line: &str| log_out.err_line(&format!("[api-server-proxy] {line}")));

@@ -47,7 +47,8 @@ fn managed(host: &Host, dry_run: bool) -> bool {
 }
 
 /// Writes the unit and points the kubelet kubeconfigs that exist at the proxy, then (real root with systemd)
-/// enables and restarts the unit so it runs before the kubelet is (re)started.
+/// enables and restarts the unit so it runs before the kubelet is (re)started. The port was checked by the
+/// caller's preflight ([`crate::preflight::proxy`]).
 pub fn install(
     host: &Host,
     settings: &ApiServerProxySettings,
@@ -55,17 +56,6 @@ pub fn install(
     dry_run: bool,
     out: &Output,
 ) -> anyhow::Result<()> {
-    // on the real node, before anything is written: the port must be free unless this proxy already runs
-    if managed(host, dry_run)
-        && !host.path(node::UNIT_PATH).exists()
-        && let Err(e) = std::net::TcpListener::bind(("127.0.0.1", settings.port))
-    {
-        return Err(invalid(format!(
-            "the API server proxy cannot listen on 127.0.0.1:{}: {e}; free the port or set another one \
-             (ApiServerProxyConfiguration port, or --port for api-server-proxy install)",
-            settings.port
-        )));
-    }
     apply(&node::plan_install(&binary(), settings, seeds, host)?, host, out)?;
     if dry_run {
         out.say(&format!("[dryrun] Would enable and start {}", node::UNIT_NAME));
@@ -159,6 +149,7 @@ fn cluster_settings(host: &Host) -> Option<ApiServerProxySettings> {
 
 /// `kbinit api-server-proxy install`.
 pub fn install_cmd(g: &Global, args: InstallArgs, out: &Output) -> anyhow::Result<()> {
+    let ignore = crate::preflight::normalize_ignore(&args.ignore_preflight_errors)?;
     let host = super::host_for(&g.root, args.dry_run, None, "api-server-proxy install", out)?;
     let settings = match args.port {
         Some(port) => {
@@ -186,6 +177,8 @@ pub fn install_cmd(g: &Global, args: InstallArgs, out: &Output) -> anyhow::Resul
     } else {
         args.servers.iter().map(|s| s.to_string()).collect()
     };
+    out.say("[preflight] Running pre-flight checks");
+    crate::preflight::proxy::run(&host, settings.port, &ignore, out)?;
     install(&host, &settings, &seeds, args.dry_run, out)?;
     restart_kubelet(&host, args.dry_run, out)
 }

@@ -60,6 +60,11 @@ impl JoinData {
 fn run_preflight(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {
     crate::preflight::run_join(&d.cfg, &d.host, out)?;
     d.ready(out)?;
+    // the proxy's setting comes from the cluster: its port is checked once discovery has it, before any write
+    if let Some(settings) = d.context()?.api_server_proxy {
+        let ignore = &d.cfg.node_registration.ignore_preflight_errors;
+        crate::preflight::proxy::run(&d.host, settings.port, ignore, out)?;
+    }
     if d.cfg.control_plane.is_some()
         && let Some(init) = &d.context()?.init
     {

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`checks`] | one function per check; which ones look under `--root` and which at the real host |
 //! | [`system`] | `SystemVerification` (OS, kernel, kernel options, cgroups) |
+//! | [`proxy`] | `Port-<n>` of the node-local API server proxy (init, join, `api-server-proxy install`) |
 //! | [`rerun`] | an earlier init's leftovers: reused when they are kbinit's own for this configuration |
 //! | [`rerun_join`] | an earlier join's leftovers on this node: reused when they are this join's own |
 //! | [`runtime`] | the checks that ask the container runtime over the CRI: `CRI`, `ContainerRuntimeVersion`, `ImagePull` |
@@ -18,6 +19,7 @@
 //! `--ignore-preflight-errors` value lets them through.
 
 pub mod checks;
+pub mod proxy;
 pub mod rerun;
 pub mod rerun_join;
 pub mod runtime;
@@ -213,6 +215,9 @@ pub fn run_init(d: &InitData, out: &Output) -> anyhow::Result<()> {
     let v = &cfg.cluster.kubernetes_version;
     common_checks(&mut f, host, &reg.name, &reg.cri_socket, v, Some(v), true, out);
     port(&mut f, &mut notes, 10250);
+    if let Some(settings) = &d.api_server_proxy {
+        proxy::check(host, settings.port, &mut f, &mut notes);
+    }
     let mut addresses = vec![cfg.local_api_endpoint.advertise_address];
     addresses.extend(
         cidrs(&net.service_subnet)

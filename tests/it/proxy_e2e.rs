@@ -197,6 +197,11 @@ fn ha_without_a_load_balancer_through_the_node_local_proxy() {
     let three: Vec<String> = (1..=3).map(|i| format!("{}:6443", addr(i))).collect();
     let all = [&cp1, &cp2, &cp3, &w4, &w5];
     wait_backends(&all, &three, Duration::from_secs(60));
+    for n in all {
+        // workers too have the cluster CA (join writes it): the checks are /readyz, answered by the API servers
+        let log = std::fs::read_to_string(n.node.path("/api-server-proxy.log")).unwrap_or_default();
+        assert!(log.contains("health checks: GET /readyz over TLS"), "{}: {log}", n.standin.root.display());
+    }
     assert!(
         api.object("/api/v1/nodes/w4").is_some() && api.object("/api/v1/nodes/w5").is_some(),
         "the kubelets registered through 127.0.0.1"

@@ -137,6 +137,18 @@ pub fn unit_file(binary: &str, settings: &ApiServerProxySettings, seeds: &[Strin
     )
 }
 
+/// `true` when `text` is a unit [`unit_file`] wrote (its first line) that runs the proxy on `port`: what
+/// preflight takes, on a re-run, as this node's own proxy holding the port. The servers and the binary's path
+/// are not compared: they may differ between runs (another endpoint, kbinit installed elsewhere) while the port
+/// is still held by the same proxy.
+pub fn is_own_unit(text: &str, port: u16) -> bool {
+    let wanted = format!(" api-server-proxy run --port {port}");
+    text.starts_with("# Written by kbinit: the node-local API server proxy")
+        && text.lines().filter_map(|l| l.strip_prefix("ExecStart=")).any(|exec| {
+            exec.find(&wanted).is_some_and(|at| matches!(exec[at + wanted.len()..].chars().next(), None | Some(' ')))
+        })
+}
+
 /// What installing the proxy on a node writes: the unit, and each kubelet kubeconfig that exists (or is about
 /// to be written: `pending`, node path → text) pointed at the proxy.
 pub fn plan_install(
@@ -175,6 +187,18 @@ mod tests {
     use super::*;
 
     const KC: &str = "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: Zm9v\n    server: https://10.0.0.1:6443\n  name: kubernetes\ncontexts: []\nkind: Config\nusers: []\n";
+
+    #[test]
+    fn own_unit_is_recognised_by_its_marker_and_port() {
+        let unit = unit_file("/usr/bin/kbinit", &ApiServerProxySettings { port: 7445 }, &["10.0.0.1:6443".into()]);
+        assert!(is_own_unit(&unit, 7445));
+        assert!(!is_own_unit(&unit, 744), "a port that is a prefix of the unit's is another port");
+        assert!(!is_own_unit(&unit, 7446));
+        let bare = unit_file("/usr/bin/kbinit", &ApiServerProxySettings { port: 7445 }, &[]);
+        assert!(is_own_unit(&bare, 7445), "no --server after the port");
+        let foreign = unit.replace("# Written by kbinit", "# Written by hand");
+        assert!(!is_own_unit(&foreign, 7445));
+    }
 
     #[test]
     fn kubeconfig_to_the_proxy_and_back() {

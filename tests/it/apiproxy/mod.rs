@@ -6,6 +6,8 @@
 mod backend;
 mod cli;
 mod discovery;
+mod preflight;
+mod readyz;
 mod wiring;
 
 use std::net::SocketAddr;
