@@ -270,6 +270,11 @@ impl KubeVersion {
     pub fn cgroup_v1_is_error(&self) -> bool {
         self.at_least(35)
     }
+    /// 1.36+: `upgrade apply`'s `CreateJob` health check waits 1m for its Job (create and completion), not 15s
+    /// (PR 136273; 15s read in health.go @`f0100b7d`, v1.30–1.31; 1.32–1.35 kept it, **unconfirmed**).
+    pub fn long_health_check_job(&self) -> bool {
+        self.at_least(36)
+    }
     /// The oldest control-plane version this release's kubeadm sets up or joins: one minor back
     /// (`MinimumControlPlaneVersion = getSkewedKubernetesVersion(-1)`, unchanged through the 1.36 cycle).
     pub fn minimum_control_plane_minor(&self) -> u32 {
