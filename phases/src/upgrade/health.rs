@@ -4,6 +4,13 @@
 //! `generateName: upgrade-health-check-`, `backoffLimit: 0`, `ttlSecondsAfterFinished: timeout + 5`, a pod that
 //! runs as 999:999 non-root, tolerates the control-plane `NoSchedule` taint and runs the pause image with `-v`;
 //! a Node is NotReady when it *has* a `Ready` condition whose status is not `True` (a Node without one passes).
+//! From 1.32 the Job also has `activeDeadlineSeconds: timeout` (PR 127333: "set the activeDeadlineSeconds to the
+//! same timeout"; that it sits in the JobSpec is read from the PR's description, not its diff).
+//!
+//! Not modelled: kubeadm before 1.30 (targets v1.28/v1.29) created the Job under the fixed name
+//! `upgrade-health-check` without a TTL, deleted it before and after (foreground), printed
+//! `Would create the Job "upgrade-health-check" …` in dry-run and had no schedulable-Node check (PR 122079 and
+//! PR 124503 changed that for 1.30; kubeadm#3050 quotes v1.29.1); kbinit runs the 1.30+ check for every target.
 
 use std::time::Duration;
 
@@ -39,6 +46,7 @@ pub fn health_check_job(image_repository: &str, target: &KubeVersion) -> Job {
         },
         spec: Some(JobSpec {
             backoff_limit: Some(0),
+            active_deadline_seconds: target.health_check_job_deadline().then(|| job_timeout(target).as_secs() as i64),
             ttl_seconds_after_finished: Some(ttl),
             template: PodTemplateSpec {
                 metadata: None,
@@ -113,6 +121,7 @@ mod tests {
         let spec = job.spec.as_ref().unwrap();
         assert_eq!(spec.backoff_limit, Some(0));
         assert_eq!(spec.ttl_seconds_after_finished, Some(20));
+        assert_eq!(spec.active_deadline_seconds, Some(15));
         assert_eq!(spec.completions, None);
         assert_eq!(spec.parallelism, None);
         assert_eq!(spec.template.metadata, None);
@@ -142,6 +151,12 @@ mod tests {
         assert_eq!(job_timeout(&v("v1.36.0")), Duration::from_secs(60));
         let job = health_check_job("my.repo", &v("v1.36.1"));
         assert_eq!(job.spec.as_ref().unwrap().ttl_seconds_after_finished, Some(65));
+        assert_eq!(job.spec.as_ref().unwrap().active_deadline_seconds, Some(60));
+        let before_deadline = health_check_job("r", &v("v1.31.0")).spec.unwrap();
+        assert_eq!(
+            (before_deadline.active_deadline_seconds, before_deadline.ttl_seconds_after_finished),
+            (None, Some(20))
+        );
         let image = job.spec.unwrap().template.spec.unwrap().containers[0].image.clone().unwrap();
         assert_eq!(image, format!("my.repo/pause:{}", v("v1.36.1").pause_tag()));
     }

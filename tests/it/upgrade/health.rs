@@ -104,6 +104,7 @@ fn health_checks_stop_a_notready_control_plane_and_run_kubeadms_job() {
         job["spec"],
         json!({
             "backoffLimit": 0,
+            "activeDeadlineSeconds": timeout,
             "ttlSecondsAfterFinished": timeout + 5,
             "template": {"spec": {
                 "restartPolicy": "Never",
