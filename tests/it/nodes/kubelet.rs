@@ -315,7 +315,10 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
     let bootstrap_conf = under("/etc/kubernetes/bootstrap-kubelet.conf");
     if !kubelet_conf.exists() {
         s.registered = false; // reset: a new kubelet.conf registers again
-        s.posted_ready = None;
+        if s.posted_ready.take().is_some() {
+            super::nodestatus::kubelet_stopped(api, &cfg.node_name);
+            s.events.push(format!("Node {} Ready=Unknown (kubelet stopped)", cfg.node_name));
+        }
     }
     if !kubelet_conf.exists() && bootstrap_conf.exists() && s.healthz {
         drop(s);
