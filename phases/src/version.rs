@@ -270,6 +270,17 @@ impl KubeVersion {
     pub fn cgroup_v1_is_error(&self) -> bool {
         self.at_least(35)
     }
+    /// 1.36+: `upgrade apply`'s `CreateJob` health check waits 1m for its Job (create and completion), not 15s
+    /// (PR 136273; 15s read in health.go @`f0100b7d`, v1.30–1.31; 1.32–1.35 kept it, **unconfirmed**).
+    pub fn long_health_check_job(&self) -> bool {
+        self.at_least(36)
+    }
+    /// 1.32+: the `CreateJob` health check's Job carries `activeDeadlineSeconds` equal to its timeout (PR 127333,
+    /// merged for 1.32; also cherry-picked into later 1.30.x/1.31.x patches, #127346/#127347, which patch is
+    /// **unconfirmed**, so kbinit writes it from 1.32).
+    pub fn health_check_job_deadline(&self) -> bool {
+        self.at_least(32)
+    }
     /// The oldest control-plane version this release's kubeadm sets up or joins: one minor back
     /// (`MinimumControlPlaneVersion = getSkewedKubernetesVersion(-1)`, unchanged through the 1.36 cycle).
     pub fn minimum_control_plane_minor(&self) -> u32 {

@@ -199,15 +199,20 @@ pub fn etcd_join_phase(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
 }
 
 /// Refuses a join when a Ready Node of this name exists (the bootstrap identity may read Nodes; if it may not,
-/// the check is skipped with a warning).
-fn refuse_ready_node(c: &Cluster, name: &str, out: &Output) -> anyhow::Result<()> {
+/// the check is skipped with a warning). `own`: this node's `kubelet.conf` is this join's (a re-run after the
+/// kubelet registered), so a Ready Node of this name is this node's own kubelet's, and it is reused.
+fn refuse_ready_node(c: &Cluster, name: &str, own: bool, out: &Output) -> anyhow::Result<()> {
     match c.get(&ResourceType::of::<Node>(), None, name) {
         Ok(Some(n)) => {
             let ready = n
                 .pointer("/status/conditions")
                 .and_then(Value::as_array)
                 .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
-            if ready {
+            if ready && own {
+                out.say(&format!(
+                    "[kubelet-start] The Ready Node {name:?} is this node's, registered by an earlier run of this join; reusing"
+                ));
+            } else if ready {
                 anyhow::bail!(
                     "a Node with name {name:?} and status \"Ready\" already exists in the cluster. You must delete the \
                      existing Node or change the name of this new joining Node"
@@ -236,7 +241,8 @@ pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
     if d.args.dry_run {
         dry_action(out, "GET", &ResourceType::of::<Node>(), Some(&name));
     } else {
-        refuse_ready_node(&d.ctx(out)?.bootstrap, &name, out)?;
+        let own = crate::preflight::rerun_join::own_kubelet_kubeconfig(&d.cfg, &d.host, kubelet::KUBELET_CONF);
+        refuse_ready_node(&d.ctx(out)?.bootstrap, &name, own, out)?;
     }
     let kubelet_service = services::KubeletService::new(&d.host, d.args.dry_run);
     kubelet_service.stop(out);

@@ -22,6 +22,7 @@ pub mod upgrade;
 pub mod upgrade_apply;
 pub mod upgrade_cluster;
 pub mod upgrade_etcd;
+pub mod upgrade_health;
 pub mod upgrade_node;
 pub mod upgrade_staticpods;
 

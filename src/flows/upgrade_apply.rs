@@ -11,7 +11,6 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kbinit_phases::api::{ApiObject, ApiOp, ApiStep};
 use kbinit_phases::cluster::upload_config;
 use kbinit_phases::config::{HostFacts, InitConfiguration, Timeouts};
-use kbinit_phases::paths;
 use kbinit_phases::upgrade::{backup, policy};
 use kbinit_phases::version::KubeVersion;
 
@@ -191,25 +190,7 @@ pub fn run_preflight(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Resu
         return prepull(d, out);
     }
     out.say("[upgrade/preflight] Running preflight checks");
-    out.say("[upgrade] Running cluster health checks");
-    let missing: Vec<String> = kbinit_phases::upgrade::state::CONTROL_PLANE
-        .iter()
-        .map(|c| format!("{}/{c}.yaml", paths::MANIFESTS_DIR))
-        .filter(|p| !d.ctx.host.path(p).exists())
-        .collect();
-    if !missing.is_empty() {
-        let text = format!(
-            "The control plane seems to be Static Pod-hosted, but some of the manifests don't seem to exist on disk. This probably means you're running 'kubeadm upgrade' on a remote machine, which is not supported for a Static Pod-hosted cluster. Manifest files not found: [{}]",
-            missing.join(" ")
-        );
-        let ignored = d.ignore_preflight_errors.iter().any(|n| n == "all" || n == "staticpodmanifest");
-        if !ignored {
-            return Err(anyhow::Error::new(crate::error::PreflightFailed(format!(
-                "[upgrade/health] FATAL: [preflight] Some fatal errors occurred:\n\t[ERROR StaticPodManifest]: {text}\n[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`"
-            ))));
-        }
-        out.err_line(&format!("\t[WARNING StaticPodManifest]: {text}"));
-    }
+    super::upgrade_health::check_cluster_health(d, out)?;
     out.say(&format!(
         "[upgrade/preflight] You have chosen to upgrade the cluster version to {:?}",
         d.target.to_string()

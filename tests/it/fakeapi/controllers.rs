@@ -1,7 +1,8 @@
 //! Stand-ins for the kube-controller-manager loops kubeadm depends on, run on demand (`reconcile`) or on a timer
 //! thread: tokencleaner (expired bootstrap token Secrets, then garbage collection), bootstrapsigner (reference
 //! §H.2), csrapproving (kubelet client CSRs after a SubjectAccessReview, as the real `sarapprove`) and csrsigning
-//! (client signers, cluster CA, 1 year, backdated 5 minutes). Simplified: kubelet-serving and legacy-unknown CSRs
+//! (client signers, cluster CA, 1 year, backdated 5 minutes), and the Job controller with a kubelet running the
+//! Job's Pod (`jobs`: a Job some Node can run completes). Simplified: kubelet-serving and legacy-unknown CSRs
 //! are never signed, and nothing here is event-driven.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +36,7 @@ pub fn reconcile(store: &mut Store) {
     sign_cluster_info(store);
     approve_csrs(store);
     sign_csrs(store);
+    super::jobs::complete_jobs(store);
 }
 
 fn clean_tokens(store: &mut Store) {

@@ -33,6 +33,7 @@ mod authz;
 mod controllers;
 mod defaults;
 mod handler;
+mod jobs;
 mod jws;
 mod nonresource;
 mod patch;

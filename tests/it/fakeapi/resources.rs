@@ -86,6 +86,8 @@ pub static RESOURCES: &[Resource] = &[
     Resource { subresources: &["status"], ..res("", "nodes", "Node", false, NameRule::Subdomain) },
     Resource { subresources: &["status"], ..res("apps", "deployments", "Deployment", true, NameRule::Subdomain) },
     Resource { subresources: &["status"], ..res("apps", "daemonsets", "DaemonSet", true, NameRule::Subdomain) },
+    // upgrade apply's CreateJob health check; completed by the `jobs` stand-in
+    Resource { subresources: &["status"], ..res("batch", "jobs", "Job", true, NameRule::Subdomain) },
     res(RBAC, "roles", "Role", true, NameRule::PathSegment),
     res(RBAC, "rolebindings", "RoleBinding", true, NameRule::PathSegment),
     res(RBAC, "clusterroles", "ClusterRole", false, NameRule::PathSegment),

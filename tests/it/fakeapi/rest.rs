@@ -2,8 +2,8 @@
 //! AlreadyExists, Invalid name, missing namespace), PUT (unconditional or resourceVersion-checked), PATCH (merge,
 //! strategic-as-merge, apply as create-or-merge), DELETE (Status or object; ownerReference garbage collection at
 //! once; a Namespace takes its contents with it at once instead of going through Terminating).
-//! Simplified: no managedFields, no field-manager conflicts, no limit/continue paging, no watch, no admission beyond
-//! the namespace check, no defaulting beyond what each kind's `normalise` lists.
+//! Simplified: no managedFields, no field-manager conflicts, `limit` cuts the list without a `continue` token, no
+//! watch, no admission beyond the namespace check, no defaulting beyond what each kind's `normalise` lists.
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -87,6 +87,10 @@ fn list(store: &Store, r: &Resource, info: &RequestInfo, query: &[(String, Strin
             m.remove("apiVersion");
         }
         items.push(obj);
+    }
+    // `limit`: the first items only (the fake gives no `continue` token for the rest)
+    if let Some(limit) = param(query, "limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0) {
+        items.truncate(limit);
     }
     Ok(Reply::ok(json!({
         "kind": format!("{}List", r.kind), "apiVersion": r.api_version(),

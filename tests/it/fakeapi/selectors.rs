@@ -1,6 +1,6 @@
 //! Query handling for LIST: percent-decoding, label selectors (`k=v`, `k==v`, `k!=v`, `k in (…)`, `k notin (…)`,
-//! `k`, `!k`) and the field selectors the fake supports (`metadata.name`, `metadata.namespace`, and `type` for
-//! Secrets; `=`, `==`, `!=`). Other field labels are rejected with the real server's 400 message.
+//! `k`, `!k`) and the field selectors the fake supports (`metadata.name`, `metadata.namespace`, `type` for
+//! Secrets and `spec.unschedulable` for Nodes; `=`, `==`, `!=`). Other field labels are rejected with the real server's 400 message.
 
 use serde_json::Value;
 
@@ -97,10 +97,19 @@ pub fn fields_match(obj: &Value, resource: &str, selector: &str) -> Result<bool,
                 None => return Err(req.to_string()),
             },
         };
+        let unschedulable = obj.pointer("/spec/unschedulable").and_then(Value::as_bool).unwrap_or(false);
         let have = match (field, resource) {
             ("metadata.name", _) => str_at(obj, "/metadata/name"),
             ("metadata.namespace", _) => str_at(obj, "/metadata/namespace"),
             ("type", "secrets") => str_at(obj, "/type"),
+            // the Node field label (false when unset), as kubeadm's CreateJob check lists schedulable Nodes
+            ("spec.unschedulable", "nodes") => {
+                if unschedulable {
+                    "true"
+                } else {
+                    "false"
+                }
+            }
             _ => return Err(field.to_string()),
         };
         if (have == want) == negate {
@@ -129,5 +138,11 @@ mod tests {
         assert_eq!(fields_match(&o, "secrets", "type=t/u,metadata.name=n"), Ok(true));
         assert_eq!(fields_match(&o, "secrets", "metadata.name!=n"), Ok(false));
         assert_eq!(fields_match(&o, "configmaps", "type=t/u"), Err("type".into()));
+        let cordoned = json!({"metadata": {"name": "n"}, "spec": {"unschedulable": true}});
+        assert_eq!(fields_match(&o, "nodes", "spec.unschedulable=false"), Ok(true));
+        assert_eq!(fields_match(&cordoned, "nodes", "spec.unschedulable=false"), Ok(false));
+        assert_eq!(fields_match(&cordoned, "nodes", "spec.unschedulable!=false"), Ok(true));
+        assert!(labels_match(&json!({"metadata": {"labels": {"r": ""}}}), "r="));
+        assert!(!labels_match(&json!({"metadata": {"labels": {"r": "x"}}}), "r="));
     }
 }

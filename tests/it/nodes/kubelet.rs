@@ -12,7 +12,8 @@
 //!   `kubernetes.io/kube-apiserver-client-kubelet` with the bootstrap token, wait for the signed certificate,
 //!   `/var/lib/kubelet/pki/kubelet-client-current.pem`, then `/etc/kubernetes/kubelet.conf`.
 //! - `kubelet.conf` usable → registers its Node (labels `kubernetes.io/hostname`, `os`, `arch`) through the API
-//!   with the kubelet's own credentials.
+//!   with the kubelet's own credentials, then posts its `Ready` condition `True` (see `nodestatus`;
+//!   [`KubeletStandIn::set_ready`] makes it `False`).
 //!
 //! - a manifest that changes (an upgrade) → the static Pod is stopped and started again from the new manifest,
 //!   and its mirror Pod gets the new `kubernetes.io/config.hash` (a hash of the manifest), as the kubelet does;
@@ -50,6 +51,10 @@ struct State {
     /// Manifests containing one of these strings are never really run.
     broken: Vec<String>,
     registered: bool,
+    /// The node reports NotReady ([`KubeletStandIn::set_ready`]).
+    not_ready: bool,
+    /// The `Ready` status last posted for the registered Node.
+    posted_ready: Option<bool>,
     /// kbinit's api-server-proxy, run as its systemd unit would be.
     proxy: Option<Child>,
 }
@@ -143,6 +148,18 @@ impl KubeletStandIn {
     /// Runs every manifest again (undoes [`KubeletStandIn::break_manifests`]).
     pub fn fix_manifests(&self) {
         self.state.lock().unwrap().broken.clear();
+    }
+
+    /// From now on the kubelet reports its Node's `Ready` condition as `ready` (`False`: a NotReady node).
+    #[allow(dead_code)] // for the upgrade health tests
+    pub fn set_ready(&self, ready: bool) {
+        self.state.lock().unwrap().not_ready = !ready;
+    }
+
+    /// The `Ready` status the kubelet last posted for its Node, if any.
+    #[allow(dead_code)] // for the upgrade health tests
+    pub fn posted_ready(&self) -> Option<bool> {
+        self.state.lock().unwrap().posted_ready
     }
 
     /// Kills this node's etcd (to test what kbinit does when a member never becomes healthy).
@@ -298,6 +315,10 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
     let bootstrap_conf = under("/etc/kubernetes/bootstrap-kubelet.conf");
     if !kubelet_conf.exists() {
         s.registered = false; // reset: a new kubelet.conf registers again
+        if s.posted_ready.take().is_some() {
+            super::nodestatus::kubelet_stopped(api, &cfg.node_name);
+            s.events.push(format!("Node {} Ready=Unknown (kubelet stopped)", cfg.node_name));
+        }
     }
     if !kubelet_conf.exists() && bootstrap_conf.exists() && s.healthz {
         drop(s);
@@ -307,10 +328,20 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
     }
     if !s.registered && kubelet_conf.exists() {
         drop(s);
-        if register_node(cfg)? {
-            s = st.lock().unwrap();
+        let registered = register_node(cfg)?;
+        s = st.lock().unwrap();
+        if registered {
             s.registered = true;
             s.events.push(format!("registered Node {}", cfg.node_name));
+        }
+    }
+    let ready = !s.not_ready;
+    if s.registered && s.posted_ready != Some(ready) {
+        drop(s);
+        if super::nodestatus::post_ready(root, &cfg.node_name, ready)? {
+            let mut s = st.lock().unwrap();
+            s.posted_ready = Some(ready);
+            s.events.push(format!("Node {} Ready={ready}", cfg.node_name));
         }
     }
     Ok(())

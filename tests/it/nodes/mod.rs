@@ -4,6 +4,7 @@
 pub mod kubelet;
 pub mod lan;
 pub mod netns;
+pub mod nodestatus;
 pub mod proxyunit;
 pub mod staticpod;
 pub mod testnode;

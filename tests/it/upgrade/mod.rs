@@ -7,12 +7,14 @@
 //!   that never becomes healthy (old manifest back byte for byte, etcd data restored, exit non-zero naming it),
 //!   and `kill -9` during the control-plane phase followed by a re-run that converges;
 //! - `ha`: three control planes and a worker, apply on cp1 and node on the others, addons by the last one;
+//! - `health`: apply's cluster health checks: a NotReady control plane, the health-check Job, `--dry-run`;
 //! - `local_mode`: kubelet.conf moved to the local API server with the minor that wants it;
 //! - `proxy`: a cluster on kbinit's node-local API server proxy stays on it.
 
 mod bad_input;
 mod chain;
 mod ha;
+mod health;
 mod local_mode;
 mod proxy;
 mod rollback;
