@@ -220,9 +220,9 @@ pub enum ImagesCommand {
     Pull(ImagesPullArgs),
 }
 
-/// Flags of `kbinit config images pull`.
+/// Which images: the flags `config images list` and `pull` share.
 #[derive(Args, Debug)]
-pub struct ImagesPullArgs {
+pub struct ImagesSelection {
     /// A kubeadm configuration file.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -235,6 +235,28 @@ pub struct ImagesPullArgs {
     /// Feature gates.
     #[arg(long)]
     pub feature_gates: Option<String>,
+}
+
+impl ImagesSelection {
+    /// The configuration these flags (and `--config`) describe, with `cri_socket` when given.
+    fn load(self, cri_socket: Option<String>, host: &crate::host::Host) -> anyhow::Result<config::InitConfiguration> {
+        let text = self.config.as_ref().map(read_config).transpose()?;
+        let flags = InitFlags {
+            kubernetes_version: self.kubernetes_version,
+            image_repository: self.image_repository,
+            feature_gates: self.feature_gates,
+            cri_socket,
+            ..Default::default()
+        };
+        Ok(config::load_init(text.as_deref(), &flags, &placeholder_facts(host))?.config)
+    }
+}
+
+/// Flags of `kbinit config images pull`.
+#[derive(Args, Debug)]
+pub struct ImagesPullArgs {
+    #[command(flatten)]
+    pub images: ImagesSelection,
     /// The container runtime's CRI socket (default: the one found on the node).
     #[arg(long)]
     pub cri_socket: Option<String>,
@@ -243,18 +265,8 @@ pub struct ImagesPullArgs {
 /// Flags of `kbinit config images list`.
 #[derive(Args, Debug)]
 pub struct ImagesArgs {
-    /// A kubeadm configuration file.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Kubernetes version.
-    #[arg(long)]
-    pub kubernetes_version: Option<String>,
-    /// Image registry.
-    #[arg(long)]
-    pub image_repository: Option<String>,
-    /// Feature gates.
-    #[arg(long)]
-    pub feature_gates: Option<String>,
+    #[command(flatten)]
+    pub images: ImagesSelection,
     /// Output: text, json or yaml.
     #[arg(short = 'o', long = "output", default_value = "text")]
     pub output: String,
@@ -392,16 +404,7 @@ pub fn config(g: &Global, cmd: ConfigCommand, out: &Output) -> anyhow::Result<()
             Ok(())
         }
         ConfigCommand::Images(ImagesCommand::List(a)) => {
-            let text = a.config.as_ref().map(read_config).transpose()?;
-            let flags = InitFlags {
-                kubernetes_version: a.kubernetes_version,
-                image_repository: a.image_repository,
-                feature_gates: a.feature_gates,
-                ..Default::default()
-            };
-            let facts = placeholder_facts(&host);
-            let loaded = config::load_init(text.as_deref(), &flags, &facts)?;
-            let images = config::images(&loaded.config.cluster);
+            let images = config::images(&a.images.load(None, &host)?.cluster);
             match a.output.as_str() {
                 "text" => images.iter().for_each(|i| out.say(i)),
                 "json" => out.say(&serde_json::to_string_pretty(&serde_json::json!({
@@ -420,16 +423,7 @@ pub fn config(g: &Global, cmd: ConfigCommand, out: &Output) -> anyhow::Result<()
             out,
         ),
         ConfigCommand::Images(ImagesCommand::Pull(a)) => {
-            let text = a.config.as_ref().map(read_config).transpose()?;
-            let flags = InitFlags {
-                kubernetes_version: a.kubernetes_version,
-                image_repository: a.image_repository,
-                feature_gates: a.feature_gates,
-                cri_socket: a.cri_socket,
-                ..Default::default()
-            };
-            let loaded = config::load_init(text.as_deref(), &flags, &placeholder_facts(&host))?;
-            crate::flows::images::pull(&host, &loaded.config, out)
+            crate::flows::images::pull(&host, &a.images.load(a.cri_socket, &host)?, out)
         }
         ConfigCommand::Validate { config: path } => {
             let text = read_config(&path)?;
