@@ -27,6 +27,16 @@ fn init_config(address: &str) -> String {
     crate::nodes::testnode::init_config(&crate::nodes::testnode::newest_version(), address, LB)
 }
 
+/// Waits until the reset node's Node is no longer Ready (the stand-in writes what the node lifecycle controller
+/// does once the kubelet stops posting): join refuses a Ready Node of its name, as kubeadm's does.
+fn not_ready_after_reset(node: &TestNode) {
+    let start = std::time::Instant::now();
+    while !node.standin.events().iter().any(|e| e.contains("Ready=Unknown")) {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "{:?}", node.standin.events());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 fn ok(run: Run, what: &str, node: &TestNode) -> Run {
     assert_eq!(
         run.code,
@@ -160,6 +170,7 @@ fn ha_cluster_with_concurrent_control_plane_joins_and_a_failed_member() {
     for f in ["admin.conf", "super-admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf"] {
         assert!(!cp3.node.path(&format!("/etc/kubernetes/{f}")).exists(), "{f} deleted");
     }
+    not_ready_after_reset(&cp3);
     ok(cp3.kbinit(&["join", "--config", &joins[1].0]), "cp3 joining again after reset", &cp3);
     let m = members(&cp1);
     assert_eq!(m.len(), 3, "{m:?}");
@@ -167,6 +178,7 @@ fn ha_cluster_with_concurrent_control_plane_joins_and_a_failed_member() {
     // the worker too
     ok(w4.kbinit(&["reset", "--force"]), "reset on w4", &w4);
     assert!(!w4.node.path("/etc/kubernetes/kubelet.conf").exists());
+    not_ready_after_reset(&w4);
     ok(w4.kbinit(&["join", "--config", &cfg4]), "w4 joining again after reset", &w4);
 
     // the Nodes: three control-plane nodes labelled and tainted, one worker without either
