@@ -137,7 +137,7 @@ fn live_write(
     let verb = match policy {
         WritePolicy::CreateOrUpdate => match c.create(res, ns, &body) {
             Ok(_) => "created",
-            Err(e) if e.is_already_exists() => {
+            Err(e) if exists_after_refusal(c, object, &e)? => {
                 update(c, object, &body)?;
                 "updated"
             }
@@ -145,7 +145,7 @@ fn live_write(
         },
         WritePolicy::CreateOrKeep => match c.create(res, ns, &body) {
             Ok(_) => "created",
-            Err(e) if e.is_already_exists() => "kept (exists)",
+            Err(e) if exists_after_refusal(c, object, &e)? => "kept (exists)",
             Err(e) => return Err(e.into()),
         },
         WritePolicy::ReadThenWrite => match c.get(res, ns, &object.name)? {
@@ -172,6 +172,20 @@ fn live_write(
     };
     out.debug(1, &format!("{} {} {verb}", res.kind, object.key()));
     Ok(())
+}
+
+/// Whether a refused create means "it is there already": 409 AlreadyExists, or 422 Invalid for an object that
+/// exists (a real API server validates a Service's cluster IP before it compares names, so re-creating kube-dns
+/// is "10.96.0.10 is already allocated"; kubeadm's DNS addon updates on that answer too). A 422 for an object
+/// that does not exist is a real refusal and stays an error.
+fn exists_after_refusal(c: &Cluster, object: &ApiObject, e: &CallError) -> Result<bool, CallError> {
+    if e.is_already_exists() {
+        return Ok(true);
+    }
+    if !e.is_invalid() {
+        return Ok(false);
+    }
+    Ok(c.get(&object.resource, object.namespace.as_deref(), &object.name)?.is_some())
 }
 
 /// PUT over the live object: unconditionally first, then with the live resourceVersion while the server reports

@@ -57,6 +57,12 @@ impl CallError {
     pub fn is_already_exists(&self) -> bool {
         matches!(self, CallError::Status { code: 409, reason, .. } if reason == "AlreadyExists")
     }
+    /// `true` for 422 Invalid. A real API server answers a create this way when the object exists but the new one
+    /// cannot be admitted as a second copy: a Service whose cluster IP is already allocated (to the existing
+    /// Service of that name) is refused as invalid before the name is compared.
+    pub fn is_invalid(&self) -> bool {
+        self.code() == Some(422)
+    }
     /// `true` for 409 Conflict (a stale resourceVersion).
     pub fn is_conflict(&self) -> bool {
         matches!(self, CallError::Status { code: 409, reason, .. } if reason != "AlreadyExists")
