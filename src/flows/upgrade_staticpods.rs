@@ -135,17 +135,42 @@ impl StaticPodUpgrade<'_> {
         if !self.renew_certs {
             return Ok(());
         }
-        let now = time::OffsetDateTime::now_utc();
         for name in target::certificates_of(c, &self.init.cluster) {
-            let steps =
-                renew::plan_renew(name, &self.init.cluster, paths::KUBERNETES_DIR, now, self.host(), &OnDemandKeys)?;
-            if steps.iter().any(|s| matches!(s, Step::Say(l) if l.starts_with("Detected external"))) {
-                out.say(&format!("[upgrade/staticpods] External CA detected, {name} certificate can't be renewed"));
-                continue;
-            }
+            self.renew_one(name, true, out)?;
+        }
+        Ok(())
+    }
+
+    /// Renews one certificate with the local CA (saying so when `announce`); with an external CA only says that
+    /// it cannot.
+    fn renew_one(&self, name: &str, announce: bool, out: &Output) -> anyhow::Result<()> {
+        let now = time::OffsetDateTime::now_utc();
+        let steps =
+            renew::plan_renew(name, &self.init.cluster, paths::KUBERNETES_DIR, now, self.host(), &OnDemandKeys)?;
+        if steps.iter().any(|s| matches!(s, Step::Say(l) if l.starts_with("Detected external"))) {
+            out.say(&format!("[upgrade/staticpods] External CA detected, {name} certificate can't be renewed"));
+            return Ok(());
+        }
+        if announce {
             out.say(&format!("[upgrade/staticpods] Renewing {name} certificate"));
-            let writes: Vec<Step> = steps.into_iter().filter(|s| !matches!(s, Step::Say(_))).collect();
-            crate::apply::apply(&writes, self.host(), out)?;
+        }
+        let writes: Vec<Step> = steps.into_iter().filter(|s| !matches!(s, Step::Say(_))).collect();
+        crate::apply::apply(&writes, self.host(), out)
+    }
+
+    /// After the components, kubeadm renews the client certificate embedded in admin.conf, and in super-admin.conf
+    /// where that file exists (`StaticPodControlPlane` in cmd/kubeadm/app/phases/upgrade/staticpods.go of v1.30.0,
+    /// v1.31.2 and v1.33.3; v1.28's renews admin.conf only, and has no super-admin.conf), quietly: only an
+    /// external CA is reported. Every run does it, also one whose manifests were all unchanged.
+    fn renew_admin_kubeconfigs(&self, out: &Output) -> anyhow::Result<()> {
+        if !self.renew_certs || self.dry_run {
+            return Ok(());
+        }
+        let super_admin = self.init.cluster.kubernetes_version.has_super_admin()
+            && self.host().path(&paths::join(paths::KUBERNETES_DIR, "super-admin.conf")).exists();
+        for name in std::iter::once("admin.conf").chain(super_admin.then_some("super-admin.conf")) {
+            self.renew_one(name, false, out)
+                .map_err(|e| anyhow::anyhow!("failed to upgrade the {name} certificates: {e:#}"))?;
         }
         Ok(())
     }
@@ -271,6 +296,9 @@ impl StaticPodUpgrade<'_> {
                 out.say("[upgrade/etcd] Waiting for etcd to become available");
             }
         }
+        if let Err(e) = self.renew_admin_kubeconfigs(out) {
+            return Err(self.roll_back_all(e, &swapped, &backup_dir, out));
+        }
         if !self.dry_run {
             let j = self.host().path(backup::JOURNAL);
             if j.exists() {
@@ -279,6 +307,29 @@ impl StaticPodUpgrade<'_> {
             out.say("[upgrade/control-plane] The control plane instance for this node was successfully upgraded!");
         }
         Ok(())
+    }
+
+    /// After a failure that is no component's (admin.conf's renewal): the manifests swapped in this run except
+    /// etcd's go back from the backup, as kubeadm's rollback without etcd does, and the error says which.
+    fn roll_back_all(&self, cause: anyhow::Error, swapped: &[&str], backup_dir: &str, out: &Output) -> anyhow::Error {
+        out.say("[upgrade/staticpods] Rolling back to the previous manifests");
+        let mut restored = Vec::new();
+        let mut problems = Vec::new();
+        for c in swapped.iter().rev().filter(|c| **c != "etcd") {
+            match self.read(&format!("{backup_dir}/{c}.yaml")) {
+                Some(old) => match self.host().write(&manifest_path(c), &old, 0o600) {
+                    Ok(()) => restored.push(c.to_string()),
+                    Err(e) => problems.push(format!("{e:#}")),
+                },
+                None => problems.push(format!("no backup of {c} in {backup_dir}")),
+            }
+        }
+        let extra =
+            if problems.is_empty() { String::new() } else { format!("; rollback problems: {}", problems.join("; ")) };
+        anyhow::anyhow!(
+            "couldn't upgrade control plane: {cause:#}. kbinit restored the previous manifests of [{}] from {backup_dir}{extra}",
+            restored.join(" ")
+        )
     }
 
     /// Restores the manifests swapped in this run (etcd's only when etcd failed, with its data), waits for the
