@@ -178,7 +178,7 @@ fn stop_kubelet(d: &ResetData, out: &Output) {
         return out
             .say(&format!("[reset] Not stopping the kubelet service: {why} (the real host's kubelet is not touched)"));
     }
-    if !crate::preflight::checks::systemd_running() {
+    if !crate::host::services::has_systemd() {
         out.warn("[reset] The kubelet service could not be stopped by kbinit: no supported init system detected");
         return out.warn("[reset] Please ensure kubelet is stopped manually");
     }

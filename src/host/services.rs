@@ -3,7 +3,10 @@
 
 use std::process::{Command, Stdio};
 
-/// `true` when `systemctl` is on PATH (kubeadm's test for systemd).
+/// `true` when `systemctl` is on PATH: kubeadm's one rule for "this node has an init system kbinit can drive"
+/// (`initsystem.GetInitSystem`), used alike by init and join (start the kubelet), reset (stop it) and
+/// preflight (the service checks). Whether systemd is PID 1 is not asked: where `systemctl` is there but cannot
+/// act, its own error is reported.
 pub fn has_systemd() -> bool {
     which("systemctl")
 }

@@ -55,13 +55,7 @@ pub fn kubernetes_version(v: &KubeVersion) -> Option<Finding> {
     })
 }
 
-/// `true` when systemd runs this machine (`systemctl` on PATH and `/run/systemd/system` present).
-pub fn systemd_running() -> bool {
-    which("systemctl") && std::path::Path::new("/run/systemd/system").is_dir()
-}
-
-const NO_INIT_SYSTEM: &str = "no supported init system detected (systemd is not running here), skipping checking for \
-                              services";
+const NO_INIT_SYSTEM: &str = "no supported init system detected, skipping checking for services";
 
 fn systemctl_out(args: &[&str]) -> Option<String> {
     let o = Command::new("systemctl").args(args).stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
@@ -70,7 +64,7 @@ fn systemctl_out(args: &[&str]) -> Option<String> {
 
 /// `Firewalld`: an active firewalld may block the API server and kubelet ports.
 pub fn firewalld(ports: &[u16]) -> Option<Finding> {
-    if !systemd_running() {
+    if !crate::host::services::has_systemd() {
         return Some(warning("Firewalld", NO_INIT_SYSTEM));
     }
     let status = systemctl_out(&["status", "firewalld"]).unwrap_or_default();
@@ -339,7 +333,7 @@ pub fn kubelet_version(cp: &KubeVersion, newest_check: bool) -> Option<Finding> 
 /// `Service-Kubelet`: the kubelet unit exists and is enabled.
 pub fn service_kubelet() -> Vec<Finding> {
     let name = "Service-Kubelet";
-    if !systemd_running() {
+    if !crate::host::services::has_systemd() {
         return vec![warning(name, NO_INIT_SYSTEM)];
     }
     let status = systemctl_out(&["status", "kubelet"]).unwrap_or_default();
