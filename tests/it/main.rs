@@ -29,6 +29,7 @@ mod output_jsonl; // --output jsonl: events parse, phases pair up, files match t
 mod pki_openssl; // openssl as an independent judge of the generated PKI
 mod preflight; // check names, kubeadm's output format, exit codes 2/3, --ignore-preflight-errors
 mod proxy_e2e; // HA with no load balancer: the node-local api-server-proxy on netns nodes, failover, a late control-plane node, the cache
+mod realk8s; // the real kube-apiserver, controller-manager and scheduler of ../shared/k8s run from what kbinit writes: writes twice, upgrade
 mod rerun; // init re-run on a netns node: nothing to do, restored leftovers, foreign files refused
 mod reset; // reset after init on a netns node, --dry-run, and a fresh init afterwards
 mod support; // temp roots, running the binary, reading ../shared

@@ -63,7 +63,7 @@ struct State {
 /// its flag names: `--feature-gates=InitialCorruptCheck=true` and `--watch-progress-notify-interval` (etcd 3.6
 /// renamed the `--experimental-…` flags). The stand-in starts 3.4 with the old names for those two flags and
 /// passes every other flag as written; [`KubeletStandIn::etcd_args`] still reports the manifest's own line.
-fn etcd34_flag(arg: &str) -> String {
+pub(crate) fn etcd34_flag(arg: &str) -> String {
     match arg {
         "--feature-gates=InitialCorruptCheck=true" => "--experimental-initial-corrupt-check=true".into(),
         a => match a.strip_prefix("--watch-progress-notify-interval=") {
@@ -349,7 +349,7 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
 
 /// The mirror Pod a kubelet posts for a static Pod: `<name>-<node>` in the manifest's namespace, the manifest's
 /// labels and annotations plus `kubernetes.io/config.mirror`, its spec bound to the node.
-fn mirror_pod(yaml: &str, node: &str) -> Result<Value, String> {
+pub(crate) fn mirror_pod(yaml: &str, node: &str) -> Result<Value, String> {
     let mut pod = kbinit_phases::yaml::from_yaml(yaml).map_err(|e| e.to_string())?;
     let name = pod.pointer("/metadata/name").and_then(Value::as_str).ok_or("a manifest without a name")?.to_string();
     let meta = pod.get_mut("metadata").and_then(Value::as_object_mut).ok_or("a manifest without metadata")?;
@@ -382,7 +382,7 @@ fn serving_tls(cert: &str, key: &str, ca: &str) -> Result<ServingTls, String> {
 
 /// Plain-HTTP `ok` on 127.0.0.1:10248 for every request, from a thread of its own (the socket is bound here, in
 /// the node's namespace).
-fn serve_kubelet_healthz() -> Result<(), String> {
+pub(crate) fn serve_kubelet_healthz() -> Result<(), String> {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:10248").map_err(|e| format!("kubelet healthz: {e}"))?;
     std::thread::spawn(move || {
