@@ -125,3 +125,60 @@ fn reset_after_init_then_init_again() {
     assert_eq!(files(&node.path("/etc/kubernetes")), Vec::<String>::new());
     assert_eq!(files(&node.path("/var/lib")), Vec::<String>::new(), "instance-config.yaml and the rest are gone");
 }
+
+/// init and reset decide "is there an init system" by one rule, kubeadm's (`systemctl` on PATH): a node where
+/// `systemctl` is there but `/run/systemd/system` is not (systemd not PID 1, as in this sandbox) has its kubelet
+/// started by init and stopped by reset through it. Runs on the real root (that is where kbinit drives services)
+/// inside a private mount namespace whose /etc/kubernetes, /var/lib/kubelet, /etc/systemd/system and /run/systemd
+/// are empty tmpfs mounts, with a stand-in `systemctl` that records its calls; the host is not touched.
+#[test]
+fn reset_stops_the_kubelet_that_init_started_by_kubeadms_init_system_rule() {
+    require_tool("unshare");
+    let work = tempfile::tempdir().unwrap();
+    let bin = work.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = work.path().join("systemctl.log");
+    let stub = bin.join("systemctl");
+    std::fs::write(&stub, format!("#!/bin/sh\necho \"$*\" >> {}\nexit 0\n", log.display())).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = work.path().join("kbinit.yaml");
+    std::fs::write(&cfg, crate::nodes::testnode::init_config("v1.33.3", "192.0.2.21", "192.0.2.21")).unwrap();
+    // the mount points must exist; ones this test makes on the host are removed again (empty, never mounted there)
+    let made: Vec<&str> = ["/etc/kubernetes", "/var/lib/kubelet"]
+        .into_iter()
+        .filter(|d| !std::path::Path::new(d).exists())
+        .inspect(|d| std::fs::create_dir_all(d).unwrap())
+        .collect();
+    let script = r#"set -e
+for d in /etc/kubernetes /var/lib/kubelet /etc/systemd/system /run/systemd; do
+  if [ -d "$d" ]; then mount -t tmpfs kbinit-test "$d"; fi
+done
+test ! -e /run/systemd/system
+echo "== init"
+"$KBINIT" init phase kubelet-start --config "$CFG"
+echo "== reset"
+"$KBINIT" reset --force --cri-socket "unix://$WORK/no-runtime.sock"
+"#;
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .env("KBINIT", env!("CARGO_BIN_EXE_kbinit"))
+        .env("CFG", &cfg)
+        .env("WORK", work.path())
+        .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()))
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    for d in made.iter().rev() {
+        let _ = std::fs::remove_dir(d);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    let calls: Vec<&str> = calls.lines().collect();
+    assert!(calls.contains(&"restart kubelet"), "init did not start the kubelet: {calls:?}\n{stdout}");
+    assert_eq!(calls.last(), Some(&"stop kubelet"), "reset did not stop the kubelet: {calls:?}\n{stdout}\n{stderr}");
+    assert!(stdout.contains("[reset] Stopping the kubelet service"), "{stdout}");
+    assert!(!stdout.contains("no supported init system") && !stderr.contains("no supported init system"), "{stderr}");
+}
