@@ -137,17 +137,15 @@ pub fn run_ok(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// Whether a test that needs a host tool may be skipped here: never under CI (CI=true), where .ci/run must
-/// have installed it.
+/// Asserts that a host tool the test needs is installed, failing the test with what to install otherwise (no
+/// silent skip, in CI or outside it: .ci/run installs every one of them on a fresh machine). Returns `true`, so
+/// callers read `if !require_tool(..) { return; }` as before.
 pub fn require_tool(tool: &str) -> bool {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    if !found {
-        assert!(std::env::var("CI").is_err(), "{tool} is missing under CI: .ci/run must install it");
-        eprintln!("skipping: {tool} is not installed");
-    }
+    assert!(found, "{tool} is not installed: this test needs it (.ci/run installs every tool the tests use)");
     found
 }
