@@ -256,13 +256,15 @@ pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
         bootstrap_kubeconfig: &bootstrap_kc,
         ca_pem: &ctx.trusted.ca_pem,
     };
+    let steps = kubelet::plan_kubelet_start(&inputs, &d.host)?;
+    apply(&steps, &d.host, out)?;
     if let Some(settings) = ctx.api_server_proxy {
-        // the kubelet bootstraps through the proxy; it starts from the API server discovery used
+        // the kubelet bootstraps through the proxy; it starts from the API server discovery used. Installed
+        // after the files above: the proxy chooses its health checks when it starts, /readyz only when the
+        // cluster CA (written above) is on the node
         let seeds = super::apiproxy_setup::seeds_from_urls(std::slice::from_ref(&ctx.trusted.server))?;
         super::apiproxy_setup::install(&d.host, &settings, &seeds, d.args.dry_run, out)?;
     }
-    let steps = kubelet::plan_kubelet_start(&inputs, &d.host)?;
-    apply(&steps, &d.host, out)?;
     kubelet_service.start(&d.host, out)?;
     if !d.ctx(out)?.cluster.kubernetes_version.kubelet_local_mode() {
         wait_tls_bootstrap(d, out, "kubelet-start")?;
