@@ -322,7 +322,7 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
     }
     if !kubelet_conf.exists() && bootstrap_conf.exists() && s.healthz {
         drop(s);
-        tls_bootstrap(cfg, &bootstrap_conf)?;
+        tls_bootstrap(&cfg.root, &cfg.node_name, &bootstrap_conf)?;
         s = st.lock().unwrap();
         s.events.push("TLS bootstrap done: kubelet.conf written".into());
     }
@@ -402,18 +402,18 @@ fn client(kubeconfig_text: &str) -> Result<kbinit::api::Cluster, String> {
 }
 
 /// The kubelet's TLS bootstrap (§E.5/§K.2), done as the kubelet does it.
-fn tls_bootstrap(cfg: &StandInConfig, bootstrap_conf: &Path) -> Result<(), String> {
+pub(crate) fn tls_bootstrap(root: &Path, node_name: &str, bootstrap_conf: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(bootstrap_conf).map_err(|e| e.to_string())?;
     let c = client(&text)?;
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string())?;
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
     params.distinguished_name = rcgen::DistinguishedName::new();
     params.distinguished_name.push(rcgen::DnType::OrganizationName, "system:nodes");
-    params.distinguished_name.push(rcgen::DnType::CommonName, format!("system:node:{}", cfg.node_name));
+    params.distinguished_name.push(rcgen::DnType::CommonName, format!("system:node:{}", node_name));
     let csr = params.serialize_request(&key).map_err(|e| e.to_string())?.pem().map_err(|e| e.to_string())?;
     // unique per bootstrap, as the kubelet's generated names are (a node may bootstrap again after a reset)
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-    let name = format!("node-csr-{}-{:x}", cfg.node_name, stamp % 0xffff_ffff);
+    let name = format!("node-csr-{}-{:x}", node_name, stamp % 0xffff_ffff);
     let body = json!({
         "apiVersion": "certificates.k8s.io/v1",
         "kind": "CertificateSigningRequest",
@@ -443,7 +443,7 @@ fn tls_bootstrap(cfg: &StandInConfig, bootstrap_conf: &Path) -> Result<(), Strin
         std::thread::sleep(Duration::from_millis(100));
     }
     let cert_pem = cert_pem.ok_or("the CSR was not signed within 20 s")?;
-    let pki = cfg.root.join("var/lib/kubelet/pki");
+    let pki = root.join("var/lib/kubelet/pki");
     std::fs::create_dir_all(&pki).map_err(|e| e.to_string())?;
     let pem_path = pki.join("kubelet-client-current.pem");
     std::fs::write(&pem_path, format!("{cert_pem}{}", key.serialize_pem())).map_err(|e| e.to_string())?;
@@ -460,7 +460,7 @@ fn tls_bootstrap(cfg: &StandInConfig, bootstrap_conf: &Path) -> Result<(), Strin
     if let Some(ctx) = kc.pointer_mut("/contexts/0/context/user") {
         *ctx = json!("default-auth");
     }
-    std::fs::write(cfg.root.join("etc/kubernetes/kubelet.conf"), kbinit_phases::yaml::to_yaml(&kc))
+    std::fs::write(root.join("etc/kubernetes/kubelet.conf"), kbinit_phases::yaml::to_yaml(&kc))
         .map_err(|e| e.to_string())
 }
 

@@ -5,11 +5,19 @@
 //! - `cluster_twice`: every create-or-update of init (ConfigMaps, Secrets, RBAC, Deployment, DaemonSet, Service)
 //!   run twice, by a second init and by each cluster phase alone, leaves the objects as one run does (v1.33.3 and
 //!   v1.28.7);
+//! - `cluster_side`: mark-control-plane, `token create|list|delete`, `kubeconfig user` (certificate and token)
+//!   authenticated by the real server, `certs renew` with the restart seen on the wire, `upgrade plan|diff`
+//!   (v1.33.3 and v1.28.7);
+//! - `join`: a worker (token discovery against the real bootstrap signer's cluster-info, `--check`, a CSR approved
+//!   and signed by the real controller-manager) and a second control plane (kubeadm-certs, etcd member on real
+//!   etcd, its own API server) on a test LAN (v1.33.3 and v1.28.7);
 //! - `upgrade`: `upgrade apply` on a real control plane updates kube-dns/CoreDNS and kube-proxy to the target and
 //!   renews admin.conf and super-admin.conf as kubeadm does.
 
 pub mod bins;
+mod cluster_side;
 mod cluster_twice;
+mod join;
 pub mod node;
 mod upgrade;
 

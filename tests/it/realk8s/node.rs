@@ -11,10 +11,12 @@
 //! - the kubelet's healthz on 127.0.0.1:10248 once `/var/lib/kubelet/config.yaml` exists, the Node registered with
 //!   `kubelet.conf`'s own credentials and its status posted `Ready` with capacity (so the real scheduler can bind
 //!   to it), and a Pod of a Job bound to this node reported `Succeeded` (kubeadm's health-check Job runs a
-//!   container that exits at once; there are no containers here).
+//!   container that exits at once; there are no containers here);
+//! - the kubelet's TLS bootstrap when kbinit join wrote `bootstrap-kubelet.conf`: a CSR signed by the real
+//!   controller-manager, then `kubelet.conf`.
 //!
-//! Not here: containers (CoreDNS and kube-proxy Pods stay Pending), the kubelet's TLS bootstrap (the issue on
-//! real Kubernetes under test brings the real kubelet and containerd).
+//! Not here: containers (CoreDNS and kube-proxy Pods stay Pending): the real kubelet and containerd are the
+//! next step of the issue on real Kubernetes under test.
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -26,7 +28,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::bins;
-use crate::nodes::kubelet::{enter_netns, etcd34_flag, mirror_pod, serve_kubelet_healthz};
+use crate::nodes::kubelet::{enter_netns, etcd34_flag, mirror_pod, serve_kubelet_healthz, tls_bootstrap};
 use crate::nodes::netns::Netns;
 use crate::nodes::staticpod::{host_paths, manifest_command, resolve};
 use crate::support::{Node, Run};
@@ -58,8 +60,21 @@ pub struct RealNode {
 }
 
 impl RealNode {
-    /// A node `name` with `address`, whose control plane runs the binaries of `release` (`v1.33.3`).
+    /// A node `name` with `address` on its loopback, whose control plane runs the binaries of `release`
+    /// (`v1.33.3`).
     pub fn start(tag: &str, name: &str, address: &str, release: &str) -> RealNode {
+        let ns = Netns::create(format!("kb-real-{tag}-{}", std::process::id()), &[address]);
+        RealNode::supervise(ns, name, release)
+    }
+
+    /// A node `name` with `address` on the test LAN `lan` (reachable from the other nodes on it).
+    pub fn on_lan(lan: &crate::nodes::lan::Lan, tag: &str, name: &str, address: &str, release: &str) -> RealNode {
+        let ns = Netns::create(format!("kb-real-{tag}-{}", std::process::id()), &[]);
+        lan.attach(&ns, address);
+        RealNode::supervise(ns, name, release)
+    }
+
+    fn supervise(ns: Netns, name: &str, release: &str) -> RealNode {
         crate::support::require_tool("etcd");
         crate::support::require_tool("ip");
         for c in &COMPONENTS[1..] {
@@ -68,7 +83,6 @@ impl RealNode {
             }
         }
         let node = Node::new();
-        let ns = Netns::create(format!("kb-real-{tag}-{}", std::process::id()), &[address]);
         let stop = Arc::new(AtomicBool::new(false));
         let state = Arc::new(Mutex::new(State::default()));
         let (flag, st, root, netns, node_name, rel) = (
@@ -241,6 +255,15 @@ fn tick(root: &std::path::Path, node: &str, release: &str, st: &Arc<Mutex<State>
         .filter(|(c, (t, _))| s.mirrored.get(*c) != Some(t))
         .map(|(c, (t, _))| (c.clone(), t.clone()))
         .collect();
+    let bootstrap = s.healthz
+        && !root.join("etc/kubernetes/kubelet.conf").exists()
+        && root.join("etc/kubernetes/bootstrap-kubelet.conf").exists();
+    if bootstrap {
+        drop(s);
+        tls_bootstrap(root, node, &root.join("etc/kubernetes/bootstrap-kubelet.conf"))?;
+        s = st.lock().unwrap();
+        s.events.push("TLS bootstrap: kubelet.conf written".into());
+    }
     let want_node = !s.registered && root.join("etc/kubernetes/kubelet.conf").exists();
     let want_ready = s.registered && !s.ready_posted;
     drop(s);
