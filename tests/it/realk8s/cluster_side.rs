@@ -1,6 +1,7 @@
 //! init's cluster side and the day-2 commands against the real API server: mark-control-plane's labels and
 //! taint on the Node the kubelet registered; `token create|list|delete`; `kubeconfig user` authenticated by the
-//! real server (client certificate and token, as a SelfSubjectReview shows them); `certs renew` of the API
+//! real server (client certificate and token, as a SelfSubjectReview shows them); a 403 of the real server failing
+//! the command at once; `token create --dry-run` sending nothing; `certs renew` of the API
 //! server's certificate with the restart seen through the real component (a new serving certificate on 6443);
 //! `upgrade plan` and `upgrade diff` reading the real cluster.
 
@@ -101,6 +102,19 @@ fn cluster_side(release: &str, tag: &str, address: &str) {
     let (user, groups) = whoami(&node, &bearer.stdout);
     assert_eq!(user, "system:bootstrap:abcdef");
     assert!(groups.contains(&"system:bootstrappers".to_string()), "{groups:?}");
+
+    // a refusal by the real server is a failure at once, never retried away: alice may not create tokens
+    node.file("alice.conf", &alice.stdout);
+    let started = std::time::Instant::now();
+    let refused = node.kbinit(&["token", "create", "--kubeconfig", "/alice.conf"]); // a node path, under --root
+    assert_ne!(refused.code, 0, "{release}: alice created a token\n{}", refused.stdout);
+    assert!(refused.stderr.contains("403") && refused.stderr.contains("forbidden"), "{}", refused.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "a 403 was retried: {:?}", started.elapsed());
+    // --dry-run against the real server: printed, not sent
+    let listed_before = node.kbinit_ok(&["token", "list"]).stdout;
+    let dry = node.kbinit_ok(&["token", "create", "--dry-run"]);
+    assert!(dry.stdout.contains("[dryrun]"), "{}", dry.stdout);
+    assert_eq!(node.kbinit_ok(&["token", "list"]).stdout, listed_before, "token create --dry-run created a token");
 
     // certs renew: the API server's certificate renewed and its static Pod restarted, seen on the wire
     let before = serving_serial(&node, address);
