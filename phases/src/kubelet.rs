@@ -57,10 +57,15 @@ pub fn kubelet_configuration(init: &InitConfiguration, host: &HostFacts) -> Valu
     if host.systemd_resolved {
         config["resolvConf"] = json!("/run/systemd/resolve/resolv.conf");
     }
-    if cluster.kubernetes_version.kubelet_config_merges_instance_config() {
-        // zero values of KubeletConfiguration v1beta1 fields that are not omitempty (§2.5: real 1.3x dumps)
+    // zero values kubeadm's serializer writes for KubeletConfiguration fields of newer releases
+    let v = &cluster.kubernetes_version;
+    if v.kubelet_crash_loop_backoff() {
         config["crashLoopBackOff"] = json!({});
+    }
+    if v.kubelet_image_maximum_gc_age() {
         config["imageMaximumGCAge"] = json!("0s");
+    }
+    if v.kubelet_text_logging_options() {
         config["logging"]["options"]["text"] = json!({"infoBufferSize": "0"});
     }
     if let Some(user) = &init.kubelet {

@@ -58,11 +58,12 @@ fn write_manifest_steps(name: &str, pod: &Pod) -> Result<Vec<Step>, Error> {
 }
 
 /// Merges kubeadm's default flags with the user's: a user flag replaces every default of the same name, flags
-/// given twice are kept twice (v1beta4), and the result is sorted by name (stable), rendered `--name=value`.
+/// given twice are kept twice (v1beta4), and the result is sorted by name, then value (kubeadm's
+/// `ArgumentsToCommand`, arguments.go of v1.30.0–v1.33.3), rendered `--name=value`.
 fn command(binary: &str, defaults: Vec<Arg>, extra: &[Arg]) -> Vec<String> {
     let mut args: Vec<Arg> = defaults.into_iter().filter(|d| !extra.iter().any(|e| e.name == d.name)).collect();
     args.extend(extra.iter().cloned());
-    args.sort_by(|a, b| a.name.cmp(&b.name));
+    args.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.value.cmp(&b.value)));
     std::iter::once(binary.to_string()).chain(args.into_iter().map(|a| format!("--{}={}", a.name, a.value))).collect()
 }
 

@@ -183,28 +183,62 @@ impl KubeVersion {
     pub fn node_local_cri_socket(&self) -> bool {
         self.at_least(34)
     }
-    /// 1.35+: every control-plane static Pod declares `ports: [{containerPort, name: probe-port}]` and its probes
-    /// use `port: probe-port` (kubeadm since 1.34, PR 132776; ports: apiserver bindPort, KCM 10257, scheduler
+    /// 1.34+: every control-plane static Pod declares `ports: [{containerPort, name: probe-port}]` and its probes
+    /// use `port: probe-port` (kubeadm PR 132776, first in 1.34; ports: apiserver bindPort, KCM 10257, scheduler
     /// 10259, etcd 2381 — `kubeadm-1.35-1.38.md` §2.5).
     pub fn named_probe_ports(&self) -> bool {
-        self.at_least(35)
+        self.at_least(34)
     }
-    /// 1.35+: kube-scheduler is probed on `/livez` (liveness, startup) and `/readyz` (readiness) instead of
-    /// `/healthz` (v1.34.0/v1.35.0 scheduler Pod dumps, §2.5; kubeadm's first release with it is unconfirmed).
+    /// 1.32+: kube-scheduler is probed on `/livez` (liveness, startup) and `/readyz` (readiness) instead of
+    /// `/healthz` (kubeadm PR 126945, CHANGELOG-1.32 v1.32.0-alpha.1; real kubeadm 1.31.2 writes `/healthz`,
+    /// 1.33.3 `/livez` and `/readyz`).
     pub fn scheduler_livez_probes(&self) -> bool {
-        self.at_least(35)
+        self.at_least(32)
     }
-    /// 1.35+: etcd gets the etcd 3.6 flag names `--feature-gates=InitialCorruptCheck=true` and
-    /// `--watch-progress-notify-interval=5s` instead of the `--experimental-…` ones. kubeadm 1.34/1.35 pick them
-    /// when the etcd image is ≥3.6 (the default there); 1.36 removed the fallback (PR 135701), so from 1.36 the
-    /// new names are written whatever `etcd.local.imageTag` says.
+    /// 1.29+: `imageMaximumGCAge: 0s` in the kubelet's `config.yaml` (KubeletConfiguration field added by PR
+    /// 121275, CHANGELOG-1.29; a plain duration, so kubeadm's serializer writes its zero value).
+    pub fn kubelet_image_maximum_gc_age(&self) -> bool {
+        self.at_least(29)
+    }
+    /// 1.30+: `logging.options.text.infoBufferSize: "0"` beside `json` in the kubelet's `config.yaml` (component-base
+    /// TextOptions, PR 114672, CHANGELOG-1.30 v1.30.0-alpha.3; real kubeadm 1.30.0 writes it).
+    pub fn kubelet_text_logging_options(&self) -> bool {
+        self.at_least(30)
+    }
+    /// 1.32+: `crashLoopBackOff: {}` in the kubelet's `config.yaml` (KEP-4603 field, PR 128374, alpha in 1.32; real
+    /// kubeadm 1.31.2 does not write it, 1.33.3 does).
+    pub fn kubelet_crash_loop_backoff(&self) -> bool {
+        self.at_least(32)
+    }
+    /// 1.29+: etcd's client certificates (`etcd/healthcheck-client`, `apiserver-etcd-client`) carry no
+    /// organization (kubeadm PRs 119859 and 120521, CHANGELOG-1.29); 1.28 gave them `system:masters`.
+    pub fn etcd_clients_without_org(&self) -> bool {
+        self.at_least(29)
+    }
+    /// 1.30+: the default `authorization-mode` goes into the kube-apiserver manifest only (not into the stored
+    /// ClusterConfiguration), is left out when the user sets `authorization-config`, and a user's
+    /// `authorization-mode` extra argument overrides it as written (kubeadm PR 123555, CHANGELOG-1.30;
+    /// manifests.go of v1.30.0 and v1.33.3). Before, kubeadm wrote the filtered modes into the configuration it
+    /// then uploaded.
+    pub fn authorization_mode_in_manifest_only(&self) -> bool {
+        self.at_least(30)
+    }
+    /// 1.29+: `config images list` (and the pre-pull) order: the components, kube-proxy, CoreDNS, pause, etcd
+    /// (kubeadm PR 114534, images.go of v1.30.0/v1.33.3 and real kubeadm 1.30.0; 1.28 put CoreDNS last).
+    pub fn coredns_image_before_pause(&self) -> bool {
+        self.at_least(29)
+    }
+    /// etcd gets the etcd 3.6 flag names `--feature-gates=InitialCorruptCheck=true` and
+    /// `--watch-progress-notify-interval=5s` instead of the `--experimental-…` ones: kubeadm 1.34/1.35 pick them
+    /// when the etcd image is ≥3.6 (the default there, 3.6.4-0 for 1.34); 1.36 removed the fallback (PR 135701),
+    /// so from 1.36 the new names are written whatever `etcd.local.imageTag` says.
     pub fn etcd_36_flags(&self, etcd_tag: &str) -> bool {
         if self.at_least(36) {
             return true;
         }
         let mut nums = etcd_tag.trim_start_matches('v').split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
         let (major, minor) = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
-        self.at_least(35) && (major, minor) >= (3, 6)
+        self.at_least(34) && (major, minor) >= (3, 6)
     }
     /// Before 1.35 kubeadm writes `--pod-infra-container-image` into `kubeadm-flags.env`; the 1.35 kubelet no
     /// longer has that flag (PR 133779, 133778).
@@ -212,8 +246,7 @@ impl KubeVersion {
         !self.at_least(35)
     }
     /// 1.35+: `config.yaml` carries the `containerRuntimeEndpoint` of `instance-config.yaml` (applied as a
-    /// strategic-merge patch) and the KubeletConfiguration zero values `crashLoopBackOff: {}`,
-    /// `imageMaximumGCAge: 0s` and `logging.options.text.infoBufferSize: "0"` (kubeadm since 1.32–1.34, §2.5).
+    /// strategic-merge patch).
     pub fn kubelet_config_merges_instance_config(&self) -> bool {
         self.at_least(35)
     }
@@ -238,12 +271,12 @@ impl KubeVersion {
         self.at_least(37)
     }
     /// The organization of `apiserver-kubelet-client.crt`: `system:kubelet-api-admin` from 1.37 (PR 138957,
-    /// kubeadm PR 3306), `kubeadm:cluster-admins` in 1.35–1.36 (kubeadm's value since 1.29, PR 121837).
-    /// kbinit's 1.28–1.34 renders keep `system:masters`, as they always had (kubeadm used it up to 1.28).
+    /// kubeadm PR 3306), `kubeadm:cluster-admins` in 1.29–1.36 (PR 121837, CHANGELOG-1.29 v1.29.0-rc.0; real
+    /// kubeadm 1.30.0, 1.31.2, 1.33.3), `system:masters` in 1.28.
     pub fn apiserver_kubelet_client_org(&self) -> &'static str {
         if self.kubelet_api_admin_client() {
             "system:kubelet-api-admin"
-        } else if self.at_least(35) {
+        } else if self.at_least(29) {
             "kubeadm:cluster-admins"
         } else {
             "system:masters"
@@ -386,12 +419,20 @@ mod tests {
         assert!(v("v1.34.0").writes_pod_infra_image() && !v("v1.35.0").writes_pod_infra_image());
         assert!(v("v1.35.0").kcm_flexvolume_mount() && !v("v1.36.0").kcm_flexvolume_mount());
         assert!(!v("v1.36.0").kube_proxy_explicit_iptables() && v("v1.37.0").kube_proxy_explicit_iptables());
-        assert_eq!(v("v1.34.0").apiserver_kubelet_client_org(), "system:masters");
+        assert_eq!(v("v1.34.0").apiserver_kubelet_client_org(), "kubeadm:cluster-admins");
+        assert_eq!(v("v1.28.7").apiserver_kubelet_client_org(), "system:masters");
         assert_eq!(v("v1.36.0").apiserver_kubelet_client_org(), "kubeadm:cluster-admins");
         assert_eq!(v("v1.37.0").apiserver_kubelet_client_org(), "system:kubelet-api-admin");
-        // etcd 3.6 flag names: by image in 1.35, always from 1.36, never before 1.35 (kbinit's old renders)
+        // etcd 3.6 flag names: by image in 1.34 and 1.35, always from 1.36, never before 1.34
         assert!(v("v1.35.0").etcd_36_flags("3.6.6-0") && !v("v1.35.0").etcd_36_flags("3.5.24-0"));
-        assert!(v("v1.36.0").etcd_36_flags("3.5.24-0") && !v("v1.34.0").etcd_36_flags("3.6.4-0"));
+        assert!(v("v1.36.0").etcd_36_flags("3.5.24-0") && v("v1.34.0").etcd_36_flags("3.6.4-0"));
+        assert!(!v("v1.33.0").etcd_36_flags("3.6.4-0") && !v("v1.34.0").etcd_36_flags("3.5.21-0"));
+        // the kubelet configuration's zero values, each from the release that added its field
+        assert!(!v("v1.28.7").kubelet_image_maximum_gc_age() && v("v1.29.0").kubelet_image_maximum_gc_age());
+        assert!(!v("v1.29.0").kubelet_text_logging_options() && v("v1.30.0").kubelet_text_logging_options());
+        assert!(!v("v1.31.2").kubelet_crash_loop_backoff() && v("v1.32.0").kubelet_crash_loop_backoff());
+        assert!(!v("v1.31.2").scheduler_livez_probes() && v("v1.32.0").scheduler_livez_probes());
+        assert!(!v("v1.33.3").named_probe_ports() && v("v1.34.0").named_probe_ports());
         assert_eq!((v("v1.37.0").minimum_kubelet_minor(), v("v1.37.0").minimum_control_plane_minor()), (34, 36));
         assert_eq!(v("v1.30.0").minimum_kubelet_minor(), 29);
     }

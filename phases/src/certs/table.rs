@@ -91,11 +91,16 @@ const fn row(
 const MASTERS: Option<&str> = Some("system:masters");
 
 impl CertSpec {
-    /// The organization this row's certificate carries for `version`: the table's, except for
+    /// The organization this row's certificate carries for `version`: the table's (kubeadm 1.28's), except for
     /// `apiserver-kubelet-client`, whose group follows the release (see
-    /// [`KubeVersion::apiserver_kubelet_client_org`]).
+    /// [`KubeVersion::apiserver_kubelet_client_org`]), and etcd's two client certificates, which have none from
+    /// 1.29 ([`KubeVersion::etcd_clients_without_org`]).
     pub fn org_for(&self, version: &KubeVersion) -> Option<&'static str> {
-        if self.base == "apiserver-kubelet-client" { Some(version.apiserver_kubelet_client_org()) } else { self.org }
+        match self.base {
+            "apiserver-kubelet-client" => Some(version.apiserver_kubelet_client_org()),
+            "etcd/healthcheck-client" | "apiserver-etcd-client" if version.etcd_clients_without_org() => None,
+            _ => self.org,
+        }
     }
 }
 

@@ -142,11 +142,13 @@ fn endpoint_with_port(cpe: &str, bind_port: u16) -> String {
 }
 
 /// The ClusterConfiguration document as kubeadm stores it in the kubeadm-config ConfigMap (§O.2/§O.3: resolved
-/// version, controlPlaneEndpoint with :port, authorization-mode added) in the given API version.
+/// version, controlPlaneEndpoint with :port, and before 1.30 authorization-mode added) in the given API version.
 pub fn cluster_configuration_document(cluster: &ClusterConfiguration, bind_port: u16, api: ApiVersion) -> Value {
     let mut c = cluster.clone();
     c.control_plane_endpoint = endpoint_with_port(&c.control_plane_endpoint, bind_port);
-    if !c.api_server.component.extra_args.iter().any(|a| a.name == "authorization-mode") {
+    if !c.kubernetes_version.authorization_mode_in_manifest_only()
+        && !c.api_server.component.extra_args.iter().any(|a| a.name == "authorization-mode")
+    {
         c.api_server.component.extra_args.push(Arg { name: "authorization-mode".into(), value: "Node,RBAC".into() });
     }
     cluster_value(&c, c.kubernetes_version.to_string(), api)
@@ -315,8 +317,8 @@ pub fn join_defaults_document(api: ApiVersion) -> Result<String, Error> {
     Ok(join_docs(&[Value::Object(m)]))
 }
 
-/// `kbinit config images list`: apiserver, controller-manager, scheduler, proxy, pause, etcd (local only), coredns,
-/// full references. Disabled addons (v1beta4 `dns.disabled`, `proxy.disabled`) are left out.
+/// `kbinit config images list`: apiserver, controller-manager, scheduler, proxy, coredns, pause, etcd (local only)
+/// from 1.29 (1.28: pause, etcd, then coredns), full references. Disabled addons (v1beta4 `dns.disabled`, `proxy.disabled`) are left out.
 pub fn images(cluster: &ClusterConfiguration) -> Vec<String> {
     let repo = &cluster.image_repository;
     let v = &cluster.kubernetes_version;
@@ -328,11 +330,14 @@ pub fn images(cluster: &ClusterConfiguration) -> Vec<String> {
     if !cluster.proxy_disabled {
         out.push(format!("{repo}/kube-proxy:{tag}"));
     }
-    out.push(format!("{repo}/pause:{}", v.pause_tag()));
+    let mut pause_etcd = vec![format!("{repo}/pause:{}", v.pause_tag())];
     if let Etcd::Local(l) = &cluster.etcd {
         let r = if l.image_repository.is_empty() { repo } else { &l.image_repository };
         let t = if l.image_tag.is_empty() { v.etcd_tag() } else { &l.image_tag };
-        out.push(format!("{r}/etcd:{t}"));
+        pause_etcd.push(format!("{r}/etcd:{t}"));
+    }
+    if !v.coredns_image_before_pause() {
+        out.append(&mut pause_etcd);
     }
     if !cluster.dns_disabled {
         let r = if !cluster.dns_image_repository.is_empty() {
@@ -345,6 +350,7 @@ pub fn images(cluster: &ClusterConfiguration) -> Vec<String> {
         let t = if cluster.dns_image_tag.is_empty() { v.coredns_tag() } else { &cluster.dns_image_tag };
         out.push(format!("{r}/coredns:{t}"));
     }
+    out.append(&mut pause_etcd);
     out
 }
 

@@ -139,7 +139,6 @@ fn apiserver(
     let mut defaults = vec![
         arg("advertise-address", &advertise),
         arg("allow-privileged", "true"),
-        arg("authorization-mode", authorization_mode(extra)),
         arg("client-ca-file", pki("ca.crt")),
         arg("enable-admission-plugins", "NodeRestriction"),
         arg("enable-bootstrap-token-auth", "true"),
@@ -186,8 +185,18 @@ fn apiserver(
             mounts.extend(external_etcd_mounts(cluster, &[&ext.ca_file, &ext.cert_file, &ext.key_file]));
         }
     }
-    // kubeadm replaces the user's authorization-mode with the filtered one
-    let extra: Vec<Arg> = extra.iter().filter(|a| a.name != "authorization-mode").cloned().collect();
+    let extra: Vec<Arg> = if cluster.kubernetes_version.authorization_mode_in_manifest_only() {
+        // 1.30+: a default from the user's modes (filtered), which the user's own value then overrides as
+        // written; none at all beside a structured `authorization-config`
+        if find_arg(extra, "authorization-config").is_none() {
+            defaults.push(arg("authorization-mode", authorization_mode(extra)));
+        }
+        extra.to_vec()
+    } else {
+        // before: the user's authorization-mode is replaced by the filtered one
+        defaults.push(arg("authorization-mode", authorization_mode(extra)));
+        extra.iter().filter(|a| a.name != "authorization-mode").cloned().collect()
+    };
     let probe_host = probe_host_for_bind(&advertise);
     let container = Container {
         command: Some(command("kube-apiserver", defaults, &extra)),
