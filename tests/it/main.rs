@@ -25,6 +25,7 @@ mod key_modes; // a watcher over real runs: no key or kubeconfig is ever readabl
 mod kill_rerun; // kill -9 at each phase boundary of init and control-plane join, then the same command again: same node
 mod kubeconfig_user; // kubeconfig user: openssl judges the certificate, the fake API authenticates both forms
 mod nodes; // the multi-node harness: netns nodes, static Pods, a kubelet stand-in
+mod oracle; // real kubeadm of ../shared/k8s as the oracle: the same inputs rendered by both, compared file by file
 mod output_jsonl; // --output jsonl: events parse, phases pair up, files match the disk, failures end in error
 mod pki_openssl; // openssl as an independent judge of the generated PKI
 mod preflight; // check names, kubeadm's output format, exit codes 2/3, --ignore-preflight-errors
