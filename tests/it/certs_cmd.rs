@@ -274,12 +274,12 @@ fn generate_csr_writes_verifiable_requests_and_refuses_to_overwrite() {
     assert!(run.stdout.contains("generating keys and CSRs in /etc/kubernetes\n  admin.conf\n  super-admin.conf\n"));
     let subjects = [
         ("pki/apiserver", "subject=CN=kube-apiserver"),
-        ("pki/apiserver-kubelet-client", "subject=O=system:masters, CN=kube-apiserver-kubelet-client"),
+        ("pki/apiserver-kubelet-client", "subject=O=kubeadm:cluster-admins, CN=kube-apiserver-kubelet-client"),
         ("pki/front-proxy-client", "subject=CN=front-proxy-client"),
         ("pki/etcd/server", "subject=CN=cp1"),
         ("pki/etcd/peer", "subject=CN=cp1"),
-        ("pki/etcd/healthcheck-client", "subject=O=system:masters, CN=kube-etcd-healthcheck-client"),
-        ("pki/apiserver-etcd-client", "subject=O=system:masters, CN=kube-apiserver-etcd-client"),
+        ("pki/etcd/healthcheck-client", "subject=CN=kube-etcd-healthcheck-client"),
+        ("pki/apiserver-etcd-client", "subject=CN=kube-apiserver-etcd-client"),
         ("admin.conf", "subject=O=kubeadm:cluster-admins, CN=kubernetes-admin"),
         ("super-admin.conf", "subject=O=system:masters, CN=kubernetes-super-admin"),
         ("kubelet.conf", "subject=O=system:nodes, CN=system:node:cp1"),

@@ -68,7 +68,7 @@ pub(crate) fn calls(text: &str) -> Vec<Call> {
 }
 
 /// Token ids are random: replace each distinct id by its order of appearance, everywhere in the calls.
-fn normalize_tokens(calls: &mut [Call]) {
+pub(crate) fn normalize_tokens(calls: &mut [Call]) {
     let mut ids: Vec<String> = Vec::new();
     for c in calls.iter_mut() {
         if let Some(id) = c.name.strip_prefix("bootstrap-token-") {
@@ -84,7 +84,7 @@ fn normalize_tokens(calls: &mut [Call]) {
 
 /// Values that differ on every run: token data, expirations, the kubeadm-certs ciphertexts (kubeadm's are null
 /// in its dry-run), the owner's token name.
-fn deterministic(body: &Value) -> Option<Value> {
+pub(crate) fn deterministic(body: &Value) -> Option<Value> {
     let mut b = body.clone();
     let kind = b.get("kind").and_then(Value::as_str).unwrap_or_default();
     if kind == "Secret" {

@@ -19,20 +19,24 @@ pub static MOUNT_POINTS: Mutex<()> = Mutex::new(());
 
 const PHASES: [&str; 5] = ["certs all", "kubeconfig all", "etcd local", "control-plane all", "kubelet-start"];
 
-/// Renders `config` with real kubeadm `release` into a fresh node root.
-pub fn kubeadm_render(release: &str, config: &str) -> Node {
+/// Runs real kubeadm `release` with `commands` (each a kubeadm argument string; `$CFG` is the configuration file)
+/// in a private mount namespace whose /etc/kubernetes and /var/lib/kubelet are the returned node root's; returns
+/// the root and what kubeadm printed on stdout.
+pub fn kubeadm_run(release: &str, config: &str, commands: &[&str]) -> (Node, String) {
     require_tool("unshare");
     let kubeadm = bins::binary(release, "kubeadm");
     let node = Node::new();
     for d in ["etc/kubernetes", "var/lib/kubelet"] {
         std::fs::create_dir_all(node.root().join(d)).unwrap();
     }
-    let cfg = node.root().join("input.yaml");
+    let scratch = tempfile::tempdir().unwrap();
+    let cfg = scratch.path().join("input.yaml");
     std::fs::write(&cfg, config).unwrap();
+    let log = scratch.path().join("kubeadm.log");
     let mut script = String::from("set -e\nmount --bind \"$ROOT/etc/kubernetes\" /etc/kubernetes\n");
     script.push_str("mount --bind \"$ROOT/var/lib/kubelet\" /var/lib/kubelet\n");
-    for p in PHASES {
-        script.push_str(&format!("\"$KUBEADM\" init phase {p} --config \"$CFG\" >>\"$ROOT/kubeadm.log\" 2>&1\n"));
+    for c in commands {
+        script.push_str(&format!("\"$KUBEADM\" {c} 2>>\"$LOG\"\n"));
     }
     let _lock = MOUNT_POINTS.lock().unwrap_or_else(|e| e.into_inner());
     let made: Vec<&str> = ["/etc/kubernetes", "/var/lib/kubelet"]
@@ -45,17 +49,23 @@ pub fn kubeadm_render(release: &str, config: &str) -> Node {
         .env("KUBEADM", &kubeadm)
         .env("CFG", &cfg)
         .env("ROOT", node.root())
+        .env("LOG", &log)
         .env_remove("KUBECONFIG")
         .output()
         .unwrap();
     for d in made.iter().rev() {
         let _ = std::fs::remove_dir(d);
     }
-    let log = std::fs::read_to_string(node.root().join("kubeadm.log")).unwrap_or_default();
-    assert!(out.status.success(), "kubeadm {release} failed: {}\n{log}", String::from_utf8_lossy(&out.stderr));
-    std::fs::remove_file(node.root().join("kubeadm.log")).unwrap();
-    std::fs::remove_file(&cfg).unwrap();
-    node
+    let errors = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(out.status.success(), "kubeadm {release} failed: {}\n{errors}", String::from_utf8_lossy(&out.stderr));
+    (node, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Renders `config` with real kubeadm `release`'s node-side init phases into a fresh node root.
+pub fn kubeadm_render(release: &str, config: &str) -> Node {
+    let commands: Vec<String> = PHASES.iter().map(|p| format!("init phase {p} --config \"$CFG\" >/dev/null")).collect();
+    let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
+    kubeadm_run(release, config, &commands).0
 }
 
 /// kbinit's render of the same configuration.
@@ -245,4 +255,90 @@ fn kubeadm_v1_31_2_is_matched() {
 #[test]
 fn kubeadm_v1_33_3_is_matched() {
     oracle("v1.33.3");
+}
+
+/// The API objects of `init --dry-run --upload-certs`: the same calls in the same order, each object equal where
+/// kubeadm's values are deterministic (tokens, ciphertexts and the CA aside), for the corpus cases that change
+/// cluster objects.
+fn dry_run_oracle(release: &str) {
+    use crate::init_dryrun::{calls, deterministic, normalize_tokens};
+    let mut report = String::new();
+    for (case, config) in corpus(release) {
+        if !matches!(case, "reference" | "ha-sans-extra-args" | "dual-stack" | "component-configs" | "image-repository")
+        {
+            continue;
+        }
+        let key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+        let config = config.replacen(
+            "kind: InitConfiguration\n",
+            &format!("kind: InitConfiguration\ncertificateKey: {key}\n"),
+            1,
+        );
+        let (_, theirs) = kubeadm_run(
+            release,
+            &config,
+            &["init --dry-run --upload-certs --ignore-preflight-errors=all --config \"$CFG\""],
+        );
+        let node = Node::new();
+        let cfg = node.root().join("input.yaml");
+        std::fs::write(&cfg, &config).unwrap();
+        let ours = node
+            .kbinit(&[
+                "init",
+                "--dry-run",
+                "--upload-certs",
+                "--ignore-preflight-errors=all",
+                "--config",
+                cfg.to_str().unwrap(),
+            ])
+            .ok()
+            .stdout;
+        let (mut want, mut got) = (calls(&theirs), calls(&ours));
+        normalize_tokens(&mut want);
+        normalize_tokens(&mut got);
+        let line = |c: &crate::init_dryrun::Call| {
+            format!("{} {}/{} {} {}/{}", c.verb, c.group, c.resource, c.kind, c.namespace, c.name)
+        };
+        let (wl, gl): (Vec<String>, Vec<String>) = (want.iter().map(line).collect(), got.iter().map(line).collect());
+        if wl != gl {
+            report.push_str(&format!(
+                "== {release} {case}: API calls\n{}\n",
+                diff_lines(&wl.join("\n"), &gl.join("\n")).join("\n")
+            ));
+            continue;
+        }
+        for (w, g) in want.iter().zip(&got) {
+            let (wb, gb) = (w.body.as_ref().and_then(deterministic), g.body.as_ref().and_then(deterministic));
+            if wb != gb {
+                let yaml =
+                    |b: &Option<serde_json::Value>| b.as_ref().map(kbinit_phases::yaml::to_yaml).unwrap_or_default();
+                report.push_str(&format!(
+                    "== {release} {case}: {}\n{}\n",
+                    line(w),
+                    diff_lines(&yaml(&wb), &yaml(&gb)).join("\n")
+                ));
+            }
+        }
+    }
+    assert!(report.is_empty(), "kbinit's cluster objects differ from kubeadm {release}'s:\n{report}");
+}
+
+#[test]
+fn kubeadm_v1_28_7_cluster_objects_are_matched() {
+    dry_run_oracle("v1.28.7");
+}
+
+#[test]
+fn kubeadm_v1_30_0_cluster_objects_are_matched() {
+    dry_run_oracle("v1.30.0");
+}
+
+#[test]
+fn kubeadm_v1_31_2_cluster_objects_are_matched() {
+    dry_run_oracle("v1.31.2");
+}
+
+#[test]
+fn kubeadm_v1_33_3_cluster_objects_are_matched() {
+    dry_run_oracle("v1.33.3");
 }

@@ -26,7 +26,7 @@ fn images_list_per_release_and_default() {
         let want = format!(
             "registry.k8s.io/kube-apiserver:{version}\nregistry.k8s.io/kube-controller-manager:{version}\n\
              registry.k8s.io/kube-scheduler:{version}\nregistry.k8s.io/kube-proxy:{version}\n\
-             registry.k8s.io/pause:{pause}\nregistry.k8s.io/etcd:{etcd}\nregistry.k8s.io/coredns/coredns:{coredns}\n"
+             registry.k8s.io/coredns/coredns:{coredns}\nregistry.k8s.io/pause:{pause}\nregistry.k8s.io/etcd:{etcd}\n"
         );
         assert_eq!(r.stdout, want, "{version}");
     }

@@ -241,14 +241,24 @@ const BOTH: &str = "TLS Web Server Authentication, TLS Web Client Authentication
 
 fn leaves(c: &Case) -> Vec<Leaf> {
     let l = |base, ca, subject: &str, eku, sans| Leaf { base, ca, subject: subject.to_string(), eku, sans };
+    // 1.29+ (the releases with super-admin.conf): kubeadm:cluster-admins for the kubelet client, no organization
+    // on etcd's clients (kubeadm PRs 121837, 119859, 120521)
+    let (kubelet_client, etcd_org) =
+        if c.super_admin { ("kubeadm:cluster-admins", "") } else { ("system:masters", "O = system:masters, ") };
     vec![
         l("apiserver", "ca", "CN = kube-apiserver", SERVER, Some(c.apiserver_sans)),
-        l("apiserver-kubelet-client", "ca", "O = system:masters, CN = kube-apiserver-kubelet-client", CLIENT, None),
+        l(
+            "apiserver-kubelet-client",
+            "ca",
+            &format!("O = {kubelet_client}, CN = kube-apiserver-kubelet-client"),
+            CLIENT,
+            None,
+        ),
         l("front-proxy-client", "front-proxy-ca", "CN = front-proxy-client", CLIENT, None),
         l("etcd/server", "etcd/ca", &format!("CN = {}", c.node), BOTH, Some(c.etcd_sans)),
         l("etcd/peer", "etcd/ca", &format!("CN = {}", c.node), BOTH, Some(c.etcd_sans)),
-        l("etcd/healthcheck-client", "etcd/ca", "O = system:masters, CN = kube-etcd-healthcheck-client", CLIENT, None),
-        l("apiserver-etcd-client", "etcd/ca", "O = system:masters, CN = kube-apiserver-etcd-client", CLIENT, None),
+        l("etcd/healthcheck-client", "etcd/ca", &format!("{etcd_org}CN = kube-etcd-healthcheck-client"), CLIENT, None),
+        l("apiserver-etcd-client", "etcd/ca", &format!("{etcd_org}CN = kube-apiserver-etcd-client"), CLIENT, None),
     ]
 }
 

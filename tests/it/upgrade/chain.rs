@@ -185,7 +185,8 @@ fn a_cluster_goes_one_minor_at_a_time_from_1_28_to_1_30() {
     assert!(text.contains("\tkbinit upgrade apply v1.29.0\n"), "{text}");
     assert!(text.contains("Cluster version: 1.28.7"), "{text}");
 
-    // diff: exactly the three image tags change (etcd keeps 3.5.10-0 from 1.28 to 1.29)
+    // diff: exactly the three image tags change (etcd keeps 3.5.10-0 from 1.28 to 1.29), and the kubelet
+    // configuration gains 1.29's imageMaximumGCAge
     let diff = ok(cp.kbinit(&["upgrade", "diff", "v1.29.0"]), "diff", &cp).stdout;
     let changed: Vec<&str> = diff
         .lines()
@@ -196,6 +197,7 @@ fn a_cluster_goes_one_minor_at_a_time_from_1_28_to_1_30() {
         want.push(format!("-    image: registry.k8s.io/{c}:v1.28.7"));
         want.push(format!("+    image: registry.k8s.io/{c}:v1.29.0"));
     }
+    want.push("+imageMaximumGCAge: 0s".into());
     assert_eq!(changed, want, "{diff}");
     assert!(diff.contains("--- /etc/kubernetes/manifests/kube-apiserver.yaml\n+++ new manifest\n"), "{diff}");
 
