@@ -409,7 +409,7 @@ pub fn config(g: &Global, cmd: ConfigCommand, out: &Output) -> anyhow::Result<()
                 "text" => images.iter().for_each(|i| out.say(i)),
                 "json" => out.say(&serde_json::to_string_pretty(&serde_json::json!({
                     "kind": "Images", "apiVersion": "output.kubeadm.k8s.io/v1alpha3", "images": images }))?),
-                "yaml" => out.raw(&kbinit_phases::yaml::to_yaml(&serde_json::json!({
+                "yaml" => out.raw(&kbinit_phases::go_format::yaml::to_yaml(&serde_json::json!({
                     "kind": "Images", "apiVersion": "output.kubeadm.k8s.io/v1alpha3", "images": images }))),
                 o => return Err(invalid(format!("invalid output format {o:?}: use text, json or yaml"))),
             }
@@ -467,7 +467,7 @@ pub fn version(a: VersionArgs, out: &Output) -> anyhow::Result<()> {
         )),
         Some("short") => out.say(&format!("v{v}")),
         Some("json") => out.say(&serde_json::to_string_pretty(&info)?),
-        Some("yaml") => out.raw(&kbinit_phases::yaml::to_yaml(&info)),
+        Some("yaml") => out.raw(&kbinit_phases::go_format::yaml::to_yaml(&info)),
         Some(o) => {
             return Err(invalid(format!("invalid output format {o:?}: use short, json or yaml")));
         }

@@ -248,6 +248,6 @@ pub fn through_proxy(
     kubeconfig: &serde_json::Value,
     settings: &ApiServerProxySettings,
 ) -> anyhow::Result<serde_json::Value> {
-    let text = node::point_at_proxy(&kbinit_phases::yaml::to_yaml(kubeconfig), settings.port)?;
-    Ok(kbinit_phases::yaml::from_yaml(&text)?)
+    let text = node::point_at_proxy(&kbinit_phases::go_format::yaml::to_yaml(kubeconfig), settings.port)?;
+    Ok(kbinit_phases::go_format::yaml::from_yaml(&text)?)
 }

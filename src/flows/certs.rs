@@ -8,8 +8,9 @@ use std::time::Duration;
 use http::Method;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kbinit_phases::api::ResourceType;
-use kbinit_phases::certs::{KeyPool, KeySource, OnDemandKeys, PkiContext, csr, expiration, renew};
+use kbinit_phases::certs::{KeyPool, KeySource, OnDemandKeys, PkiContext, expiration, renew};
 use kbinit_phases::config::{self, ClusterConfiguration, HostFacts, InitConfiguration, InitFlags};
+use kbinit_phases::csr;
 use kbinit_phases::join::remote;
 use kbinit_phases::paths;
 
@@ -136,7 +137,7 @@ pub fn check_expiration(host: &Host, src: &ConfigSource, output: &str, out: &Out
     match output {
         "text" => out.raw(&expiration::expiration_text(&report, now)),
         "json" => out.raw(&expiration::expiration_json(&report, now)?),
-        _ => out.raw(&kbinit_phases::yaml::to_yaml(&expiration::expiration_value(&report, now))),
+        _ => out.raw(&kbinit_phases::go_format::yaml::to_yaml(&expiration::expiration_value(&report, now))),
     }
     Ok(())
 }

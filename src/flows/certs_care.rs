@@ -4,7 +4,7 @@
 //! that). What is due and which Pod uses what come from [`kbinit_phases::certs::care`].
 
 use kbinit_phases::certs::{OnDemandKeys, care, renew, timer};
-use kbinit_phases::config::duration::format_duration;
+use kbinit_phases::go_format::duration::format_duration;
 use kbinit_phases::paths;
 
 use super::certs::{ConfigSource, resolve};

@@ -9,10 +9,11 @@
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kbinit_phases::api::ResourceType;
 use kbinit_phases::cluster::certkey::CertificateKey;
-use kbinit_phases::cluster::token::{TokenInfo, secret_name, short_human_duration};
+use kbinit_phases::cluster::token::{TokenInfo, secret_name};
 use kbinit_phases::cluster::upload_certs::{self, KUBEADM_CERTS};
 use kbinit_phases::config::{ClusterConfiguration, Discovery, InitConfiguration, JoinConfiguration};
 use kbinit_phases::discovery::{self as checks, FileDiscovery, TrustedClusterInfo};
+use kbinit_phases::go_format::time::short_human_duration;
 use kbinit_phases::join::{control_plane, remote};
 use kbinit_phases::plan::Step;
 use serde_json::Value;
@@ -149,9 +150,11 @@ impl JoinContext {
             &trusted.server,
             &cfg.tls_bootstrap_token,
         )?;
-        let bootstrap =
-            Cluster::from_kubeconfig_text(&kbinit_phases::yaml::to_yaml(&reader_kc), cfg.timeouts.kubernetes_api_call)?
-                .with_events(out);
+        let bootstrap = Cluster::from_kubeconfig_text(
+            &kbinit_phases::go_format::yaml::to_yaml(&reader_kc),
+            cfg.timeouts.kubernetes_api_call,
+        )?
+        .with_events(out);
         out.say("[preflight] Reading configuration from the cluster...");
         out.say("[preflight] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'");
         let kubeadm_config = get_configmap(&bootstrap, cfg, remote::KUBEADM_CONFIG)?;

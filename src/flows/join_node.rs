@@ -13,7 +13,7 @@ use kbinit_phases::certs::OnDemandKeys;
 use kbinit_phases::cluster::mark_control_plane::plan_mark_control_plane;
 use kbinit_phases::cluster::upload_certs::download_line;
 use kbinit_phases::config::Etcd;
-use kbinit_phases::config::duration::format_duration;
+use kbinit_phases::go_format::duration::format_duration;
 use kbinit_phases::join::{control_plane, etcd as etcd_plan, kubelet};
 use kbinit_phases::paths;
 use serde_json::Value;
@@ -281,7 +281,8 @@ pub fn kubelet_wait_bootstrap(d: &mut JoinData, out: &Output) -> anyhow::Result<
 /// A kubeconfig written by the kubelet (file references to its rotating certificate) made self-contained:
 /// every referenced file is read under the node's root and embedded.
 pub fn embed_kubeconfig_files(text: &str, host: &Host) -> anyhow::Result<String> {
-    let mut doc = kbinit_phases::yaml::from_yaml(text).map_err(|e| anyhow::anyhow!("not a kubeconfig: {e}"))?;
+    let mut doc =
+        kbinit_phases::go_format::yaml::from_yaml(text).map_err(|e| anyhow::anyhow!("not a kubeconfig: {e}"))?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let embed = |entry: &mut Value, file_key: &str, data_key: &str| -> anyhow::Result<()> {
         if let Some(path) = entry.get(file_key).and_then(Value::as_str).map(str::to_string) {
@@ -300,7 +301,7 @@ pub fn embed_kubeconfig_files(text: &str, host: &Host) -> anyhow::Result<String>
         embed(&mut u["user"], "client-certificate", "client-certificate-data")?;
         embed(&mut u["user"], "client-key", "client-key-data")?;
     }
-    Ok(kbinit_phases::yaml::to_yaml(&doc))
+    Ok(kbinit_phases::go_format::yaml::to_yaml(&doc))
 }
 
 /// Waits (timeouts.tlsBootstrap) for the kubelet to write a usable kubelet.conf and for its Node to exist; then

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use kbinit_phases::certs::{OnDemandKeys, PkiContext};
-use kbinit_phases::config::{self, InitFlags, duration::parse_duration};
+use kbinit_phases::config::{self, InitFlags};
+use kbinit_phases::go_format::duration::parse_duration;
 use kbinit_phases::kubeconfig::user::{self, DEFAULT_VALIDITY, UserRequest};
 
 use crate::error::invalid;

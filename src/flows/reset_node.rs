@@ -55,7 +55,7 @@ pub struct LocalMember {
 
 /// Reads this node's etcd member from the etcd static Pod manifest; `None` when there is none kbinit can read.
 pub fn local_member(text: &str) -> Option<LocalMember> {
-    let pod: Value = kbinit_phases::yaml::from_yaml(text).ok()?;
+    let pod: Value = kbinit_phases::go_format::yaml::from_yaml(text).ok()?;
     let data_dir = pod
         .pointer("/spec/volumes")?
         .as_array()?

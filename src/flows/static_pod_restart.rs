@@ -26,7 +26,7 @@
 use std::time::{Duration, Instant};
 
 use kbinit_phases::certs::care;
-use kbinit_phases::config::duration::format_duration;
+use kbinit_phases::go_format::duration::format_duration;
 use kbinit_phases::paths;
 
 use crate::api::{CallError, Cluster};

@@ -103,7 +103,7 @@ pub fn print_list(tokens: &[TokenInfo], format: &str, out: &Output) -> anyhow::R
                 o["description"] = json!(t.description);
             }
             if let Some(e) = t.expires {
-                o["expires"] = json!(kbinit_phases::cluster::token::format_rfc3339_utc(e));
+                o["expires"] = json!(kbinit_phases::go_format::time::format_rfc3339_utc(e));
             }
             o
         })
@@ -114,7 +114,7 @@ pub fn print_list(tokens: &[TokenInfo], format: &str, out: &Output) -> anyhow::R
             out.say(&serde_json::to_string_pretty(o)?);
             Ok(())
         })?,
-        "yaml" => objects.iter().for_each(|o| out.raw(&format!("---\n{}", kbinit_phases::yaml::to_yaml(o)))),
+        "yaml" => objects.iter().for_each(|o| out.raw(&format!("---\n{}", kbinit_phases::go_format::yaml::to_yaml(o)))),
         other => return Err(invalid(format!("invalid output format {other:?}: use text, json or yaml"))),
     }
     Ok(())

@@ -86,7 +86,7 @@ pub fn create_control_plane_join(
     }
     let mut token_req = CreateRequest { flags: req.flags.clone(), ..*req };
     if token_req.flags.ttl.is_none() {
-        token_req.flags.ttl = Some(kbinit_phases::config::duration::format_duration(CERTS_TTL));
+        token_req.flags.ttl = Some(kbinit_phases::go_format::duration::format_duration(CERTS_TTL));
     }
     let token = create(host, &token_req, out)?;
     join_command_line(host, req.kubeconfig, &token, Some(&key.to_string()))

@@ -61,7 +61,7 @@ pub fn load_config(path: Option<&std::path::PathBuf>) -> anyhow::Result<UpgradeC
 
 /// Reads a `--patches` directory (a path on the machine running kbinit, like `--config`); warnings name skipped
 /// files.
-pub fn load_patches(dir: &str, out: &Output) -> anyhow::Result<Vec<kbinit_phases::upgrade::patches::Patch>> {
+pub fn load_patches(dir: &str, out: &Output) -> anyhow::Result<Vec<kbinit_phases::patches::Patch>> {
     if dir.is_empty() {
         return Ok(Vec::new());
     }
@@ -74,7 +74,7 @@ pub fn load_patches(dir: &str, out: &Output) -> anyhow::Result<Vec<kbinit_phases
             files.push((e.file_name().to_string_lossy().into_owned(), text));
         }
     }
-    let (patches, warnings) = kbinit_phases::upgrade::patches::parse_patch_files(&files)?;
+    let (patches, warnings) = kbinit_phases::patches::parse_patch_files(&files)?;
     for w in warnings {
         out.warn(&w);
     }
@@ -135,7 +135,7 @@ impl Context {
             .ok()
             .flatten()
             .and_then(|cm| cm.pointer("/data/config.conf").and_then(Value::as_str).map(str::to_string))
-            .and_then(|t| kbinit_phases::yaml::from_yaml(&t).ok());
+            .and_then(|t| kbinit_phases::go_format::yaml::from_yaml(&t).ok());
         let endpoint = match text(&host, APISERVER_MANIFEST) {
             Some(t) => Some(target::api_endpoint_from_manifest(&t)?),
             None => None,
@@ -261,7 +261,7 @@ pub fn plan(g: &Global, a: PlanArgs, out: &Output) -> anyhow::Result<()> {
     let p = plan::upgrade_plan(&ctx.state, &ctx.cluster, wanted.as_ref(), &configs)?;
     match a.output.as_str() {
         "json" => out.say(&serde_json::to_string_pretty(&p)?),
-        "yaml" => out.raw(&kbinit_phases::yaml::to_yaml(&serde_json::to_value(&p)?)),
+        "yaml" => out.raw(&kbinit_phases::go_format::yaml::to_yaml(&serde_json::to_value(&p)?)),
         _ => out.raw(&plan::render_text(&p)),
     }
     Ok(())

@@ -60,7 +60,7 @@ pub struct UpgradeData {
     /// This node runs a control plane.
     pub control_plane: bool,
     /// `--patches`.
-    pub patches: Vec<kbinit_phases::upgrade::patches::Patch>,
+    pub patches: Vec<kbinit_phases::patches::Patch>,
     /// `--ignore-preflight-errors` merged with the config's, lower-cased.
     pub ignore_preflight_errors: Vec<String>,
     /// The configuration's `imagePullPolicy` and `imagePullSerial` for the pre-pull.
@@ -149,7 +149,7 @@ fn print_config(d: &UpgradeData, out: &Output) {
         kbinit_phases::cluster::upload_config::stored_api_version(&d.init),
     );
     out.say("[upgrade/config] Configuration used:");
-    out.raw(&kbinit_phases::yaml::to_yaml(&doc).lines().map(|l| format!("\t{l}\n")).collect::<String>());
+    out.raw(&kbinit_phases::go_format::yaml::to_yaml(&doc).lines().map(|l| format!("\t{l}\n")).collect::<String>());
 }
 
 /// The skew policy (sheet §3), printed as kubeadm prints it; a refusal is invalid input.

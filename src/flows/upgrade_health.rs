@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Node;
 use kbinit_phases::api::ResourceType;
-use kbinit_phases::config::duration::format_duration;
+use kbinit_phases::go_format::duration::format_duration;
 use kbinit_phases::paths;
 use kbinit_phases::upgrade::health::{
     CONTROL_PLANE_LABEL, JOB_NAMESPACE, JOB_PREFIX, SCHEDULABLE_NODES, go_list, health_check_job, job_complete,

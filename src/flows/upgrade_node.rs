@@ -129,10 +129,10 @@ pub fn write_kubelet_files(d: &mut UpgradeData, out: &Output) -> anyhow::Result<
     ));
     let (config, patched) = target::patch_kubelet_config(target::kubelet_config_yaml(&d.init), &d.patches)?;
     // what init and join write at the target: the patched cluster config with this node's instance config on top
-    let config = kbinit_phases::yaml::to_yaml(&kubelet::node_kubelet_config(
+    let config = kbinit_phases::go_format::yaml::to_yaml(&kubelet::node_kubelet_config(
         &d.init.cluster,
         &d.ctx.cri_socket,
-        &kbinit_phases::yaml::from_yaml(&config)?,
+        &kbinit_phases::go_format::yaml::from_yaml(&config)?,
     ));
     let mode = FileKind::Kubelet.mode();
     if d.dry_run {

@@ -47,7 +47,7 @@ pub struct StaticPodUpgrade<'a> {
     /// Per component.
     pub timeout: Duration,
     /// `--patches`.
-    pub patches: &'a [kbinit_phases::upgrade::patches::Patch],
+    pub patches: &'a [kbinit_phases::patches::Patch],
     /// `upgrade node` (kubeadm says "control plane instance" there).
     pub instance: bool,
 }
@@ -57,7 +57,7 @@ pub(super) fn manifest_path(c: &str) -> String {
 }
 
 pub(super) fn fmt_timeout(d: Duration) -> String {
-    kbinit_phases::config::duration::format_duration(d)
+    kbinit_phases::go_format::duration::format_duration(d)
 }
 
 /// The health URL of a component on this node.

@@ -29,7 +29,7 @@ pub fn own_kubelet_kubeconfig(cfg: &JoinConfiguration, host: &Host, path: &str) 
         return false;
     };
     let Some(doc) =
-        host.read(path).ok().and_then(|b| kbinit_phases::yaml::from_yaml(&String::from_utf8_lossy(&b)).ok())
+        host.read(path).ok().and_then(|b| kbinit_phases::go_format::yaml::from_yaml(&String::from_utf8_lossy(&b)).ok())
     else {
         return false;
     };
@@ -79,7 +79,7 @@ pub fn own_manifests(init: &InitConfiguration, host: &Host, proxy_env: &[EnvVar]
 /// `true` when the etcd manifest at `path` runs this node's member: its name and peer URL.
 fn runs_own_member(init: &InitConfiguration, host: &Host, path: &str) -> bool {
     let Some(doc) =
-        host.read(path).ok().and_then(|b| kbinit_phases::yaml::from_yaml(&String::from_utf8_lossy(&b)).ok())
+        host.read(path).ok().and_then(|b| kbinit_phases::go_format::yaml::from_yaml(&String::from_utf8_lossy(&b)).ok())
     else {
         return false;
     };

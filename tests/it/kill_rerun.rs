@@ -406,7 +406,7 @@ fn init_crash_mid_write_leaves_no_partial_file_after_rerun() {
         .unwrap();
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
     for f in ["/etc/kubernetes/scheduler.conf", "/etc/kubernetes/manifests/etcd.yaml"] {
-        let doc = kbinit_phases::yaml::from_yaml(&tn.node.read_str(f)).unwrap();
+        let doc = kbinit_phases::go_format::yaml::from_yaml(&tn.node.read_str(f)).unwrap();
         assert!(doc.get("kind").is_some(), "{f}: {doc}");
     }
 }

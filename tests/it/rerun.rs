@@ -58,11 +58,11 @@ fn admin_client(node: &Node, api: &FakeApi) -> (kbinit::api::Cluster, crate::fak
     let tls =
         ServingTls { cert_pem: read("apiserver.crt"), key_pem: read("apiserver.key"), client_ca_pem: read("ca.crt") };
     let local = api.serve("127.0.0.1:0".parse().unwrap(), tls);
-    let mut kc = kbinit_phases::yaml::from_yaml(&node.read_str("/etc/kubernetes/admin.conf")).unwrap();
+    let mut kc = kbinit_phases::go_format::yaml::from_yaml(&node.read_str("/etc/kubernetes/admin.conf")).unwrap();
     kc["clusters"][0]["cluster"]["server"] = Value::from(local.url());
     kc["clusters"][0]["cluster"]["tls-server-name"] = Value::from("kubernetes");
     let c = kbinit::api::Cluster::from_kubeconfig_text(
-        &kbinit_phases::yaml::to_yaml(&kc),
+        &kbinit_phases::go_format::yaml::to_yaml(&kc),
         std::time::Duration::from_secs(5),
     )
     .unwrap();

@@ -56,7 +56,7 @@ pub fn from_config_map(cm: &ConfigMap) -> Result<Option<ApiServerProxySettings>,
         .as_ref()
         .and_then(|d| d.get(DATA_KEY))
         .ok_or_else(|| Error::Encode(format!("the ConfigMap {KUBE_SYSTEM}/{CONFIG_MAP} has no {DATA_KEY} key")))?;
-    let doc = crate::yaml::from_yaml(text)?;
+    let doc = crate::go_format::yaml::from_yaml(text)?;
     from_document(&doc).map_err(|e| Error::Encode(format!("the ConfigMap {KUBE_SYSTEM}/{CONFIG_MAP}: {e}")))
 }
 

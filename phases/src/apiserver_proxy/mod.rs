@@ -99,7 +99,7 @@ pub fn validate_port(port: u16) -> Result<(), Error> {
 /// (at most one). Other documents are left to the configuration loader.
 pub fn from_config_text(text: &str) -> Result<Option<Option<ApiServerProxySettings>>, Error> {
     let mut found = None;
-    for doc in crate::yaml::documents(text)? {
+    for doc in crate::go_format::yaml::documents(text)? {
         let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
         let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
         if api.starts_with("kbinit.io/") || kind == KIND {
@@ -115,7 +115,7 @@ pub fn from_config_text(text: &str) -> Result<Option<Option<ApiServerProxySettin
 /// The document text for `settings` (what the ConfigMap stores and `--config` accepts).
 pub fn document(settings: &ApiServerProxySettings) -> String {
     let doc = serde_json::json!({"apiVersion": API_VERSION, "kind": KIND, "enabled": true, "port": settings.port});
-    crate::yaml::to_yaml(&doc)
+    crate::go_format::yaml::to_yaml(&doc)
 }
 
 #[cfg(test)]
@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn document_round_trip_and_defaults() {
         let s = ApiServerProxySettings { port: 7446 };
-        let doc = crate::yaml::from_yaml(&document(&s)).unwrap();
+        let doc = crate::go_format::yaml::from_yaml(&document(&s)).unwrap();
         assert_eq!(from_document(&doc).unwrap(), Some(s));
         let text = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n---\napiVersion: kbinit.io/v1alpha1\nkind: ApiServerProxyConfiguration\n";
         assert_eq!(from_config_text(text).unwrap(), Some(Some(ApiServerProxySettings::default())));

@@ -34,7 +34,7 @@ pub fn proxy_server(port: u16) -> String {
 }
 
 fn parse(text: &str) -> Result<Value, Error> {
-    let doc = crate::yaml::from_yaml(text)?;
+    let doc = crate::go_format::yaml::from_yaml(text)?;
     if doc.get("clusters").and_then(Value::as_array).is_none() {
         return Err(Error::Document("not a kubeconfig: no clusters".into()));
     }
@@ -57,7 +57,7 @@ pub fn point_at_proxy(text: &str, port: u16) -> Result<String, Error> {
         c.insert("server".into(), Value::String(proxy_server(port)));
         c.insert("tls-server-name".into(), Value::String(TLS_SERVER_NAME.into()));
     }
-    Ok(crate::yaml::to_yaml(&doc))
+    Ok(crate::go_format::yaml::to_yaml(&doc))
 }
 
 /// Every cluster pointed back at `server` (uninstall), `tls-server-name` removed.
@@ -67,7 +67,7 @@ pub fn point_back(text: &str, server: &str) -> Result<String, Error> {
         c.insert("server".into(), Value::String(server.into()));
         c.remove("tls-server-name");
     }
-    Ok(crate::yaml::to_yaml(&doc))
+    Ok(crate::go_format::yaml::to_yaml(&doc))
 }
 
 /// For a kubelet.conf the kubelet wrote: `Some(fixed text)` when a cluster points at the proxy without
@@ -83,7 +83,7 @@ pub fn add_tls_server_name(text: &str, port: u16) -> Result<Option<String>, Erro
             changed = true;
         }
     }
-    Ok(changed.then(|| crate::yaml::to_yaml(&doc)))
+    Ok(changed.then(|| crate::go_format::yaml::to_yaml(&doc)))
 }
 
 /// The server URL of the kubeconfig's first cluster.
@@ -203,13 +203,13 @@ mod tests {
     #[test]
     fn kubeconfig_to_the_proxy_and_back() {
         let there = point_at_proxy(KC, 7445).unwrap();
-        let doc = crate::yaml::from_yaml(&there).unwrap();
+        let doc = crate::go_format::yaml::from_yaml(&there).unwrap();
         assert_eq!(doc["clusters"][0]["cluster"]["server"], "https://127.0.0.1:7445");
         assert_eq!(doc["clusters"][0]["cluster"]["tls-server-name"], "kubernetes");
         assert_eq!(doc["clusters"][0]["cluster"]["certificate-authority-data"], "Zm9v");
         assert_eq!(
             point_back(&there, "https://10.0.0.1:6443").unwrap(),
-            crate::yaml::to_yaml(&crate::yaml::from_yaml(KC).unwrap())
+            crate::go_format::yaml::to_yaml(&crate::go_format::yaml::from_yaml(KC).unwrap())
         );
         assert_eq!(add_tls_server_name(&there, 7445).unwrap(), None);
         let kubelet_written = there.replace("    tls-server-name: kubernetes\n", "");

@@ -30,10 +30,10 @@ use crate::cluster::rbac::{
 };
 use crate::cluster::upload_config::COMPONENT_CONFIG_HASH;
 use crate::config::{ClusterConfiguration, InitConfiguration};
+use crate::go_format::yaml::to_yaml;
 use crate::kubeconfig::control_plane_endpoint;
 use crate::kubelet::component_config_hash;
 use crate::version::KubeVersion;
-use crate::yaml::to_yaml;
 
 const DEFAULT_REPOSITORY: &str = "registry.k8s.io";
 const DNS_LABEL: &str = "kube-dns";
@@ -386,7 +386,7 @@ fn kube_proxy_zero_config() -> Value {
 pub fn kube_proxy_configuration(init: &InitConfiguration) -> Value {
     let mut config = kube_proxy_zero_config();
     if let Some(user) = &init.kube_proxy {
-        crate::yaml::merge(&mut config, user);
+        crate::patches::overlay(&mut config, user);
     }
     let empty = |v: &Value| v.as_str().is_none_or(str::is_empty);
     if empty(&config["bindAddress"]) {

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::duration::parse_duration;
 use super::model::*;
 use super::validate::*;
 use super::wire::*;
 use super::{InitFlags, JoinFlags, Loaded};
 use crate::Error;
+use crate::go_format::duration::parse_duration;
 use crate::version::KubeVersion;
 
 /// Description of the token `init` creates when no config file is given.
@@ -59,7 +59,7 @@ fn put(slot: &mut Option<Value>, doc: Value, kind: &str) -> Result<(), Error> {
 
 fn split_documents(text: &str, warnings: &mut Vec<String>) -> Result<Docs, Error> {
     let mut docs = Docs::default();
-    for (i, doc) in crate::yaml::documents(text)?.into_iter().enumerate() {
+    for (i, doc) in crate::go_format::yaml::documents(text)?.into_iter().enumerate() {
         let n = i + 1;
         let Some(map) = doc.as_object() else {
             return Err(Error::Document(format!("document {n} is not a mapping with apiVersion and kind")));
@@ -694,7 +694,7 @@ pub struct TokenFlags {
 pub fn token_create_spec(config_text: Option<&str>, flags: &TokenFlags) -> Result<BootstrapToken, Error> {
     let mut base = WireToken::default();
     if let Some(text) = config_text {
-        for doc in crate::yaml::documents(text)? {
+        for doc in crate::go_format::yaml::documents(text)? {
             if doc.get("kind").and_then(serde_json::Value::as_str) == Some("InitConfiguration")
                 && let Some(first) = doc.get("bootstrapTokens").and_then(|t| t.get(0))
             {

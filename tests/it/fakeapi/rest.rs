@@ -286,7 +286,7 @@ fn patch(store: &mut Store, r: &Resource, call: &Call) -> Result<Reply, Reply> {
         }
         "application/apply-patch+yaml" => {
             let text = String::from_utf8_lossy(call.body);
-            kbinit_phases::yaml::from_yaml(&text)
+            kbinit_phases::go_format::yaml::from_yaml(&text)
                 .map_err(|e| status::bad_request(format!("error decoding YAML: {e}")))?
         }
         other => return Err(status::unsupported_media_type(other)),

@@ -350,7 +350,7 @@ fn tick(cfg: &StandInConfig, api: &FakeApi, st: &Arc<Mutex<State>>) -> Result<()
 /// The mirror Pod a kubelet posts for a static Pod: `<name>-<node>` in the manifest's namespace, the manifest's
 /// labels and annotations plus `kubernetes.io/config.mirror`, its spec bound to the node.
 fn mirror_pod(yaml: &str, node: &str) -> Result<Value, String> {
-    let mut pod = kbinit_phases::yaml::from_yaml(yaml).map_err(|e| e.to_string())?;
+    let mut pod = kbinit_phases::go_format::yaml::from_yaml(yaml).map_err(|e| e.to_string())?;
     let name = pod.pointer("/metadata/name").and_then(Value::as_str).ok_or("a manifest without a name")?.to_string();
     let meta = pod.get_mut("metadata").and_then(Value::as_object_mut).ok_or("a manifest without metadata")?;
     meta.insert("name".into(), json!(format!("{name}-{node}")));
@@ -449,7 +449,7 @@ fn tls_bootstrap(cfg: &StandInConfig, bootstrap_conf: &Path) -> Result<(), Strin
     std::fs::write(&pem_path, format!("{cert_pem}{}", key.serialize_pem())).map_err(|e| e.to_string())?;
     // kubelet.conf: the bootstrap file's cluster, the new client certificate (embedded here: the path in the
     // real file names the node path, which the test process cannot resolve without the root)
-    let mut kc = kbinit_phases::yaml::from_yaml(&text).map_err(|e| e.to_string())?;
+    let mut kc = kbinit_phases::go_format::yaml::from_yaml(&text).map_err(|e| e.to_string())?;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     kc["users"] = json!([{ "name": "default-auth", "user": {
         "client-certificate-data": b64(&cert_pem), "client-key-data": b64(&key.serialize_pem()) } }]);
@@ -460,7 +460,7 @@ fn tls_bootstrap(cfg: &StandInConfig, bootstrap_conf: &Path) -> Result<(), Strin
     if let Some(ctx) = kc.pointer_mut("/contexts/0/context/user") {
         *ctx = json!("default-auth");
     }
-    std::fs::write(cfg.root.join("etc/kubernetes/kubelet.conf"), kbinit_phases::yaml::to_yaml(&kc))
+    std::fs::write(cfg.root.join("etc/kubernetes/kubelet.conf"), kbinit_phases::go_format::yaml::to_yaml(&kc))
         .map_err(|e| e.to_string())
 }
 

@@ -9,11 +9,11 @@ use std::net::IpAddr;
 
 use rcgen::{CertificateParams, KeyPair, SanType};
 
-use super::issue::{self, distinguished_name};
-use super::keys::{KeySource, private_key_pem};
-use super::table::{Kind, TABLE};
-use super::{PkiContext, common_name, parent_dir};
 use crate::Error;
+use crate::certs::issue::{self, distinguished_name};
+use crate::certs::keys::{KeySource, private_key_pem};
+use crate::certs::table::{Kind, TABLE};
+use crate::certs::{PkiContext, common_name, parent_dir};
 use crate::kubeconfig::{UserAuth, kubeconfig_value, users};
 use crate::paths;
 use crate::plan::{FileKind, NodeView, Step};
@@ -101,7 +101,7 @@ pub fn plan_generate_csr(
         }
         let path = paths::join(kubeconfig_dir, file);
         steps.push(Step::EnsureDir { path: kubeconfig_dir.to_string(), mode: 0o755 });
-        steps.push(Step::write(path.clone(), crate::yaml::to_yaml(&value), FileKind::Kubeconfig));
+        steps.push(Step::write(path.clone(), crate::go_format::yaml::to_yaml(&value), FileKind::Kubeconfig));
         steps.push(Step::write(format!("{path}.csr"), csr_pem(&cn, org, &[], &[], &key)?, FileKind::Key));
         steps.push(Step::say(format!("  {file}")));
     }

@@ -88,7 +88,8 @@ pub fn parse_patch_files(files: &[(String, String)]) -> Result<(Vec<Patch>, Vec<
             warnings.push(format!("[patches] Ignoring file {name:?}: unknown target, must be one of {TARGETS:?}"));
             continue;
         };
-        let body = crate::yaml::from_yaml(text).map_err(|e| Error::invalid("--patches", name, e.to_string()))?;
+        let body =
+            crate::go_format::yaml::from_yaml(text).map_err(|e| Error::invalid("--patches", name, e.to_string()))?;
         if kind == PatchType::Json && !body.is_array() {
             return Err(Error::invalid("--patches", name, "a json patch is a list of operations"));
         }
@@ -103,7 +104,7 @@ pub fn apply_patches(target: &str, doc: &mut Value, patches: &[Patch]) -> Result
     for p in patches.iter().filter(|p| p.target == target) {
         match p.kind {
             PatchType::Strategic => strategic(doc, &p.body),
-            PatchType::Merge => merge(doc, &p.body),
+            PatchType::Merge => merge_patch(doc, &p.body),
             PatchType::Json => json_patch(doc, &p.body).map_err(|e| Error::invalid("--patches", &p.file, e))?,
         }
         lines.push(format!("[patches] Applied patch of type {:?} to target {target:?}", p.kind.mime()));
@@ -111,7 +112,9 @@ pub fn apply_patches(target: &str, doc: &mut Value, patches: &[Patch]) -> Result
     Ok(lines)
 }
 
-fn merge(doc: &mut Value, patch: &Value) {
+/// JSON merge patch (RFC 7386): objects merge key by key, a `null` in `patch` deletes the key, anything else
+/// replaces.
+pub fn merge_patch(doc: &mut Value, patch: &Value) {
     let Value::Object(p) = patch else {
         *doc = patch.clone();
         return;
@@ -124,9 +127,28 @@ fn merge(doc: &mut Value, patch: &Value) {
             if v.is_null() {
                 d.remove(k);
             } else {
-                merge(d.entry(k.clone()).or_insert(Value::Null), v);
+                merge_patch(d.entry(k.clone()).or_insert(Value::Null), v);
             }
         }
+    }
+}
+
+/// Deep-merges `over` into `base`: objects merge key by key, anything else replaces; a `null` in `over` is written
+/// as `null` (unlike [`merge_patch`], where it deletes the key). For user-supplied component configuration laid
+/// over kbinit's defaults.
+pub fn overlay(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(existing) => overlay(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
     }
 }
 
