@@ -378,7 +378,7 @@ pub fn check_existing(ctx: &PkiContext, kubeconfig_dir: &str, view: &dyn NodeVie
         if let Some(text) = &text
             && let Ok((got, _)) = current_cluster(text, &|p| view.read(p))
             && got != want
-            // kbinit's node-local API server proxy points the kubelet at 127.0.0.1 (apiserver_proxy::node)
+            // kbinit's node-local API server proxy points the kubelet at 127.0.0.1 (api_server_proxy::node)
             && !(name == "kubelet" && got.starts_with("https://127.0.0.1:"))
         {
             bad(format!("it points at {got}, this configuration needs {want}"));

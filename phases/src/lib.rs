@@ -16,7 +16,7 @@
 //! | [`manifests`] | static Pod manifests for etcd and the control-plane components |
 //! | [`kubelet`] | /var/lib/kubelet/config.yaml, kubeadm-flags.env, instance-config.yaml |
 //! | [`go_format`] | the text Go's libraries print: YAML as sigs.k8s.io/yaml writes it, durations, RFC 3339 times, tabwriter tables |
-//! | [`apiserver_proxy`] | the node-local API server proxy: kbinit's settings document, its ConfigMap and RBAC, kubeconfig rewrites, the systemd unit |
+//! | [`api_server_proxy`] | the node-local API server proxy: kbinit's settings document, its ConfigMap and RBAC, kubeconfig rewrites, the systemd unit |
 //! | [`api`] | what cluster phases ask of the API server: typed objects, write policies, node changes |
 //! | [`cluster`] | cluster phases: upload-config, upload-certs, bootstrap tokens, addons, join command |
 //! | [`jws`] | the detached JWS (HS256, bootstrap-token keyed) that signs cluster-info |
@@ -30,7 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
-pub mod apiserver_proxy;
+pub mod api_server_proxy;
 pub mod certs;
 pub mod cluster;
 pub mod config;

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::Log;
 use super::balancer::Balancer;
-use kbinit_phases::apiserver_proxy::TLS_SERVER_NAME;
+use kbinit_phases::api_server_proxy::TLS_SERVER_NAME;
 
 /// The list path of the `kubernetes` Service's EndpointSlices.
 pub const SLICES_PATH: &str = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dkubernetes";

@@ -1,11 +1,11 @@
 //! Setting the API server proxy up on a node and taking it away: the unit and the kubelet's kubeconfigs
-//! (planned in `kbinit_phases::apiserver_proxy::node`), starting and stopping the unit, the `tls-server-name`
+//! (planned in `kbinit_phases::api_server_proxy::node`), starting and stopping the unit, the `tls-server-name`
 //! the kubelet drops from kubelet.conf, and `kbinit api-server-proxy install|uninstall` for nodes joined without
 //! it (e.g. by `kubeadm join`).
 
 use std::net::ToSocketAddrs;
 
-use kbinit_phases::apiserver_proxy::{ApiServerProxySettings, cluster as proxy_cluster, node};
+use kbinit_phases::api_server_proxy::{ApiServerProxySettings, config_map, node};
 use kbinit_phases::plan::{FileKind, NodeView, Step};
 
 use crate::apply::apply;
@@ -141,10 +141,10 @@ fn cluster_settings(host: &Host) -> Option<ApiServerProxySettings> {
         .get(
             &kbinit_phases::api::ResourceType::of::<k8s_openapi::api::core::v1::ConfigMap>(),
             Some("kube-system"),
-            proxy_cluster::CONFIG_MAP,
+            config_map::CONFIG_MAP,
         )
         .ok()??;
-    proxy_cluster::from_config_map(&serde_json::from_value(cm).ok()?).ok()?
+    config_map::from_config_map(&serde_json::from_value(cm).ok()?).ok()?
 }
 
 /// `kbinit api-server-proxy install`.
@@ -153,7 +153,7 @@ pub fn install_cmd(g: &Global, args: InstallArgs, out: &Output) -> anyhow::Resul
     let host = super::host_for(&g.root, args.dry_run, None, "api-server-proxy install", out)?;
     let settings = match args.port {
         Some(port) => {
-            kbinit_phases::apiserver_proxy::validate_port(port)?;
+            kbinit_phases::api_server_proxy::validate_port(port)?;
             ApiServerProxySettings { port }
         }
         None => cluster_settings(&host).unwrap_or_default(),
@@ -212,7 +212,7 @@ pub fn uninstall_cmd(g: &Global, args: UninstallArgs, out: &Output) -> anyhow::R
 /// say `enabled: false`), else `--api-server-proxy` with the default port.
 pub fn init_settings(config_text: Option<&str>, flag: bool) -> anyhow::Result<Option<ApiServerProxySettings>> {
     let from_doc = match config_text {
-        Some(t) => kbinit_phases::apiserver_proxy::from_config_text(t)?,
+        Some(t) => kbinit_phases::api_server_proxy::from_config_text(t)?,
         None => None,
     };
     Ok(match from_doc {

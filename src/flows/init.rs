@@ -41,7 +41,7 @@ pub struct InitData {
     /// Whether the 1.29+ `kubeadm:cluster-admins` binding was ensured (or printed) already.
     pub admins_ensured: bool,
     /// The node-local API server proxy (`--api-server-proxy` or an `ApiServerProxyConfiguration` document).
-    pub api_server_proxy: Option<kbinit_phases::apiserver_proxy::ApiServerProxySettings>,
+    pub api_server_proxy: Option<kbinit_phases::api_server_proxy::ApiServerProxySettings>,
 }
 
 impl InitData {

@@ -101,7 +101,7 @@ pub fn run_upload_config(d: &mut InitData, out: &Output, name: &str) -> anyhow::
         _ => upload_config::plan_upload_kubelet_config(&d.cfg, &d.facts)?,
     };
     if let (Some(settings), "kubeadm") = (&d.api_server_proxy, name) {
-        steps.extend(kbinit_phases::apiserver_proxy::cluster::plan_upload(settings)?);
+        steps.extend(kbinit_phases::api_server_proxy::config_map::plan_upload(settings)?);
     }
     d.apply_cluster(&steps, out)
 }

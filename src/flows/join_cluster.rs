@@ -26,7 +26,7 @@ use crate::output::Output;
 /// What the cluster told this node, all checked.
 pub struct JoinContext {
     /// The node-local API server proxy recorded by `kbinit init --api-server-proxy` (none: not recorded).
-    pub api_server_proxy: Option<kbinit_phases::apiserver_proxy::ApiServerProxySettings>,
+    pub api_server_proxy: Option<kbinit_phases::api_server_proxy::ApiServerProxySettings>,
     /// The cluster this node trusts (server, CA).
     pub trusted: TrustedClusterInfo,
     /// The discovery file, with file discovery.
@@ -118,8 +118,8 @@ fn get_configmap(c: &Cluster, cfg: &JoinConfiguration, ns_name: &str) -> anyhow:
 fn api_server_proxy_setting(
     c: &Cluster,
     cfg: &JoinConfiguration,
-) -> anyhow::Result<Option<kbinit_phases::apiserver_proxy::ApiServerProxySettings>> {
-    use kbinit_phases::apiserver_proxy::cluster::{CONFIG_MAP, from_config_map};
+) -> anyhow::Result<Option<kbinit_phases::api_server_proxy::ApiServerProxySettings>> {
+    use kbinit_phases::api_server_proxy::config_map::{CONFIG_MAP, from_config_map};
     let found = match c.get(&ResourceType::of::<ConfigMap>(), Some("kube-system"), CONFIG_MAP) {
         Ok(found) => found,
         // without the proxy there is no grant for it either: the API server answers 403, not 404

@@ -108,8 +108,8 @@ pub fn addon_phase() -> Phase<UpgradeData> {
 /// cluster made without it (or by kubeadm).
 fn api_server_proxy_setting(
     api: &crate::api::Cluster,
-) -> anyhow::Result<Option<kbinit_phases::apiserver_proxy::ApiServerProxySettings>> {
-    use kbinit_phases::apiserver_proxy::cluster::{CONFIG_MAP, from_config_map};
+) -> anyhow::Result<Option<kbinit_phases::api_server_proxy::ApiServerProxySettings>> {
+    use kbinit_phases::api_server_proxy::config_map::{CONFIG_MAP, from_config_map};
     let Some(v) = api.get(&ResourceType::of::<ConfigMap>(), Some("kube-system"), CONFIG_MAP)? else {
         return Ok(None);
     };

@@ -10,7 +10,7 @@
 
 use std::net::{Ipv4Addr, TcpListener};
 
-use kbinit_phases::apiserver_proxy::node;
+use kbinit_phases::api_server_proxy::node;
 
 use super::{Finding, checks, report};
 use crate::host::Host;

@@ -4,7 +4,7 @@
 //! | module | holds |
 //! |---|---|
 //! | [`yaml`] | YAML in and out, written the way sigs.k8s.io/yaml (go-yaml v2) writes it |
-//! | [`yaml_scalar`] | go-yaml's scalar rules: which strings must be quoted, which may be plain or literal |
+//! | `yaml_scalar` | go-yaml's scalar rules: which strings must be quoted, which may be plain or literal |
 //! | [`duration`] | Go `time.Duration` text (`24h0m0s`) |
 //! | [`time`] | RFC 3339 times and apimachinery's short human durations |
 //! | [`table`] | Go's `text/tabwriter` as kubeadm configures it |

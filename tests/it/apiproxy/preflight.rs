@@ -8,7 +8,7 @@
 use std::net::TcpListener;
 
 use kbinit_phases::api::{ApiOp, ApiStep};
-use kbinit_phases::apiserver_proxy::{ApiServerProxySettings, cluster::plan_upload, node};
+use kbinit_phases::api_server_proxy::{ApiServerProxySettings, config_map::plan_upload, node};
 
 use crate::join_discovery::{TOKEN, fixture, token_config};
 use crate::support::{Node, snapshot};

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kbinit_phases::api::{ApiOp, ApiStep};
-use kbinit_phases::apiserver_proxy::{ApiServerProxySettings, cluster::plan_upload};
+use kbinit_phases::api_server_proxy::{ApiServerProxySettings, config_map::plan_upload};
 use serde_json::json;
 
 use crate::join_discovery::{TOKEN, fixture, token_config};

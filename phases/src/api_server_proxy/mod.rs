@@ -5,14 +5,14 @@
 //! | module | holds |
 //! |---|---|
 //! | this | [`ApiServerProxySettings`] and its document `kbinit.io/v1alpha1` `ApiServerProxyConfiguration` |
-//! | [`cluster`] | the `kube-system/kbinit-api-server-proxy` ConfigMap, its RBAC, the EndpointSlice read grant |
+//! | [`config_map`] | the `kube-system/kbinit-api-server-proxy` ConfigMap, its RBAC, the EndpointSlice read grant |
 //! | [`node`] | kubeconfig rewrites (server + `tls-server-name`), the unit file, install/uninstall file plans |
 //!
 //! kubeadm ignores a document of a group it does not know (it warns "Ignored YAML document with
 //! GroupVersionKind …" and goes on; kbinit's loader does the same for other groups), so a config file holding
 //! this document still works with kubeadm.
 
-pub mod cluster;
+pub mod config_map;
 pub mod node;
 
 use serde::{Deserialize, Serialize};
