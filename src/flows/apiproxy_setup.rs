@@ -8,11 +8,11 @@ use std::net::ToSocketAddrs;
 use kbinit_phases::api_server_proxy::{ApiServerProxySettings, config_map, node};
 use kbinit_phases::plan::{FileKind, NodeView, Step};
 
-use crate::apply::apply;
 use crate::cli::Global;
 use crate::cli::apiproxy::{InstallArgs, UninstallArgs};
 use crate::error::invalid;
 use crate::host::Host;
+use crate::host::apply::apply;
 use crate::host::services::{has_systemd, systemctl};
 use crate::output::Output;
 
@@ -150,7 +150,7 @@ fn cluster_settings(host: &Host) -> Option<ApiServerProxySettings> {
 /// `kbinit api-server-proxy install`.
 pub fn install_cmd(g: &Global, args: InstallArgs, out: &Output) -> anyhow::Result<()> {
     let ignore = crate::preflight::normalize_ignore(&args.ignore_preflight_errors)?;
-    let host = super::host_for(&g.root, args.dry_run, None, "api-server-proxy install", out)?;
+    let host = crate::host::Host::for_command(&g.root, args.dry_run, None, "api-server-proxy install", out)?;
     let settings = match args.port {
         Some(port) => {
             kbinit_phases::api_server_proxy::validate_port(port)?;
@@ -185,7 +185,7 @@ pub fn install_cmd(g: &Global, args: InstallArgs, out: &Output) -> anyhow::Resul
 
 /// `kbinit api-server-proxy uninstall`: the kubeconfigs pointed back, then the unit and state removed.
 pub fn uninstall_cmd(g: &Global, args: UninstallArgs, out: &Output) -> anyhow::Result<()> {
-    let host = super::host_for(&g.root, args.dry_run, None, "api-server-proxy uninstall", out)?;
+    let host = crate::host::Host::for_command(&g.root, args.dry_run, None, "api-server-proxy uninstall", out)?;
     let server = match args.server {
         Some(s) => s,
         None => {

@@ -15,8 +15,8 @@ use kbinit_phases::join::remote;
 use kbinit_phases::paths;
 
 use crate::api::Cluster;
-use crate::apply::apply;
 use crate::error::invalid;
+use crate::host::apply::apply;
 use crate::host::{Host, facts};
 use crate::output::Output;
 

@@ -9,8 +9,8 @@ use kbinit_phases::paths;
 
 use super::certs::{ConfigSource, resolve};
 use super::static_pod_restart;
-use crate::apply::apply;
 use crate::error::invalid;
+use crate::host::apply::apply;
 use crate::host::{Host, services};
 use crate::output::Output;
 

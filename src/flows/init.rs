@@ -7,9 +7,9 @@ use kbinit_phases::config::{self, EnvVar, HostFacts, InitConfiguration, NodeIden
 use kbinit_phases::{kubeconfig, kubelet, manifests, paths};
 
 use super::init_cluster as cluster;
-use crate::apply::apply;
 use crate::cli::Global;
 use crate::cli::init::InitArgs;
+use crate::host::apply::apply;
 use crate::host::{Host, facts, services};
 use crate::output::Output;
 use crate::workflow::{Phase, Workflow};
@@ -54,9 +54,9 @@ impl InitData {
             None => &OnDemandKeys,
         }
     }
-    /// `true` with `--dry-run`.
+    /// `true` with `--dry-run` (the host decides: writes then go to its dry-run directory).
     pub(super) fn dry_run(&self) -> bool {
-        self.args.dry_run
+        self.host.is_dry_run()
     }
     /// The certificate key: `--certificate-key`/`certificateKey`, or a new one generated once per run.
     pub(super) fn certificate_key(&mut self) -> anyhow::Result<&CertificateKey> {
@@ -306,7 +306,7 @@ pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> any
     let tokens = ResolvedToken::resolve_all(&cfg.bootstrap_tokens)?;
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
-    let host = super::host_for(&g.root, args.dry_run, args.dry_run_dir.as_ref(), "init", out)?;
+    let host = crate::host::Host::for_command(&g.root, args.dry_run, args.dry_run_dir.as_ref(), "init", out)?;
     out.say(&format!("[init] Using Kubernetes version: {}", cfg.cluster.kubernetes_version));
     let mut data = InitData {
         args,

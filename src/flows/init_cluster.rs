@@ -181,7 +181,7 @@ pub fn run_kubelet_finalize(d: &mut InitData, out: &Output, _: &str) -> anyhow::
         "[kubelet-finalize] Updating {kubelet_conf:?} to point to a rotatable kubelet client certificate and key"
     ));
     if updated != text {
-        crate::apply::apply(
+        crate::host::apply::apply(
             &[kbinit_phases::plan::Step::write(kubelet_conf, updated, kbinit_phases::plan::FileKind::Kubeconfig)],
             &d.host,
             out,

@@ -69,7 +69,7 @@ fn run_preflight(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> 
         && let Some(init) = &d.context()?.init
     {
         let download = d.cfg.control_plane.as_ref().is_some_and(|c| !c.certificate_key.is_empty());
-        crate::preflight::run_join_control_plane(init, download, &d.host, d.host.dry_run_dir().is_some(), out)?;
+        crate::preflight::run_join_control_plane(init, download, &d.host, d.host.is_dry_run(), out)?;
     }
     Ok(())
 }
@@ -215,7 +215,7 @@ pub fn exec(g: &Global, args: JoinArgs, only: Option<&str>, out: &Output) -> any
     }
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
-    let host = super::host_for(&g.root, args.dry_run, args.dry_run_dir.as_ref(), "join", out)?;
+    let host = crate::host::Host::for_command(&g.root, args.dry_run, args.dry_run_dir.as_ref(), "join", out)?;
     let ca_dir = cfg.ca_cert_path.rsplit_once('/').map_or(paths::KUBERNETES_DIR, |(d, _)| d).to_string();
     // the cluster's certificatesDir is known only after discovery: kubeadm's default and the CA's directory
     let dirs = [

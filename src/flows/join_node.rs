@@ -21,8 +21,8 @@ use serde_json::Value;
 use super::join::JoinData;
 use super::join_cluster::kubelet_bootstrap_kubeconfig;
 use crate::api::{Cluster, Target, apply::dry_action, apply_api};
-use crate::apply::apply;
 use crate::etcd::{EtcdClient, EtcdTls, client_url};
+use crate::host::apply::apply;
 use crate::host::{Host, facts, services};
 use crate::output::Output;
 
@@ -103,7 +103,7 @@ pub fn check_etcd(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
         return Ok(());
     }
     out.say("[check-etcd] Checking that the etcd cluster is healthy");
-    if d.args.dry_run {
+    if d.host.is_dry_run() {
         out.say("[dryrun] Would check the health of every etcd member");
         return Ok(());
     }
@@ -126,7 +126,7 @@ pub fn etcd_join(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
     let node = init.node();
     let peer = etcd_plan::peer_url(&node);
     let learner = etcd_plan::joins_as_learner(&init.cluster);
-    if d.args.dry_run {
+    if d.host.is_dry_run() {
         let kind = if learner { "learner" } else { "voting member" };
         out.say(&format!("[dryrun] Would add etcd member {peer} as a {kind}"));
         out.say("[dryrun] Would write /etc/kubernetes/manifests/etcd.yaml with --initial-cluster from etcd's answer");
@@ -238,13 +238,13 @@ pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
         // written pointing at the proxy from the start: the kubelet never sees another server
         bootstrap_kc = super::apiproxy_setup::through_proxy(&bootstrap_kc, &settings)?;
     }
-    if d.args.dry_run {
+    if d.host.is_dry_run() {
         dry_action(out, "GET", &ResourceType::of::<Node>(), Some(&name));
     } else {
         let own = crate::preflight::rerun_join::own_kubelet_kubeconfig(&d.cfg, &d.host, kubelet::KUBELET_CONF);
         refuse_ready_node(&d.ctx(out)?.bootstrap, &name, own, out)?;
     }
-    let kubelet_service = services::KubeletService::new(&d.host, d.args.dry_run);
+    let kubelet_service = services::KubeletService::new(&d.host, d.host.is_dry_run());
     kubelet_service.stop(out);
     d.ready(out)?;
     let ctx = d.context()?;
@@ -259,7 +259,7 @@ pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
     if let Some(settings) = ctx.api_server_proxy {
         // the kubelet bootstraps through the proxy; it starts from the API server discovery used
         let seeds = super::apiproxy_setup::seeds_from_urls(std::slice::from_ref(&ctx.trusted.server))?;
-        super::apiproxy_setup::install(&d.host, &settings, &seeds, d.args.dry_run, out)?;
+        super::apiproxy_setup::install(&d.host, &settings, &seeds, d.host.is_dry_run(), out)?;
     }
     let steps = kubelet::plan_kubelet_start(&inputs, &d.host)?;
     apply(&steps, &d.host, out)?;
@@ -308,7 +308,7 @@ pub fn embed_kubeconfig_files(text: &str, host: &Host) -> anyhow::Result<String>
 /// annotates the CRI socket (before NodeLocalCRISocket) and removes bootstrap-kubelet.conf.
 fn wait_tls_bootstrap(d: &mut JoinData, out: &Output, tag: &str) -> anyhow::Result<()> {
     let timeout = d.cfg.timeouts.tls_bootstrap;
-    if d.args.dry_run {
+    if d.host.is_dry_run() {
         out.say("[dryrun] Would wait for the kubelet to perform the TLS Bootstrap");
         return Ok(());
     }
@@ -397,7 +397,7 @@ pub fn wait_control_plane(d: &mut JoinData, out: &Output) -> anyhow::Result<()> 
     if !init.cluster.kubernetes_version.kubelet_local_mode() {
         return Ok(());
     }
-    if d.args.dry_run {
+    if d.host.is_dry_run() {
         out.say("[dryrun] Would wait for the kubelet and the control-plane components to be healthy");
         return Ok(());
     }
@@ -412,7 +412,7 @@ pub fn mark_control_plane(d: &mut JoinData, out: &Output) -> anyhow::Result<()> 
     d.ctx(out)?;
     let nr = &d.cfg.node_registration;
     let steps = plan_mark_control_plane(&nr.name, &nr.taints);
-    if d.args.dry_run {
+    if d.host.is_dry_run() {
         return apply_api(&steps, Target::DryRun, out);
     }
     apply_api(&steps, Target::Live(&admin(d, out)?), out)

@@ -26,50 +26,11 @@ pub mod upgrade_health;
 pub mod upgrade_node;
 pub mod upgrade_staticpods;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::invalid;
 use crate::host::Host;
 use crate::output::Output;
-
-/// Builds the host for a command: the root, and with `--dry-run` a fresh directory that receives every write.
-pub fn host_for(
-    root: &Path,
-    dry_run: bool,
-    dry_run_dir: Option<&PathBuf>,
-    cmd: &str,
-    out: &Output,
-) -> anyhow::Result<Host> {
-    if !root.is_dir() {
-        return Err(invalid(format!("--root {:?} is not a directory", root.display())));
-    }
-    let dir = match (dry_run, dry_run_dir) {
-        (false, Some(_)) => return Err(invalid("--dry-run-dir can only be used with --dry-run")),
-        (false, None) => None,
-        (true, Some(d)) => {
-            let non_empty = std::fs::read_dir(d).map(|mut e| e.next().is_some()).unwrap_or(false);
-            if non_empty {
-                return Err(invalid(format!(
-                    "--dry-run-dir {:?} is not empty: pick a new or empty directory",
-                    d.display()
-                )));
-            }
-            std::fs::create_dir_all(d).map_err(|e| anyhow::anyhow!("creating {}: {e}", d.display()))?;
-            Some(d.clone())
-        }
-        (true, None) => Some(
-            tempfile::Builder::new()
-                .prefix(&format!("kbinit-{cmd}-dryrun"))
-                .tempdir()
-                .map_err(|e| anyhow::anyhow!("creating the dry-run directory: {e}"))?
-                .keep(),
-        ),
-    };
-    if let Some(d) = &dir {
-        out.say(&format!("[dryrun] Nothing on the node changes; every file is rendered into {:?}", d.display()));
-    }
-    Ok(Host::new(root.to_path_buf(), dir))
-}
 
 /// Removes the temporary files of writes an interrupted run (kill -9, power loss) did not finish in the
 /// directories kbinit writes to, and says which: a re-run then ends with the same files as an uninterrupted

@@ -21,6 +21,7 @@ use super::reset::ResetData;
 use crate::cri::{CriClient, ops, socket_file};
 use crate::etcd::{EtcdClient, EtcdTls};
 use crate::host::facts::KNOWN_CRI_SOCKETS;
+use crate::host::tree::clean_dir;
 use crate::output::Output;
 
 /// The etcd manifest kubeadm reads the data dir and this member's URLs from.
@@ -110,7 +111,7 @@ pub fn remove_etcd_member(d: &ResetData, out: &Output) -> anyhow::Result<()> {
         ));
     }
     let dir = &member.data_dir;
-    if !crate::preflight::checks::dir_non_empty(&d.host, dir) {
+    if !crate::preflight::machine::dir_non_empty(&d.host, dir) {
         return Ok(());
     }
     if d.dry_run() {
@@ -147,25 +148,6 @@ fn leave_etcd_cluster(d: &ResetData, member: &LocalMember, out: &Output) -> anyh
     Ok(())
 }
 
-/// Deletes everything inside `dir` (not following symlinks) and keeps `dir`; a missing dir is fine.
-pub fn clean_dir(dir: &Path) -> anyhow::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => anyhow::bail!("reading {}: {e}", dir.display()),
-    };
-    let mut failed = Vec::new();
-    for entry in entries.flatten() {
-        let p = entry.path();
-        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        let r = if is_dir { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
-        if let Err(e) = r {
-            failed.push(format!("{}: {e}", p.display()));
-        }
-    }
-    if failed.is_empty() { Ok(()) } else { anyhow::bail!("{}", failed.join("; ")) }
-}
-
 fn not_real_root(d: &ResetData) -> Option<String> {
     (!d.host.is_real_root()).then(|| format!("--root is {:?}, not /", d.host.root().display()))
 }
@@ -178,7 +160,7 @@ fn stop_kubelet(d: &ResetData, out: &Output) {
         return out
             .say(&format!("[reset] Not stopping the kubelet service: {why} (the real host's kubelet is not touched)"));
     }
-    if !crate::preflight::checks::systemd_running() {
+    if !crate::preflight::machine::systemd_running() {
         out.warn("[reset] The kubelet service could not be stopped by kbinit: no supported init system detected");
         return out.warn("[reset] Please ensure kubelet is stopped manually");
     }
@@ -346,22 +328,6 @@ spec:
         );
         assert_eq!(local_member("not: [a pod"), None);
         assert_eq!(local_member("kind: Pod\nspec: {}\n"), None);
-    }
-
-    #[test]
-    fn clean_dir_keeps_the_dir_and_does_not_follow_symlinks() {
-        let t = tempfile::tempdir().unwrap();
-        let outside = tempfile::tempdir().unwrap();
-        std::fs::write(outside.path().join("keep"), "x").unwrap();
-        let dir = t.path().join("d");
-        std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
-        std::fs::write(dir.join("sub/deeper/f"), "x").unwrap();
-        std::os::unix::fs::symlink(outside.path(), dir.join("link")).unwrap();
-        clean_dir(&dir).unwrap();
-        assert!(dir.is_dir());
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
-        assert!(outside.path().join("keep").exists());
-        clean_dir(&t.path().join("absent")).unwrap();
     }
 
     #[test]

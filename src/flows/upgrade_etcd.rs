@@ -3,13 +3,13 @@
 //! new etcd never becomes healthy (with the failed member stopped first), and the v1.31+ restart of an unchanged
 //! etcd whose certificates were renewed because kube-apiserver changes (PR 124688).
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use kbinit_phases::config::Etcd;
 use kbinit_phases::upgrade::{backup, target};
 
 use super::upgrade_staticpods::{StaticPodUpgrade, fmt_timeout, manifest_path};
+use crate::host::tree::copy_dir;
 use crate::output::Output;
 
 impl StaticPodUpgrade<'_> {
@@ -104,21 +104,4 @@ impl StaticPodUpgrade<'_> {
         out.say("[upgrade/etcd] Etcd data rollback successful");
         Ok(())
     }
-}
-
-/// Copies a directory tree, keeping file modes.
-fn copy_dir(src: &Path, dst: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dst)?;
-    std::fs::set_permissions(dst, std::fs::Permissions::from_mode(0o700))?;
-    for entry in std::fs::read_dir(src)? {
-        let entry = entry?;
-        let to = dst.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &to)?;
-        } else {
-            std::fs::copy(entry.path(), &to)?;
-        }
-    }
-    Ok(())
 }

@@ -145,7 +145,7 @@ impl StaticPodUpgrade<'_> {
             }
             out.say(&format!("[upgrade/staticpods] Renewing {name} certificate"));
             let writes: Vec<Step> = steps.into_iter().filter(|s| !matches!(s, Step::Say(_))).collect();
-            crate::apply::apply(&writes, self.host(), out)?;
+            crate::host::apply::apply(&writes, self.host(), out)?;
         }
         Ok(())
     }

@@ -12,7 +12,8 @@ use std::net::{Ipv4Addr, TcpListener};
 
 use kbinit_phases::api_server_proxy::node;
 
-use super::{Finding, checks, report};
+use super::finding::{Finding, report};
+use super::machine;
 use crate::host::Host;
 use crate::output::Output;
 
@@ -35,7 +36,7 @@ pub fn check(host: &Host, port: u16, findings: &mut Vec<Finding>, notes: &mut Ve
             node::UNIT_PATH
         ));
     } else {
-        findings.extend(checks::port(port));
+        findings.extend(machine::port(port));
     }
 }
 

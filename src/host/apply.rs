@@ -22,10 +22,10 @@ pub fn apply(steps: &[Step], host: &Host, out: &Output) -> anyhow::Result<()> {
                     node_path: path,
                     mode: kind.mode(),
                     bytes,
-                    dry_run: host.dry_run_dir().is_some(),
+                    dry_run: host.is_dry_run(),
                 });
                 out.debug(2, &format!("wrote {path} ({:o}, {} bytes)", kind.mode(), bytes.len()));
-                if host.dry_run_dir().is_some() {
+                if host.is_dry_run() {
                     announce(path, bytes, *kind, out);
                 }
             }
