@@ -1,4 +1,4 @@
-//! `kbinit api-server-proxy run|status|install|uninstall`: the flags; the work is in [`crate::flows::apiproxy`].
+//! `kbinit api-server-proxy run|status|install|uninstall`: the flags; the work is in [`crate::flows::api_server_proxy`].
 
 use std::net::IpAddr;
 use std::path::PathBuf;

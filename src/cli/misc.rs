@@ -322,7 +322,7 @@ pub fn token(g: &Global, cmd: TokenCommand, out: &Output) -> anyhow::Result<()> 
                 dry_run: a.dry_run,
             };
             if a.control_plane {
-                let line = crate::flows::token_control_plane::create_control_plane_join(
+                let line = crate::flows::token::control_plane::create_control_plane_join(
                     &host,
                     &req,
                     a.certificate_key.as_deref(),
@@ -367,12 +367,14 @@ pub fn certs(g: &Global, cmd: CertsCommand, out: &Output) -> anyhow::Result<()> 
             crate::flows::certs::renew(&host, &name, &flags.source(), out)
         }
         CertsCommand::Renew { name, flags, if_expiring_within: Some(w) } => {
-            crate::flows::certs_care::renew_due(&host, &name, &w, &flags.source(), out)
+            crate::flows::certs::care::renew_due(&host, &name, &w, &flags.source(), out)
         }
         CertsCommand::RenewTimer(RenewTimerCommand::Install { kbinit_path }) => {
-            crate::flows::certs_care::timer_install(&host, kbinit_path.as_deref(), out)
+            crate::flows::certs::care::timer_install(&host, kbinit_path.as_deref(), out)
         }
-        CertsCommand::RenewTimer(RenewTimerCommand::Uninstall) => crate::flows::certs_care::timer_uninstall(&host, out),
+        CertsCommand::RenewTimer(RenewTimerCommand::Uninstall) => {
+            crate::flows::certs::care::timer_uninstall(&host, out)
+        }
         CertsCommand::GenerateCsr { cert_dir, config, kubeconfig_dir } => {
             let src = crate::flows::certs::ConfigSource { config, cert_dir, kubeconfig: None, quiet: false };
             crate::flows::certs::generate_csr(&host, &src, &kubeconfig_dir, out)
@@ -415,7 +417,7 @@ pub fn config(g: &Global, cmd: ConfigCommand, out: &Output) -> anyhow::Result<()
             }
             Ok(())
         }
-        ConfigCommand::Migrate(a) => crate::flows::config_migrate::migrate(
+        ConfigCommand::Migrate(a) => crate::flows::config::migrate::migrate(
             &host,
             &a.old_config,
             a.new_config.as_deref(),
@@ -423,7 +425,7 @@ pub fn config(g: &Global, cmd: ConfigCommand, out: &Output) -> anyhow::Result<()
             out,
         ),
         ConfigCommand::Images(ImagesCommand::Pull(a)) => {
-            crate::flows::images::pull(&host, &a.images.load(a.cri_socket, &host)?, out)
+            crate::flows::config::images::pull(&host, &a.images.load(a.cri_socket, &host)?, out)
         }
         ConfigCommand::Validate { config: path } => {
             let text = read_config(&path)?;

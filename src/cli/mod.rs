@@ -135,7 +135,7 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
             Command::Upgrade(c) => upgrade::exec(&global, c, &out),
             Command::Version(a) => misc::version(a, &out),
             Command::Completion(a) => misc::completion(a, &out),
-            Command::ApiServerProxy(c) => flows::apiproxy::exec(&global, c, &out),
+            Command::ApiServerProxy(c) => flows::api_server_proxy::exec(&global, c, &out),
         },
     }
 }

@@ -1,30 +1,27 @@
-//! The three workflows (init, join, reset): their phase trees, their run data, and what each phase does —
-//! each phase a few lines that call a planner and apply its steps.
+//! The commands' flows, one folder per command: phase trees, run data, and what each phase does (a few lines that
+//! call a planner and apply its steps). Nothing here names the command line: `cli` converts flags and calls in.
+//!
+//! | folder | holds |
+//! |---|---|
+//! | [`init`] | init's workflow and run data; [`init::cluster`]: the phases that talk to the cluster |
+//! | [`join`] | join's workflow and run data; [`join::context`]: discovery and what the cluster says, before any write; [`join::node`]: the phases that act |
+//! | [`reset`] | reset's workflow; [`reset::node`]: what it removes and stops |
+//! | [`upgrade`] | reading the cluster, plan, diff; [`upgrade::apply`], [`upgrade::node`]: the phases; [`upgrade::cluster`]: bootstrap-token and addon; [`upgrade::health`]: apply's cluster health checks; [`upgrade::static_pods`]: backup, swap, hash and health wait, rollback; [`upgrade::etcd`]: etcd data backup/restore |
+//! | [`certs`] | check-expiration, renew, generate-csr; [`certs::care`]: renew what is due and the renew timer; [`certs::restart`]: one static Pod restarted and seen healthy |
+//! | [`token`] | create, list, delete; [`token::control_plane`]: a fresh kubeadm-certs and a control-plane join command |
+//! | [`config`] | [`config::migrate`], [`config::images`] (`config images list|pull`) |
+//! | [`api_server_proxy`] | run and status; [`api_server_proxy::setup`]: install/uninstall and the init/join/reset hooks |
+//! | [`kubeconfig_user`] | `kubeconfig user` |
 
-pub mod apiproxy;
-pub mod apiproxy_setup;
+pub mod api_server_proxy;
 pub mod certs;
-pub mod certs_care;
-pub mod config_migrate;
-pub mod images;
+pub mod config;
 pub mod init;
-pub mod init_cluster;
 pub mod join;
-pub mod join_cluster;
-pub mod join_node;
 pub mod kubeconfig_user;
 pub mod reset;
-pub mod reset_node;
-pub mod static_pod_restart;
 pub mod token;
-pub mod token_control_plane;
 pub mod upgrade;
-pub mod upgrade_apply;
-pub mod upgrade_cluster;
-pub mod upgrade_etcd;
-pub mod upgrade_health;
-pub mod upgrade_node;
-pub mod upgrade_staticpods;
 
 use std::path::PathBuf;
 

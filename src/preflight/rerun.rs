@@ -97,7 +97,7 @@ pub fn cluster_missing(d: &InitData) -> anyhow::Result<Vec<String>> {
     let admin = d.host.path(&d.args.kubeconfig);
     let c = Cluster::from_kubeconfig_file(&admin, Duration::from_secs(5))?;
     let cfg = &d.cfg;
-    let (server, ca) = crate::flows::init_cluster::admin_server_and_ca(d)?;
+    let (server, ca) = crate::flows::init::cluster::admin_server_and_ca(d)?;
     let mut steps: Vec<ApiStep> = Vec::new();
     steps.extend(bootstrap_token::plan_cluster_admins(&cfg.cluster.kubernetes_version)?);
     steps.extend(upload_config::plan_upload_kubeadm_config(cfg)?);

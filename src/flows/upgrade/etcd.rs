@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use kbinit_phases::config::Etcd;
 use kbinit_phases::upgrade::{backup, target};
 
-use super::upgrade_staticpods::{StaticPodUpgrade, fmt_timeout, manifest_path};
+use crate::flows::upgrade::static_pods::{StaticPodUpgrade, fmt_timeout, manifest_path};
 use crate::host::tree::copy_dir;
 use crate::output::Output;
 

@@ -13,9 +13,9 @@ use kbinit_phases::cluster::{bootstrap_token, mark_control_plane, token::Token, 
 use kbinit_phases::paths;
 use serde_json::Value;
 
-use super::init::InitData;
 use crate::api::apply::dry_action;
 use crate::api::{Cluster, Target, apply_api, wait};
+use crate::flows::init::InitData;
 use crate::output::Output;
 
 impl InitData {
@@ -227,7 +227,7 @@ pub fn run_addon_kube_proxy(d: &mut InitData, out: &Output, _: &str) -> anyhow::
     let env: Vec<(String, String)> = d.proxy_env.iter().map(|e| (e.name.clone(), e.value.clone())).collect();
     let mut steps = addons::plan_kube_proxy(&d.cfg, &env)?;
     if let Some(settings) = &d.api_server_proxy {
-        super::apiproxy_setup::kube_proxy_through_proxy(&mut steps, settings);
+        crate::flows::api_server_proxy::setup::kube_proxy_through_proxy(&mut steps, settings);
     }
     d.apply_cluster(&steps, out)
 }
@@ -262,7 +262,7 @@ pub fn run_show_join_command(d: &mut InitData, out: &Output, _: &str) -> anyhow:
             "\nThe API server proxy (127.0.0.1:{}) is on: `kbinit join` sets it up on every node. A node joined with \
              `kubeadm join` needs it too (its kubelet and kube-proxy use it); run there, after the join:\n\n  {}\n",
             settings.port,
-            super::apiproxy_setup::INSTALL_HINT
+            crate::flows::api_server_proxy::setup::INSTALL_HINT
         ));
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! join's phases that change the node or the cluster, once [`super::join_cluster::JoinContext`] is built:
+//! join's phases that change the node or the cluster, once [`crate::flows::join::context::JoinContext`] is built:
 //! control-plane-prepare (download-certs, certs, kubeconfig, control-plane), check-etcd, kubelet-start and the
 //! wait for the kubelet's TLS bootstrap, the etcd member (add, manifest, promote, wait; removed again on failure),
 //! wait-control-plane and mark-control-plane. With `--dry-run` files go to the dry-run directory and API and etcd
@@ -18,10 +18,10 @@ use kbinit_phases::join::{control_plane, etcd as etcd_plan, kubelet};
 use kbinit_phases::paths;
 use serde_json::Value;
 
-use super::join::JoinData;
-use super::join_cluster::kubelet_bootstrap_kubeconfig;
 use crate::api::{Cluster, Target, apply::dry_action, apply_api};
 use crate::etcd::{EtcdClient, EtcdTls, client_url};
+use crate::flows::join::JoinData;
+use crate::flows::join::context::kubelet_bootstrap_kubeconfig;
 use crate::host::apply::apply;
 use crate::host::{Host, facts, services};
 use crate::output::Output;
@@ -236,7 +236,7 @@ pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
     let mut bootstrap_kc = kubelet_bootstrap_kubeconfig(&d.cfg, d.context()?)?;
     if let Some(settings) = d.context()?.api_server_proxy {
         // written pointing at the proxy from the start: the kubelet never sees another server
-        bootstrap_kc = super::apiproxy_setup::through_proxy(&bootstrap_kc, &settings)?;
+        bootstrap_kc = crate::flows::api_server_proxy::setup::through_proxy(&bootstrap_kc, &settings)?;
     }
     if d.host.is_dry_run() {
         dry_action(out, "GET", &ResourceType::of::<Node>(), Some(&name));
@@ -258,8 +258,8 @@ pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
     };
     if let Some(settings) = ctx.api_server_proxy {
         // the kubelet bootstraps through the proxy; it starts from the API server discovery used
-        let seeds = super::apiproxy_setup::seeds_from_urls(std::slice::from_ref(&ctx.trusted.server))?;
-        super::apiproxy_setup::install(&d.host, &settings, &seeds, d.host.is_dry_run(), out)?;
+        let seeds = crate::flows::api_server_proxy::setup::seeds_from_urls(std::slice::from_ref(&ctx.trusted.server))?;
+        crate::flows::api_server_proxy::setup::install(&d.host, &settings, &seeds, d.host.is_dry_run(), out)?;
     }
     let steps = kubelet::plan_kubelet_start(&inputs, &d.host)?;
     apply(&steps, &d.host, out)?;
@@ -332,7 +332,7 @@ fn wait_tls_bootstrap(d: &mut JoinData, out: &Output, tag: &str) -> anyhow::Resu
     let proxy = d.ctx(out)?.api_server_proxy;
     let client = loop {
         if let Some(settings) = &proxy {
-            super::apiproxy_setup::fix_kubelet_conf(&d.host, settings, out)?;
+            crate::flows::api_server_proxy::setup::fix_kubelet_conf(&d.host, settings, out)?;
         }
         let last = match d.host.read(kubelet_conf) {
             Err(_) => format!("{kubelet_conf} does not exist yet"),

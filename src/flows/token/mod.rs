@@ -1,6 +1,8 @@
 //! `kbinit token create|list|delete`: bootstrap token Secrets on a live cluster, through the kubeconfig given
 //! with `--kubeconfig` (resolved under `--root`), never the ambient `KUBECONFIG`.
 
+pub mod control_plane;
+
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;

@@ -28,8 +28,8 @@ use kbinit_phases::plan::Step;
 use kbinit_phases::upgrade::{backup, target};
 use serde_json::Value;
 
-use super::upgrade::Context;
 use crate::api::wait::{Probe, wait_one};
+use crate::flows::upgrade::Context;
 use crate::output::Output;
 
 /// How one control-plane upgrade runs.

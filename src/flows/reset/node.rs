@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use kbinit_phases::paths;
 use serde_json::Value;
 
-use super::reset::ResetData;
 use crate::cri::{CriClient, ops, socket_file};
 use crate::etcd::{EtcdClient, EtcdTls};
+use crate::flows::reset::ResetData;
 use crate::host::facts::KNOWN_CRI_SOCKETS;
 use crate::host::tree::clean_dir;
 use crate::output::Output;
@@ -256,7 +256,7 @@ fn is_socket(path: &Path) -> bool {
 pub fn cleanup_node(d: &ResetData, out: &Output) -> anyhow::Result<()> {
     stop_kubelet(d, out);
     // kbinit's node-local API server proxy, if this node has it (says nothing otherwise)
-    if let Err(e) = super::apiproxy_setup::remove(&d.host, d.dry_run(), out) {
+    if let Err(e) = crate::flows::api_server_proxy::setup::remove(&d.host, d.dry_run(), out) {
         out.warn(&format!("[reset] Failed to remove the API server proxy: {e:#}"));
     }
     unmount_kubelet_dirs(d, out);

@@ -1,15 +1,15 @@
 //! Certificate care without an operator: `certs renew <name>|all --if-expiring-within <window>` (renew only what
 //! expires within the window, then restart the static Pods that use it, one at a time — see
-//! [`super::static_pod_restart`]) and `certs renew-timer install|uninstall` (a daily systemd timer running
+//! [`crate::flows::certs::restart`]) and `certs renew-timer install|uninstall` (a daily systemd timer running
 //! that). What is due and which Pod uses what come from [`kbinit_phases::certs::care`].
 
 use kbinit_phases::certs::{OnDemandKeys, care, renew, timer};
 use kbinit_phases::go_format::duration::format_duration;
 use kbinit_phases::paths;
 
-use super::certs::{ConfigSource, resolve};
-use super::static_pod_restart;
 use crate::error::invalid;
+use crate::flows::certs::restart;
+use crate::flows::certs::{ConfigSource, resolve};
 use crate::host::apply::apply;
 use crate::host::{Host, services};
 use crate::output::Output;
@@ -17,10 +17,10 @@ use crate::output::Output;
 /// `certs renew <name> --if-expiring-within <window>`. Exit 0 with a line saying so when nothing is due.
 pub fn renew_due(host: &Host, name: &str, window_text: &str, src: &ConfigSource, out: &Output) -> anyhow::Result<()> {
     let window = care::parse_window(window_text)?;
-    super::certs::check_renew_name(name)?;
+    crate::flows::certs::check_renew_name(name)?;
     let cfg = resolve(host, src, "renew", true, out)?;
     let cluster = &cfg.cluster;
-    static_pod_restart::restore_parked(host, out)?;
+    restart::restore_parked(host, out)?;
     let now = time::OffsetDateTime::now_utc();
     let due = care::due(name, cluster, paths::KUBERNETES_DIR, host, now, window)?;
     let within = format!("{window_text} ({})", format_duration(window));
@@ -51,7 +51,7 @@ pub fn renew_due(host: &Host, name: &str, window_text: &str, src: &ConfigSource,
     }
     out.say(&format!("[renew] Restarting the static Pods that use them, one at a time: {}", pods.join(", ")));
     for pod in pods {
-        static_pod_restart::restart(host, pod, cfg.timeouts.control_plane_component_health_check, out)?;
+        restart::restart(host, pod, cfg.timeouts.control_plane_component_health_check, out)?;
     }
     Ok(())
 }

@@ -12,12 +12,12 @@ use kbinit_phases::paths;
 use kbinit_phases::plan::{FileKind, Step};
 use kbinit_phases::upgrade::{backup, target};
 
-use super::upgrade::{APISERVER_MANIFEST, Context};
-use super::upgrade_apply::{Mode, UpgradeData, shared};
-use super::upgrade_cluster::addon_phase;
 use crate::cli::Global;
 use crate::cli::upgrade::NodeArgs;
 use crate::error::invalid;
+use crate::flows::upgrade::apply::{Mode, UpgradeData, shared};
+use crate::flows::upgrade::cluster::addon_phase;
+use crate::flows::upgrade::{APISERVER_MANIFEST, Context};
 use crate::host::Host;
 use crate::output::Output;
 use crate::workflow::{Phase, Workflow};
@@ -49,7 +49,7 @@ pub fn workflow() -> Workflow<UpgradeData> {
 pub fn exec(g: &Global, a: NodeArgs, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
     let wf = workflow();
     let selected = wf.select(only, &a.skip_phases.clone().unwrap_or_default())?;
-    let cfg = super::upgrade::load_config(a.config.as_ref())?;
+    let cfg = crate::flows::upgrade::load_config(a.config.as_ref())?;
     let s = &cfg.node;
     if !g.root.is_dir() {
         return Err(invalid(format!("--root {:?} is not a directory", g.root.display())));
@@ -58,7 +58,7 @@ pub fn exec(g: &Global, a: NodeArgs, only: Option<&str>, out: &Output) -> anyhow
     let control_plane = host.path(APISERVER_MANIFEST).exists();
     let default_kc = if control_plane { "/etc/kubernetes/admin.conf" } else { "/etc/kubernetes/kubelet.conf" };
     let kubeconfig = a.kubeconfig.clone().unwrap_or_else(|| default_kc.to_string());
-    let patches = super::upgrade::load_patches(a.patches.as_deref().unwrap_or(&s.patches_dir), out)?;
+    let patches = crate::flows::upgrade::load_patches(a.patches.as_deref().unwrap_or(&s.patches_dir), out)?;
     let ctx = Context::read(host, &kubeconfig, &cfg.timeouts, Some("upgrade"), out)
         .context("unable to fetch the kubeadm-config ConfigMap")?;
     let target = ctx.cluster.kubernetes_version.clone();
@@ -77,7 +77,7 @@ pub fn exec(g: &Global, a: NodeArgs, only: Option<&str>, out: &Output) -> anyhow
         init,
         control_plane,
         patches,
-        ignore_preflight_errors: super::upgrade_apply::merged_ignores(
+        ignore_preflight_errors: crate::flows::upgrade::apply::merged_ignores(
             a.ignore_preflight_errors.as_deref(),
             &s.ignore_preflight_errors,
         ),

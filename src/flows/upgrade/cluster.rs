@@ -9,8 +9,8 @@ use kbinit_phases::cluster::addons::{self, CoreDnsState};
 use kbinit_phases::cluster::bootstrap_token;
 use serde_json::Value;
 
-use super::upgrade_apply::UpgradeData;
 use crate::api::apply_api;
+use crate::flows::upgrade::apply::UpgradeData;
 use crate::output::Output;
 use crate::workflow::Phase;
 
@@ -85,7 +85,7 @@ pub fn run_addon(d: &mut UpgradeData, out: &Output, name: &str) -> anyhow::Resul
         let mut steps = addons::plan_kube_proxy(&d.init, &env)?;
         // a cluster with kbinit's node-local API server proxy keeps kube-proxy on it (as init set it up)
         if let Some(settings) = api_server_proxy_setting(&d.ctx.api)? {
-            super::apiproxy_setup::kube_proxy_through_proxy(&mut steps, &settings);
+            crate::flows::api_server_proxy::setup::kube_proxy_through_proxy(&mut steps, &settings);
         }
         apply_api(&steps, d.target(), out)
     }

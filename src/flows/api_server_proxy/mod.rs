@@ -2,6 +2,8 @@
 //! `status` (the running proxy's snapshot), `install` and `uninstall` (the systemd unit and the kubelet's
 //! kubeconfigs of one node).
 
+pub mod setup;
+
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
@@ -86,7 +88,7 @@ pub fn exec(g: &Global, cmd: crate::cli::apiproxy::ApiProxyCommand, out: &Output
     match cmd {
         C::Run(a) => run(g, a, out),
         C::Status(a) => status(g, a, out),
-        C::Install(a) => super::apiproxy_setup::install_cmd(g, a, out),
-        C::Uninstall(a) => super::apiproxy_setup::uninstall_cmd(g, a, out),
+        C::Install(a) => crate::flows::api_server_proxy::setup::install_cmd(g, a, out),
+        C::Uninstall(a) => crate::flows::api_server_proxy::setup::uninstall_cmd(g, a, out),
     }
 }

@@ -1,12 +1,13 @@
 //! `kbinit init`: kubeadm's init phase tree, the run data, and each phase's action.
 
+pub mod cluster;
+
 use kbinit_phases::certs::{self, KeyPool, KeySource, OnDemandKeys, PkiContext};
 use kbinit_phases::cluster::bootstrap_token::ResolvedToken;
 use kbinit_phases::cluster::certkey::CertificateKey;
 use kbinit_phases::config::{self, EnvVar, HostFacts, InitConfiguration, NodeIdentity};
 use kbinit_phases::{kubeconfig, kubelet, manifests, paths};
 
-use super::init_cluster as cluster;
 use crate::cli::Global;
 use crate::cli::init::InitArgs;
 use crate::host::apply::apply;
@@ -128,8 +129,8 @@ fn run_kubelet_start(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<
     apply(&kubelet::plan_kubelet_start(&d.cfg, &d.facts)?, &d.host, out)?;
     if let Some(settings) = d.api_server_proxy {
         // the kubelet reaches its own API server through the proxy from the start
-        let seeds = super::apiproxy_setup::seeds_from_urls(&[kubeconfig::local_endpoint(&d.node)])?;
-        super::apiproxy_setup::install(&d.host, &settings, &seeds, d.dry_run(), out)?;
+        let seeds = crate::flows::api_server_proxy::setup::seeds_from_urls(&[kubeconfig::local_endpoint(&d.node)])?;
+        crate::flows::api_server_proxy::setup::install(&d.host, &settings, &seeds, d.dry_run(), out)?;
     }
     kubelet.start(&d.host, out)
 }
@@ -294,7 +295,7 @@ pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> any
     let wf = workflow();
     let flag_skips = args.skip_phases.clone().unwrap_or_default();
     wf.select(only, &flag_skips)?;
-    let text = super::read_config(args.config.as_ref())?;
+    let text = crate::flows::read_config(args.config.as_ref())?;
     let root_host = Host::new(g.root.clone(), None);
     let facts = facts::gather(&root_host);
     let loaded = config::load_init(text.as_deref(), &args.flags(), &facts)?;
@@ -302,7 +303,8 @@ pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> any
         out.warn(w);
     }
     let cfg = loaded.config;
-    let api_server_proxy = super::apiproxy_setup::init_settings(text.as_deref(), args.api_server_proxy)?;
+    let api_server_proxy =
+        crate::flows::api_server_proxy::setup::init_settings(text.as_deref(), args.api_server_proxy)?;
     let tokens = ResolvedToken::resolve_all(&cfg.bootstrap_tokens)?;
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
@@ -327,7 +329,7 @@ pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> any
     let etcd_pki = paths::join(&pki, "etcd");
     let dirs =
         [paths::KUBERNETES_DIR, &data.args.kubeconfig_dir, &pki, &etcd_pki, paths::MANIFESTS_DIR, paths::KUBELET_DIR];
-    super::clean_interrupted_writes(&data.host, &dirs, "init", out)?;
+    crate::flows::clean_interrupted_writes(&data.host, &dirs, "init", out)?;
     // a re-run of a completed init (same configuration, every file and cluster object in place) changes nothing
     if only.is_none()
         && !data.dry_run()

@@ -16,8 +16,8 @@ use kbinit_phases::upgrade::health::{
     job_timeout, not_ready_nodes,
 };
 
-use super::upgrade_apply::UpgradeData;
 use crate::error::PreflightFailed;
+use crate::flows::upgrade::apply::UpgradeData;
 use crate::output::Output;
 use crate::preflight::{Finding, report};
 

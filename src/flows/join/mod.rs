@@ -1,20 +1,22 @@
 //! `kbinit join`: kubeadm's join phase tree (with the phases newer releases added), the run data, and each
 //! phase's wiring. What the cluster says is gathered once, before anything is written
-//! ([`super::join_cluster`]); the phases that act are in [`super::join_node`]. `kbinit join --check` runs only
+//! ([`crate::flows::join::context`]); the phases that act are in [`crate::flows::join::node`]. `kbinit join --check` runs only
 //! the checks.
 //!
 //! Version-specific phases run as no-ops where the cluster's release does not have them: before 1.33 the
 //! kubelet's TLS bootstrap is awaited inside kubelet-start and etcd is joined in control-plane-join/etcd; from
 //! 1.33 etcd-join, kubelet-wait-bootstrap and wait-control-plane do it.
 
+pub mod context;
+pub mod node;
+
 use kbinit_phases::config::{self, HostFacts, JoinConfiguration};
 use kbinit_phases::paths;
 
-use super::join_cluster::JoinContext;
-use super::join_node as node;
 use crate::api::discovery::Polling;
 use crate::cli::Global;
 use crate::cli::join::JoinArgs;
+use crate::flows::join::context::JoinContext;
 use crate::host::{Host, facts};
 use crate::output::Output;
 use crate::workflow::{Phase, Workflow};
@@ -205,13 +207,13 @@ pub fn exec(g: &Global, args: JoinArgs, only: Option<&str>, out: &Output) -> any
     let wf = workflow();
     let flag_skips = args.skip_phases.clone().unwrap_or_default();
     wf.select(only, &flag_skips)?;
-    let text = super::read_config(args.config.as_ref())?;
+    let text = crate::flows::read_config(args.config.as_ref())?;
     let facts = facts::gather(&Host::new(g.root.clone(), None));
     let loaded = config::load_join(text.as_deref(), &args.flags(), &facts)?;
     loaded.warnings.iter().for_each(|w| out.warn(w));
     let cfg = loaded.config;
     if args.check {
-        return super::join_cluster::check(&cfg, &Host::new(g.root.clone(), None), out);
+        return crate::flows::join::context::check(&cfg, &Host::new(g.root.clone(), None), out);
     }
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
@@ -226,7 +228,7 @@ pub fn exec(g: &Global, args: JoinArgs, only: Option<&str>, out: &Output) -> any
         paths::MANIFESTS_DIR,
         paths::KUBELET_DIR,
     ];
-    super::clean_interrupted_writes(&host, &dirs, "join", out)?;
+    crate::flows::clean_interrupted_writes(&host, &dirs, "join", out)?;
     let mut data = JoinData {
         args,
         host,

@@ -18,8 +18,8 @@ use kbinit_phases::cluster::upload_certs::{certs_to_transfer, plan_upload_certs}
 use kbinit_phases::config::ClusterConfiguration;
 use kbinit_phases::join::remote;
 
-use super::token::{CreateRequest, connect, create, join_command_line};
 use crate::api::{Target, apply_api};
+use crate::flows::token::{CreateRequest, connect, create, join_command_line};
 use crate::host::Host;
 use crate::output::Output;
 

@@ -1,7 +1,14 @@
 //! `kbinit upgrade`: what every upgrade command reads first (the cluster's configuration and state, this node's
 //! identity), and the two read-only commands, `plan` and `diff`. `apply` and `node` are in
-//! [`super::upgrade_apply`] and [`super::upgrade_node`]; the static Pod swap with backup and rollback both use
-//! is [`super::upgrade_staticpods`].
+//! [`crate::flows::upgrade::apply`] and [`crate::flows::upgrade::node`]; the static Pod swap with backup and rollback both use
+//! is [`crate::flows::upgrade::static_pods`].
+
+pub mod apply;
+pub mod cluster;
+pub mod etcd;
+pub mod health;
+pub mod node;
+pub mod static_pods;
 
 use std::time::Duration;
 
@@ -53,7 +60,7 @@ pub struct Context {
 
 /// Reads `--config` as an UpgradeConfiguration (invalid input when it is not one).
 pub fn load_config(path: Option<&std::path::PathBuf>) -> anyhow::Result<UpgradeConfiguration> {
-    match super::read_config(path)? {
+    match crate::flows::read_config(path)? {
         Some(text) => Ok(parse_upgrade_configuration(&text)?),
         None => Ok(UpgradeConfiguration::default()),
     }

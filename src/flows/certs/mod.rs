@@ -2,6 +2,9 @@
 //! cluster's kubeadm-config read through `--kubeconfig`, else defaults — kubeadm's `getInternalCfg`), then the
 //! planners of [`kbinit_phases::certs`] on the node under `--root`.
 
+pub mod care;
+pub mod restart;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -54,7 +57,7 @@ pub(crate) fn resolve(
     if placeholder_address && facts.default_address.is_none() {
         facts.default_address = Some(std::net::IpAddr::from([192, 0, 2, 1]));
     }
-    let text = super::read_config(src.config.as_ref())?;
+    let text = crate::flows::read_config(src.config.as_ref())?;
     let from_cluster = match (&text, &src.kubeconfig) {
         (None, Some(kc)) => cluster_configuration(host, kc, tag, src.quiet, out),
         _ => None,

@@ -1,7 +1,9 @@
 //! `kbinit reset`: kubeadm's reset phase tree (preflight, remove-etcd-member, cleanup-node), its run data, the
 //! confirmation prompt and what reset says it leaves alone. What the phases do to the node is in
-//! [`super::reset_node`]; everything happens under `--root`, and with `--dry-run` each action is only listed
+//! [`crate::flows::reset::node`]; everything happens under `--root`, and with `--dry-run` each action is only listed
 //! (`[reset] Would …`).
+
+pub mod node;
 
 use std::io::IsTerminal;
 
@@ -10,8 +12,6 @@ use crate::cli::reset::ResetArgs;
 use crate::host::Host;
 use crate::output::Output;
 use crate::workflow::{Phase, Workflow};
-
-use super::reset_node as node;
 
 /// What reset's phases share.
 pub struct ResetData {

@@ -14,12 +14,12 @@ use kbinit_phases::config::{HostFacts, InitConfiguration, Timeouts};
 use kbinit_phases::upgrade::{backup, policy};
 use kbinit_phases::version::KubeVersion;
 
-use super::upgrade::{APISERVER_MANIFEST, Context};
-use super::upgrade_staticpods::StaticPodUpgrade;
 use crate::api::{Target, apply_api};
 use crate::cli::Global;
 use crate::cli::upgrade::ApplyArgs;
 use crate::error::invalid;
+use crate::flows::upgrade::static_pods::StaticPodUpgrade;
+use crate::flows::upgrade::{APISERVER_MANIFEST, Context};
 use crate::host::Host;
 use crate::output::Output;
 use crate::workflow::{Phase, Workflow};
@@ -76,7 +76,7 @@ impl UpgradeData {
 
 /// Builds the data of `upgrade apply`, refusing bad input before anything changes.
 fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<UpgradeData> {
-    let cfg = super::upgrade::load_config(a.common.config.as_ref())?;
+    let cfg = crate::flows::upgrade::load_config(a.common.config.as_ref())?;
     let s = &cfg.apply;
     let version = a.version.clone().unwrap_or_else(|| s.kubernetes_version.clone());
     if version.is_empty() {
@@ -84,7 +84,7 @@ fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<Upgrade
             "missing the version to upgrade to: kbinit upgrade apply vX.Y.Z (or apply.kubernetesVersion in --config)",
         ));
     }
-    let target = super::upgrade::resolve_target(&version)?;
+    let target = crate::flows::upgrade::resolve_target(&version)?;
     if !g.root.is_dir() {
         return Err(invalid(format!("--root {:?} is not a directory", g.root.display())));
     }
@@ -96,7 +96,7 @@ fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<Upgrade
              control-plane node"
         )));
     }
-    let patches = super::upgrade::load_patches(a.patches.as_deref().unwrap_or(&s.patches_dir), out)?;
+    let patches = crate::flows::upgrade::load_patches(a.patches.as_deref().unwrap_or(&s.patches_dir), out)?;
     let ctx = Context::read(host, &a.common.kubeconfig, &cfg.timeouts, Some("upgrade"), out)?;
     let init = ctx.node_init(&target, &cfg.timeouts);
     Ok(UpgradeData {
@@ -190,7 +190,7 @@ pub fn run_preflight(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Resu
         return prepull(d, out);
     }
     out.say("[upgrade/preflight] Running preflight checks");
-    super::upgrade_health::check_cluster_health(d, out)?;
+    crate::flows::upgrade::health::check_cluster_health(d, out)?;
     out.say(&format!(
         "[upgrade/preflight] You have chosen to upgrade the cluster version to {:?}",
         d.target.to_string()
@@ -205,7 +205,7 @@ pub fn run_preflight(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Resu
         out.say("[upgrade] Are you sure you want to proceed? [y/N]: ");
         let mut answer = String::new();
         stdin.read_line(&mut answer)?;
-        if !super::reset::confirmed(&answer) {
+        if !crate::flows::reset::confirmed(&answer) {
             anyhow::bail!("won't proceed; the user didn't answer (Y|y) in order to continue");
         }
     }
@@ -238,7 +238,7 @@ pub fn run_control_plane(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::
         renew_certs: d.renew_certs,
         etcd_upgrade: d.etcd_upgrade,
         dry_run: d.dry_run,
-        timeout: super::upgrade::upgrade_timeout(&d.timeouts),
+        timeout: crate::flows::upgrade::upgrade_timeout(&d.timeouts),
         patches: &d.patches,
         instance: d.mode == Mode::Node,
     };
@@ -280,14 +280,14 @@ pub fn run_kubeconfig(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Res
         out.say("[upgrade/kubeconfig] Skipping phase. Not a control plane node.");
         return Ok(());
     }
-    super::upgrade_node::kubelet_local_mode(d, out)?;
+    crate::flows::upgrade::node::kubelet_local_mode(d, out)?;
     out.say("[upgrade/kubeconfig] The kubeconfig files for this node were successfully upgraded!");
     Ok(())
 }
 
 /// Phase `kubelet-config`.
 pub fn run_kubelet_config(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Result<()> {
-    super::upgrade_node::write_kubelet_files(d, out)
+    crate::flows::upgrade::node::write_kubelet_files(d, out)
 }
 
 /// Phase `post-upgrade`.
@@ -317,10 +317,10 @@ pub fn workflow() -> Workflow<UpgradeData> {
             Phase::leaf(
                 "bootstrap-token",
                 "Generates bootstrap tokens used to join a node to a cluster",
-                super::upgrade_cluster::run_bootstrap_token,
+                crate::flows::upgrade::cluster::run_bootstrap_token,
             )
             .aliases(&["bootstraptoken"]),
-            super::upgrade_cluster::addon_phase(),
+            crate::flows::upgrade::cluster::addon_phase(),
             Phase::leaf("post-upgrade", "Run post upgrade tasks", run_post_upgrade),
         ],
     }
@@ -328,8 +328,8 @@ pub fn workflow() -> Workflow<UpgradeData> {
 
 /// Shared phase functions for `upgrade node`.
 pub mod shared {
-    pub use super::super::upgrade_cluster::run_addon;
     pub use super::{run_control_plane, run_kubeconfig, run_kubelet_config, run_post_upgrade, run_preflight};
+    pub use crate::flows::upgrade::cluster::run_addon;
 }
 
 /// Runs `kbinit upgrade apply` (or one phase of it).
