@@ -153,16 +153,10 @@ pub struct DiffArgs {
 pub fn with_phase_commands(c: clap::Command) -> clap::Command {
     use clap::Args as _;
     c.mut_subcommand("apply", |a| {
-        a.subcommand(crate::flows::upgrade::apply::workflow().phase_command(ApplyArgs::augment_args))
-            .after_long_help(crate::flows::upgrade::apply::workflow().help_listing())
-            .args_conflicts_with_subcommands(true)
-            .term_width(0)
+        super::phases::attach(a, &crate::flows::upgrade::apply::workflow(), ApplyArgs::augment_args)
     })
     .mut_subcommand("node", |n| {
-        n.subcommand(crate::flows::upgrade::node::workflow().phase_command(NodeArgs::augment_args))
-            .after_long_help(crate::flows::upgrade::node::workflow().help_listing())
-            .args_conflicts_with_subcommands(true)
-            .term_width(0)
+        super::phases::attach(n, &crate::flows::upgrade::node::workflow(), NodeArgs::augment_args)
     })
 }
 
@@ -174,8 +168,7 @@ pub fn exec_phase(
     out: &crate::output::Output,
 ) -> anyhow::Result<()> {
     use clap::FromArgMatches as _;
-    let Some(("phase", pm)) = m.subcommand() else { anyhow::bail!("no phase given") };
-    let (phase, leaf) = crate::workflow::matched_phase(pm);
+    let Some((phase, leaf)) = super::phases::phase_of(m) else { anyhow::bail!("no phase given") };
     if cmd == "apply" {
         crate::flows::upgrade::apply::exec(g, ApplyArgs::from_arg_matches(leaf)?, Some(&phase), out)
     } else {

@@ -79,9 +79,9 @@ pub fn survey(d: &InitData) -> anyhow::Result<Survey> {
         planned.iter().filter(|(p, b)| d.host.read(p).is_ok_and(|got| &got == b)).map(|(p, _)| p.clone()).collect();
     let ctx = PkiContext { cluster, node: &d.node, now: d.now };
     let mut unusable = certs::check_existing(&ctx, &d.host);
-    unusable.extend(kubeconfig::check_existing(&ctx, &d.args.kubeconfig_dir, &d.host));
+    unusable.extend(kubeconfig::check_existing(&ctx, &d.opts.kubeconfig_dir, &d.host));
     let missing_credentials =
-        certs::keys_needed(&ctx, &d.host) + kubeconfig::keys_needed(&ctx, &d.args.kubeconfig_dir, &d.host);
+        certs::keys_needed(&ctx, &d.host) + kubeconfig::keys_needed(&ctx, &d.opts.kubeconfig_dir, &d.host);
     Ok(Survey { planned: planned.into_iter().map(|(p, _)| p).collect(), identical, unusable, missing_credentials })
 }
 
@@ -94,7 +94,7 @@ pub fn holds_member(d: &InitData, data_dir: &str) -> bool {
 /// admin.conf; `Err` when the cluster cannot be asked. Bootstrap tokens kbinit generates are not looked for
 /// (each run makes a new one); tokens the configuration names are.
 pub fn cluster_missing(d: &InitData) -> anyhow::Result<Vec<String>> {
-    let admin = d.host.path(&d.args.kubeconfig);
+    let admin = d.host.path(&d.opts.kubeconfig);
     let c = Cluster::from_kubeconfig_file(&admin, Duration::from_secs(5))?;
     let cfg = &d.cfg;
     let (server, ca) = crate::flows::init::cluster::admin_server_and_ca(d)?;

@@ -4,12 +4,11 @@
 
 pub mod setup;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use crate::apiproxy::{self, Proxy, ProxyConfig, cache};
-use crate::cli::Global;
-use crate::cli::apiproxy::{RunArgs, StatusArgs};
 use crate::error::invalid;
 use crate::host::Host;
 use crate::output::Output;
@@ -20,9 +19,35 @@ pub const KUBELET_KUBECONFIGS: [&str; 2] = ["/etc/kubernetes/kubelet.conf", "/et
 /// The cluster CA the health checks verify the API servers' certificates with.
 pub const CLUSTER_CA: &str = "/etc/kubernetes/pki/ca.crt";
 
+/// What `kbinit api-server-proxy run` is told.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The directory node paths are resolved under (`--root`).
+    pub root: PathBuf,
+    /// The address to listen on.
+    pub listen_address: IpAddr,
+    /// The port to listen on.
+    pub port: u16,
+    /// API servers to start from when no cached list exists.
+    pub servers: Vec<SocketAddr>,
+    /// Kubeconfigs for discovering the API servers (empty: the kubelet's).
+    pub kubeconfigs: Vec<PathBuf>,
+    /// Serve the cached and given API servers only.
+    pub no_discovery: bool,
+}
+
+/// What `kbinit api-server-proxy status` is told.
+#[derive(Debug, Clone)]
+pub struct StatusOptions {
+    /// The directory node paths are resolved under (`--root`).
+    pub root: PathBuf,
+    /// `text` or `json`.
+    pub output: String,
+}
+
 /// `kbinit api-server-proxy run`: binds, then serves until killed.
-pub fn run(g: &Global, args: RunArgs, out: &Output) -> anyhow::Result<()> {
-    let host = Host::new(g.root.clone(), None);
+pub fn run(args: RunOptions, out: &Output) -> anyhow::Result<()> {
+    let host = Host::new(args.root.clone(), None);
     let listen = SocketAddr::new(args.listen_address, args.port);
     let mut config =
         ProxyConfig::new(listen, args.servers, host.path(apiproxy::CACHE_PATH), host.path(apiproxy::STATUS_PATH));
@@ -52,11 +77,11 @@ pub fn run(g: &Global, args: RunArgs, out: &Output) -> anyhow::Result<()> {
 const STALE: Duration = Duration::from_secs(5);
 
 /// `kbinit api-server-proxy status`.
-pub fn status(g: &Global, args: StatusArgs, out: &Output) -> anyhow::Result<()> {
+pub fn status(args: StatusOptions, out: &Output) -> anyhow::Result<()> {
     if args.output != "text" && args.output != "json" {
         return Err(invalid(format!("--output {:?}: must be text or json", args.output)));
     }
-    let host = Host::new(g.root.clone(), None);
+    let host = Host::new(args.root.clone(), None);
     let path = host.path(apiproxy::STATUS_PATH);
     let status = cache::load_status(&path)
         .map_err(|e| anyhow::anyhow!("the api-server-proxy does not run on this node or has not reported yet: {e}"))?;
@@ -80,15 +105,4 @@ pub fn status(g: &Global, args: StatusArgs, out: &Output) -> anyhow::Result<()> 
         out.warn(&format!("the status in {} is {age}s old: the proxy may have stopped", path.display()));
     }
     Ok(())
-}
-
-/// Dispatches `kbinit api-server-proxy …`.
-pub fn exec(g: &Global, cmd: crate::cli::apiproxy::ApiProxyCommand, out: &Output) -> anyhow::Result<()> {
-    use crate::cli::apiproxy::ApiProxyCommand as C;
-    match cmd {
-        C::Run(a) => run(g, a, out),
-        C::Status(a) => status(g, a, out),
-        C::Install(a) => crate::flows::api_server_proxy::setup::install_cmd(g, a, out),
-        C::Uninstall(a) => crate::flows::api_server_proxy::setup::uninstall_cmd(g, a, out),
-    }
 }

@@ -8,8 +8,6 @@ use std::net::ToSocketAddrs;
 use kbinit_phases::api_server_proxy::{ApiServerProxySettings, config_map, node};
 use kbinit_phases::plan::{FileKind, NodeView, Step};
 
-use crate::cli::Global;
-use crate::cli::apiproxy::{InstallArgs, UninstallArgs};
 use crate::error::invalid;
 use crate::host::Host;
 use crate::host::apply::apply;
@@ -147,10 +145,36 @@ fn cluster_settings(host: &Host) -> Option<ApiServerProxySettings> {
     config_map::from_config_map(&serde_json::from_value(cm).ok()?).ok()?
 }
 
+/// What `kbinit api-server-proxy install` is told.
+#[derive(Debug, Clone)]
+pub struct InstallOptions {
+    /// The directory node paths are resolved under (`--root`).
+    pub root: std::path::PathBuf,
+    /// The proxy's port (default: the cluster's setting, else 7445).
+    pub port: Option<u16>,
+    /// API servers to start from (default: the server of the kubelet's kubeconfig).
+    pub servers: Vec<std::net::SocketAddr>,
+    /// Change nothing, show what would be done.
+    pub dry_run: bool,
+    /// `--ignore-preflight-errors`, as given.
+    pub ignore_preflight_errors: Vec<String>,
+}
+
+/// What `kbinit api-server-proxy uninstall` is told.
+#[derive(Debug, Clone)]
+pub struct UninstallOptions {
+    /// The directory node paths are resolved under (`--root`).
+    pub root: std::path::PathBuf,
+    /// The API server URL to point the kubeconfigs back at (default: the first cached one).
+    pub server: Option<String>,
+    /// Change nothing, show what would be done.
+    pub dry_run: bool,
+}
+
 /// `kbinit api-server-proxy install`.
-pub fn install_cmd(g: &Global, args: InstallArgs, out: &Output) -> anyhow::Result<()> {
+pub fn install_cmd(args: InstallOptions, out: &Output) -> anyhow::Result<()> {
     let ignore = crate::preflight::normalize_ignore(&args.ignore_preflight_errors)?;
-    let host = crate::host::Host::for_command(&g.root, args.dry_run, None, "api-server-proxy install", out)?;
+    let host = crate::host::Host::for_command(&args.root, args.dry_run, None, "api-server-proxy install", out)?;
     let settings = match args.port {
         Some(port) => {
             kbinit_phases::api_server_proxy::validate_port(port)?;
@@ -184,8 +208,8 @@ pub fn install_cmd(g: &Global, args: InstallArgs, out: &Output) -> anyhow::Resul
 }
 
 /// `kbinit api-server-proxy uninstall`: the kubeconfigs pointed back, then the unit and state removed.
-pub fn uninstall_cmd(g: &Global, args: UninstallArgs, out: &Output) -> anyhow::Result<()> {
-    let host = crate::host::Host::for_command(&g.root, args.dry_run, None, "api-server-proxy uninstall", out)?;
+pub fn uninstall_cmd(args: UninstallOptions, out: &Output) -> anyhow::Result<()> {
+    let host = crate::host::Host::for_command(&args.root, args.dry_run, None, "api-server-proxy uninstall", out)?;
     let server = match args.server {
         Some(s) => s,
         None => {

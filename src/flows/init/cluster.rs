@@ -32,7 +32,7 @@ impl InitData {
         }
         if self.api.is_none() {
             let timeout = self.cfg.timeouts.kubernetes_api_call;
-            let admin = self.host.path(&self.args.kubeconfig);
+            let admin = self.host.path(&self.opts.kubeconfig);
             let c = Cluster::from_kubeconfig_file(&admin, timeout)?.with_events(out);
             if !self.admins_ensured {
                 self.ensure_cluster_admins(&c, timeout, out)?;
@@ -60,7 +60,7 @@ impl InitData {
                 if e.chain()
                     .any(|c| c.downcast_ref::<crate::api::CallError>().is_some_and(|ce| ce.code() == Some(403))) =>
             {
-                let path = self.host.path(&format!("{}/super-admin.conf", self.args.kubeconfig_dir));
+                let path = self.host.path(&format!("{}/super-admin.conf", self.opts.kubeconfig_dir));
                 out.debug(
                     1,
                     &format!("admin.conf may not create {}; using {}", bootstrap_token::CLUSTER_ADMINS, path.display()),
@@ -89,7 +89,7 @@ pub fn run_wait_control_plane(d: &mut InitData, out: &Output, _: &str) -> anyhow
         ));
         return Ok(());
     }
-    let admin = d.host.path(&d.args.kubeconfig);
+    let admin = d.host.path(&d.opts.kubeconfig);
     let c = Cluster::from_kubeconfig_file(&admin, d.cfg.timeouts.kubernetes_api_call)?;
     wait::wait_control_plane(&d.cfg, &c, paths::MANIFESTS_DIR, out)
 }
@@ -109,7 +109,7 @@ pub fn run_upload_config(d: &mut InitData, out: &Output, name: &str) -> anyhow::
 /// upload-certs: skipped without `--upload-certs`; else encrypts the shared certificates with the certificate
 /// key (given, or generated once per run) into kubeadm-certs, owned by a fresh 2-hour token.
 pub fn run_upload_certs(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
-    if !d.args.upload_certs {
+    if !d.opts.upload_certs {
         out.say(upload_certs::SKIPPED_LINE);
         return Ok(());
     }
@@ -120,7 +120,7 @@ pub fn run_upload_certs(d: &mut InitData, out: &Output, _: &str) -> anyhow::Resu
         &key,
         &owner,
         time::OffsetDateTime::now_utc(),
-        !d.args.skip_certificate_key_print,
+        !d.opts.skip_certificate_key_print,
         &d.host,
     )?;
     d.apply_cluster(&steps, out)
@@ -134,7 +134,7 @@ pub fn run_mark_control_plane(d: &mut InitData, out: &Output, _: &str) -> anyhow
 
 /// The server URL and CA of admin.conf (what cluster-info and the join commands carry).
 pub fn admin_server_and_ca(d: &InitData) -> anyhow::Result<(String, Vec<u8>)> {
-    let path = format!("{}/admin.conf", d.args.kubeconfig_dir);
+    let path = format!("{}/admin.conf", d.opts.kubeconfig_dir);
     let text = kbinit_phases::plan::NodeView::read(&d.host, &path)
         .ok_or_else(|| anyhow::anyhow!("cannot read {path}: run the kubeconfig phase first"))?;
     let text = String::from_utf8(text).map_err(|_| anyhow::anyhow!("{path} is not UTF-8"))?;
@@ -148,7 +148,7 @@ pub fn run_bootstrap_token(d: &mut InitData, out: &Output, _: &str) -> anyhow::R
     let (server, ca) = admin_server_and_ca(d)?;
     let mut steps = bootstrap_token::plan_bootstrap_token(
         &d.tokens,
-        !d.args.skip_token_print,
+        !d.opts.skip_token_print,
         &server,
         &ca,
         time::OffsetDateTime::now_utc(),
@@ -163,7 +163,7 @@ const KUBELET_CLIENT_CURRENT: &str = "/var/lib/kubelet/pki/kubelet-client-curren
 /// kubelet-finalize: once the kubelet holds a rotating client certificate, point kubelet.conf at it instead of
 /// the embedded one kbinit wrote (kubeadm does the same; without the file there is nothing to do).
 pub fn run_kubelet_finalize(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
-    let kubelet_conf = format!("{}/kubelet.conf", d.args.kubeconfig_dir);
+    let kubelet_conf = format!("{}/kubelet.conf", d.opts.kubeconfig_dir);
     let view: &dyn kbinit_phases::plan::NodeView = &d.host;
     if !view.exists(KUBELET_CLIENT_CURRENT) {
         out.debug(
@@ -236,24 +236,24 @@ pub fn run_addon_kube_proxy(d: &mut InitData, out: &Output, _: &str) -> anyhow::
 /// worker join commands.
 pub fn run_show_join_command(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
     let (server, ca) = admin_server_and_ca(d)?;
-    let token = if d.args.skip_token_print { None } else { d.tokens.first().map(|t| t.token.to_string()) };
+    let token = if d.opts.skip_token_print { None } else { d.tokens.first().map(|t| t.token.to_string()) };
     let join = JoinCommand {
         endpoint: JoinCommand::endpoint_from_server(&server),
         token,
         ca_cert_hashes: kbinit_phases::kubeconfig::ca_pins(&ca)?,
     };
-    let key = if !d.args.upload_certs {
+    let key = if !d.opts.upload_certs {
         CertificateKeyText::None
-    } else if d.args.skip_certificate_key_print {
+    } else if d.opts.skip_certificate_key_print {
         CertificateKeyText::Withheld
     } else {
         CertificateKeyText::Shown(d.certificate_key()?.to_string())
     };
-    let admin = format!("{}/admin.conf", d.args.kubeconfig_dir);
+    let admin = format!("{}/admin.conf", d.opts.kubeconfig_dir);
     let summary = InitSummary {
         admin_conf: d.host.write_path(&admin).display().to_string(),
         has_control_plane_endpoint: !d.cfg.cluster.control_plane_endpoint.is_empty(),
-        upload_certs: d.args.upload_certs,
+        upload_certs: d.opts.upload_certs,
     };
     out.say("");
     out.raw(&init_summary(&summary, &join, &key));

@@ -1,6 +1,9 @@
 //! `kbinit init`: kubeadm's init phase tree, the run data, and each phase's action.
 
 pub mod cluster;
+mod options;
+
+pub use options::InitOptions;
 
 use kbinit_phases::certs::{self, KeyPool, KeySource, OnDemandKeys, PkiContext};
 use kbinit_phases::cluster::bootstrap_token::ResolvedToken;
@@ -8,17 +11,15 @@ use kbinit_phases::cluster::certkey::CertificateKey;
 use kbinit_phases::config::{self, EnvVar, HostFacts, InitConfiguration, NodeIdentity};
 use kbinit_phases::{kubeconfig, kubelet, manifests, paths};
 
-use crate::cli::Global;
-use crate::cli::init::InitArgs;
 use crate::host::apply::apply;
 use crate::host::{Host, facts, services};
 use crate::output::Output;
 use crate::workflow::{Phase, Workflow};
 
-/// Everything init's phases share: flags, the node, the resolved configuration, and the key pool.
+/// Everything init's phases share: options, the node, the resolved configuration, and the key pool.
 pub struct InitData {
-    /// The flags.
-    pub args: InitArgs,
+    /// The command's options.
+    pub opts: InitOptions,
     /// The node.
     pub host: Host,
     /// What was found out about the machine.
@@ -91,7 +92,7 @@ fn run_cert(d: &mut InitData, out: &Output, name: &str) -> anyhow::Result<()> {
 }
 
 fn run_kubeconfigs(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
-    out.say(&format!("[kubeconfig] Using kubeconfig folder {:?}", d.args.kubeconfig_dir));
+    out.say(&format!("[kubeconfig] Using kubeconfig folder {:?}", d.opts.kubeconfig_dir));
     d.keys = Some(KeyPool::prefetch(
         d.cfg.cluster.encryption_algorithm,
         kubeconfig::subphases(&d.cfg.cluster.kubernetes_version).len(),
@@ -101,7 +102,7 @@ fn run_kubeconfigs(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()
 
 fn run_kubeconfig(d: &mut InitData, out: &Output, name: &str) -> anyhow::Result<()> {
     let ctx = d.pki();
-    apply(&kubeconfig::plan_one(name, &ctx, &d.args.kubeconfig_dir, &d.host, d.keys())?, &d.host, out)
+    apply(&kubeconfig::plan_one(name, &ctx, &d.opts.kubeconfig_dir, &d.host, d.keys())?, &d.host, out)
 }
 
 fn has_super_admin(d: &InitData) -> bool {
@@ -291,27 +292,27 @@ pub fn workflow() -> Workflow<InitData> {
 }
 
 /// Runs `kbinit init` (or one phase of it).
-pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
+pub fn run(opts: InitOptions, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
     let wf = workflow();
-    let flag_skips = args.skip_phases.clone().unwrap_or_default();
+    let flag_skips = opts.skip_phases.clone();
     wf.select(only, &flag_skips)?;
-    let text = crate::flows::read_config(args.config.as_ref())?;
-    let root_host = Host::new(g.root.clone(), None);
+    let text = crate::flows::read_config(opts.config.as_ref())?;
+    let root_host = Host::new(opts.root.clone(), None);
     let facts = facts::gather(&root_host);
-    let loaded = config::load_init(text.as_deref(), &args.flags(), &facts)?;
+    let loaded = config::load_init(text.as_deref(), &opts.flags, &facts)?;
     for w in &loaded.warnings {
         out.warn(w);
     }
     let cfg = loaded.config;
     let api_server_proxy =
-        crate::flows::api_server_proxy::setup::init_settings(text.as_deref(), args.api_server_proxy)?;
+        crate::flows::api_server_proxy::setup::init_settings(text.as_deref(), opts.api_server_proxy)?;
     let tokens = ResolvedToken::resolve_all(&cfg.bootstrap_tokens)?;
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
-    let host = crate::host::Host::for_command(&g.root, args.dry_run, args.dry_run_dir.as_ref(), "init", out)?;
+    let host = Host::for_command(&opts.root, opts.dry_run, opts.dry_run_dir.as_ref(), "init", out)?;
     out.say(&format!("[init] Using Kubernetes version: {}", cfg.cluster.kubernetes_version));
     let mut data = InitData {
-        args,
+        opts,
         host,
         facts,
         node: cfg.node(),
@@ -328,12 +329,12 @@ pub fn exec(g: &Global, args: InitArgs, only: Option<&str>, out: &Output) -> any
     let pki = data.cfg.cluster.certificates_dir.clone();
     let etcd_pki = paths::join(&pki, "etcd");
     let dirs =
-        [paths::KUBERNETES_DIR, &data.args.kubeconfig_dir, &pki, &etcd_pki, paths::MANIFESTS_DIR, paths::KUBELET_DIR];
+        [paths::KUBERNETES_DIR, &data.opts.kubeconfig_dir, &pki, &etcd_pki, paths::MANIFESTS_DIR, paths::KUBELET_DIR];
     crate::flows::clean_interrupted_writes(&data.host, &dirs, "init", out)?;
     // a re-run of a completed init (same configuration, every file and cluster object in place) changes nothing
     if only.is_none()
         && !data.dry_run()
-        && !data.args.upload_certs
+        && !data.opts.upload_certs
         && crate::preflight::rerun::already_initialized(&data, out)
     {
         out.say("[init] This node is already initialized with this configuration; nothing to do");

@@ -9,13 +9,14 @@
 
 pub mod context;
 pub mod node;
+mod options;
+
+pub use options::JoinOptions;
 
 use kbinit_phases::config::{self, HostFacts, JoinConfiguration};
 use kbinit_phases::paths;
 
 use crate::api::discovery::Polling;
-use crate::cli::Global;
-use crate::cli::join::JoinArgs;
 use crate::flows::join::context::JoinContext;
 use crate::host::{Host, facts};
 use crate::output::Output;
@@ -23,8 +24,8 @@ use crate::workflow::{Phase, Workflow};
 
 /// What join's phases share.
 pub struct JoinData {
-    /// The flags.
-    pub args: JoinArgs,
+    /// The command's options.
+    pub opts: JoinOptions,
     /// The node.
     pub host: Host,
     /// What was found out about the machine.
@@ -203,21 +204,21 @@ pub fn workflow() -> Workflow<JoinData> {
 }
 
 /// Runs `kbinit join` (or one phase of it).
-pub fn exec(g: &Global, args: JoinArgs, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
+pub fn run(opts: JoinOptions, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
     let wf = workflow();
-    let flag_skips = args.skip_phases.clone().unwrap_or_default();
+    let flag_skips = opts.skip_phases.clone();
     wf.select(only, &flag_skips)?;
-    let text = crate::flows::read_config(args.config.as_ref())?;
-    let facts = facts::gather(&Host::new(g.root.clone(), None));
-    let loaded = config::load_join(text.as_deref(), &args.flags(), &facts)?;
+    let text = crate::flows::read_config(opts.config.as_ref())?;
+    let facts = facts::gather(&Host::new(opts.root.clone(), None));
+    let loaded = config::load_join(text.as_deref(), &opts.flags, &facts)?;
     loaded.warnings.iter().for_each(|w| out.warn(w));
     let cfg = loaded.config;
-    if args.check {
-        return crate::flows::join::context::check(&cfg, &Host::new(g.root.clone(), None), out);
+    if opts.check {
+        return crate::flows::join::context::check(&cfg, &Host::new(opts.root.clone(), None), out);
     }
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
-    let host = crate::host::Host::for_command(&g.root, args.dry_run, args.dry_run_dir.as_ref(), "join", out)?;
+    let host = Host::for_command(&opts.root, opts.dry_run, opts.dry_run_dir.as_ref(), "join", out)?;
     let ca_dir = cfg.ca_cert_path.rsplit_once('/').map_or(paths::KUBERNETES_DIR, |(d, _)| d).to_string();
     // the cluster's certificatesDir is known only after discovery: kubeadm's default and the CA's directory
     let dirs = [
@@ -230,7 +231,7 @@ pub fn exec(g: &Global, args: JoinArgs, only: Option<&str>, out: &Output) -> any
     ];
     crate::flows::clean_interrupted_writes(&host, &dirs, "join", out)?;
     let mut data = JoinData {
-        args,
+        opts,
         host,
         facts,
         cfg,

@@ -6,17 +6,38 @@
 pub mod node;
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
-use crate::cli::Global;
-use crate::cli::reset::ResetArgs;
 use crate::host::Host;
 use crate::output::Output;
 use crate::workflow::{Phase, Workflow};
 
+/// The options of one `kbinit reset` run (or one `kbinit reset phase …`), as plain values: the command line fills
+/// them in (`cli::reset`).
+#[derive(Debug, Clone, Default)]
+pub struct ResetOptions {
+    /// The directory every node path is resolved under (`--root`, `/` on a real node).
+    pub root: PathBuf,
+    /// `--cert-dir`: where the certificates are kept.
+    pub cert_dir: String,
+    /// `--cleanup-tmp-dir`: also clean /etc/kubernetes/tmp.
+    pub cleanup_tmp_dir: bool,
+    /// `--cri-socket` (default: detected).
+    pub cri_socket: Option<String>,
+    /// `--dry-run`: list every action, change nothing.
+    pub dry_run: bool,
+    /// `--force`: do not ask for confirmation.
+    pub force: bool,
+    /// `--ignore-preflight-errors`, as given.
+    pub ignore_preflight_errors: Vec<String>,
+    /// `--skip-phases`.
+    pub skip_phases: Vec<String>,
+}
+
 /// What reset's phases share.
 pub struct ResetData {
     /// The flags.
-    pub args: ResetArgs,
+    pub opts: ResetOptions,
     /// The node (reset never writes, it only deletes; `--dry-run` deletes nothing).
     pub host: Host,
     /// `--ignore-preflight-errors`, lower-cased and checked.
@@ -26,7 +47,7 @@ pub struct ResetData {
 impl ResetData {
     /// `true` with `--dry-run`.
     pub fn dry_run(&self) -> bool {
-        self.args.dry_run
+        self.opts.dry_run
     }
 }
 
@@ -50,7 +71,7 @@ pub fn confirmed(answer: &str) -> bool {
 }
 
 fn run_preflight(d: &mut ResetData, out: &Output, _: &str) -> anyhow::Result<()> {
-    if !d.args.force && !d.dry_run() {
+    if !d.opts.force && !d.dry_run() {
         out.err_line("[reset] WARNING: Changes made to this host by 'kbinit init' or 'kbinit join' will be reverted.");
         let stdin = std::io::stdin();
         if !stdin.is_terminal() {
@@ -90,16 +111,16 @@ pub fn workflow() -> Workflow<ResetData> {
 }
 
 /// Runs `kbinit reset` (or one phase of it).
-pub fn exec(g: &Global, args: ResetArgs, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
+pub fn run(opts: ResetOptions, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
     let wf = workflow();
-    let selected = wf.select(only, &args.skip_phases.clone().unwrap_or_default())?;
-    let ignore = crate::preflight::normalize_ignore(&args.ignore_preflight_errors.clone().unwrap_or_default())?;
-    if !g.root.is_dir() {
-        return Err(crate::error::invalid(format!("--root {:?} is not a directory", g.root.display())));
+    let selected = wf.select(only, &opts.skip_phases)?;
+    let ignore = crate::preflight::normalize_ignore(&opts.ignore_preflight_errors)?;
+    if !opts.root.is_dir() {
+        return Err(crate::error::invalid(format!("--root {:?} is not a directory", opts.root.display())));
     }
-    let host = Host::new(g.root.clone(), None);
+    let host = Host::new(opts.root.clone(), None);
     let cleans = selected.iter().any(|p| p == "cleanup-node");
-    let mut data = ResetData { args, host, ignore };
+    let mut data = ResetData { opts, host, ignore };
     wf.run(&selected, &mut data, out)?;
     if cleans {
         out.raw(OUTRO);

@@ -130,7 +130,7 @@ fn leave_etcd_cluster(d: &ResetData, member: &LocalMember, out: &Output) -> anyh
     let (Some(peer_url), Some(client_url)) = (&member.peer_url, &member.client_url) else {
         anyhow::bail!("{ETCD_MANIFEST} names no --initial-advertise-peer-urls or --advertise-client-urls")
     };
-    let tls = EtcdTls::from_pki(&d.host, &d.args.cert_dir)?;
+    let tls = EtcdTls::from_pki(&d.host, &d.opts.cert_dir)?;
     let mut client = EtcdClient::connect(std::slice::from_ref(client_url), &tls, Duration::from_secs(10))?;
     let members = client.member_list()?;
     let mine = members.iter().find(|m| m.peer_urls.iter().any(|u| u == peer_url));
@@ -208,7 +208,7 @@ fn unmount_kubelet_dirs(d: &ResetData, out: &Output) {
 /// ([`crate::cri::node::kubelet_socket`]), else the first known socket present under the root (kubeadm's
 /// detection), else containerd's.
 fn cri_socket(d: &ResetData) -> String {
-    if let Some(s) = &d.args.cri_socket {
+    if let Some(s) = &d.opts.cri_socket {
         return if s.contains("://") { s.clone() } else { format!("unix://{s}") };
     }
     if let Some(s) = crate::cri::node::kubelet_socket(&d.host) {
@@ -261,12 +261,12 @@ pub fn cleanup_node(d: &ResetData, out: &Output) -> anyhow::Result<()> {
     }
     unmount_kubelet_dirs(d, out);
     remove_containers(d, out);
-    let cert_dir = d.args.cert_dir.trim_end_matches('/').to_string();
+    let cert_dir = d.opts.cert_dir.trim_end_matches('/').to_string();
     if cert_dir != DEFAULT_CERT_DIR {
         out.warn(&format!("[reset] WARNING: Cleaning a non-default certificate directory: {cert_dir:?}"));
     }
     let mut dirs = vec![paths::MANIFESTS_DIR.to_string(), paths::KUBELET_DIR.to_string(), cert_dir];
-    if d.args.cleanup_tmp_dir {
+    if d.opts.cleanup_tmp_dir {
         dirs.push("/etc/kubernetes/tmp".into());
     }
     let files: Vec<&str> = KUBECONFIG_FILES.to_vec();

@@ -1,9 +1,15 @@
-//! `kbinit api-server-proxy run|status|install|uninstall`: the flags; the work is in [`crate::flows::api_server_proxy`].
+//! `kbinit api-server-proxy run|status|install|uninstall`: the flags, and `exec`, which turns them into the plain
+//! options of [`crate::flows::api_server_proxy`], where the work is.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+
+use super::Global;
+use crate::flows::api_server_proxy::setup::{self, InstallOptions, UninstallOptions};
+use crate::flows::api_server_proxy::{self as flow, RunOptions, StatusOptions};
+use crate::output::Output;
 
 /// `kbinit api-server-proxy …`
 #[derive(Subcommand, Debug)]
@@ -73,4 +79,36 @@ pub struct UninstallArgs {
     /// Show what would be changed, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Runs `kbinit api-server-proxy …`: the flags become the flow's options.
+pub fn exec(g: &Global, cmd: ApiProxyCommand, out: &Output) -> anyhow::Result<()> {
+    let root = g.root.clone();
+    match cmd {
+        ApiProxyCommand::Run(a) => flow::run(
+            RunOptions {
+                root,
+                listen_address: a.listen_address,
+                port: a.port,
+                servers: a.servers,
+                kubeconfigs: a.kubeconfigs,
+                no_discovery: a.no_discovery,
+            },
+            out,
+        ),
+        ApiProxyCommand::Status(a) => flow::status(StatusOptions { root, output: a.output }, out),
+        ApiProxyCommand::Install(a) => setup::install_cmd(
+            InstallOptions {
+                root,
+                port: a.port,
+                servers: a.servers,
+                dry_run: a.dry_run,
+                ignore_preflight_errors: a.ignore_preflight_errors,
+            },
+            out,
+        ),
+        ApiProxyCommand::Uninstall(a) => {
+            setup::uninstall_cmd(UninstallOptions { root, server: a.server, dry_run: a.dry_run }, out)
+        }
+    }
 }
