@@ -12,8 +12,8 @@
 //! | [`etcd`] | `ExternalEtcdClientCertificates`, `ExternalEtcdVersion` |
 //! | [`system`] | `SystemVerification` (OS, kernel, kernel options, cgroups) |
 //! | [`proxy`] | `Port-<n>` of the node-local API server proxy (init, join, `api-server-proxy install`) |
-//! | [`rerun`] | an earlier init's leftovers: reused when they are kbinit's own for this configuration |
-//! | [`rerun_join`] | an earlier join's leftovers on this node: reused when they are this join's own |
+//! | [`leftovers`] | [`Leftovers`]: what an earlier run left, found by the flow and handed in as a plain value; the reuse notes |
+//! | `control_plane` | the block init and `join --control-plane` share, written once |
 //! | [`runtime`] | the checks that ask the container runtime over the CRI: `CRI`, `ContainerRuntimeVersion`, `ImagePull` |
 //!
 //! On a re-run of init, kbinit's own leftovers (a manifest or kubelet file identical to what this run renders,
@@ -22,14 +22,14 @@
 //! files that would be reused but do not fit this configuration fail preflight by path with the fix, and no
 //! `--ignore-preflight-errors` value lets them through.
 
+mod control_plane;
 pub mod etcd;
 mod finding;
 pub mod kubelet;
+pub mod leftovers;
 pub mod machine;
 pub mod network;
 pub mod proxy;
-pub mod rerun;
-pub mod rerun_join;
 pub mod runtime;
 pub mod system;
 
@@ -37,11 +37,12 @@ use kbinit_phases::config::{Discovery, Etcd, InitConfiguration, JoinConfiguratio
 use kbinit_phases::version::KubeVersion;
 
 use crate::error::PreflightFailed;
-use crate::flows::init::InitData;
 use crate::host::Host;
 use crate::output::Output;
 pub use finding::{Finding, normalize_ignore, path_name, report};
 use finding::{fatal_text, print};
+pub use leftovers::Leftovers;
+use leftovers::unusable_text;
 
 /// The root check alone, first (kubeadm fails fast on it).
 fn root_first(ignore: &[String], out: &Output) -> anyhow::Result<()> {
@@ -117,54 +118,41 @@ fn image_pull(cfg: &InitConfiguration, host: &Host, out: &Output) -> Vec<Finding
     runtime::image_pull(host, &reg.cri_socket, &images, &reg.image_pull_policy, reg.image_pull_serial)
 }
 
-/// init's preflight (§M.2 order): the root check alone first, then the catalogue, then ImagePull (not in
-/// dry-run). Leftovers of an earlier run with this configuration are reused, not failed ([`rerun`]).
-pub fn run_init(d: &InitData, out: &Output) -> anyhow::Result<()> {
-    let (cfg, host) = (&d.cfg, &d.host);
+/// What init's preflight checks, besides what an earlier run left: plain values the flow hands in.
+pub struct InitChecks<'a> {
+    /// The resolved configuration.
+    pub cfg: &'a InitConfiguration,
+    /// The node.
+    pub host: &'a Host,
+    /// The port of the node-local API server proxy, when init sets it up.
+    pub proxy_port: Option<u16>,
+    /// Pull (or check) the images at the end (not in a dry run).
+    pub pull_images: bool,
+}
+
+/// init's preflight (§M.2 order): the root check alone first, then the catalogue, then ImagePull (unless told
+/// not to). `leftovers` is asked once the root check passed; kbinit's own leftovers of an earlier run with this
+/// configuration are reused, not failed, and files that do not fit it are refused by path.
+pub fn run_init(
+    c: &InitChecks<'_>,
+    leftovers: impl FnOnce() -> anyhow::Result<Leftovers>,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let (cfg, host) = (c.cfg, c.host);
     let ignore = &cfg.node_registration.ignore_preflight_errors;
     out.say("[preflight] Running pre-flight checks");
     root_first(ignore, out)?;
-    let s = rerun::survey(d)?;
+    let s = leftovers()?;
     let mut notes = Vec::new();
     let mut f: Vec<Finding> = Vec::new();
-    let port = |f: &mut Vec<Finding>, notes: &mut Vec<String>, p: u16| {
-        if machine::port_in_use(p) {
-            match rerun::own_port(d, &s, p) {
-                Some(note) => notes.push(note),
-                None => f.extend(machine::port(p)),
-            }
-        }
-    };
-    f.extend(machine::num_cpu());
-    f.extend(machine::mem());
-    f.extend(machine::kubernetes_version(&cfg.cluster.kubernetes_version));
-    f.extend(machine::firewalld(&[cfg.local_api_endpoint.bind_port, 10250]));
-    for p in [cfg.local_api_endpoint.bind_port, 10259, 10257] {
-        port(&mut f, &mut notes, p);
-    }
-    for c in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
-        let m = rerun::manifest_path(c);
-        let Some(mut finding) = machine::file_available(host, &m) else { continue };
-        if s.is_own(&m) {
-            notes.push(rerun::own_manifest_note(&m));
-        } else {
-            if s.planned.contains(&m) {
-                finding
-                    .message
-                    .push_str(" and differs from what this configuration renders (delete it or run kbinit reset)");
-            }
-            f.push(finding);
-        }
-    }
-    f.extend(network::http_proxy(&cfg.local_api_endpoint.advertise_address.to_string()));
+    control_plane::node(cfg, host, &s, &mut f, &mut notes);
     let net = &cfg.cluster.networking;
-    f.extend(cidrs(&net.service_subnet).chain(cidrs(&net.pod_subnet)).filter_map(network::http_proxy_cidr));
     let reg = &cfg.node_registration;
     let v = &cfg.cluster.kubernetes_version;
     common_checks(&mut f, host, &reg.name, &reg.cri_socket, v, Some(v), true, out);
-    port(&mut f, &mut notes, 10250);
-    if let Some(settings) = &d.api_server_proxy {
-        proxy::check(host, settings.port, &mut f, &mut notes);
+    control_plane::port(cfg, &s, 10250, &mut f, &mut notes);
+    if let Some(port) = c.proxy_port {
+        proxy::check(host, port, &mut f, &mut notes);
     }
     let mut addresses = vec![cfg.local_api_endpoint.advertise_address];
     addresses.extend(
@@ -178,35 +166,20 @@ pub fn run_init(d: &InitData, out: &Output) -> anyhow::Result<()> {
             f.extend(etcd::external_etcd_version(host, ext));
             f.extend(etcd::external_etcd_certs(host, ext));
         }
-        Etcd::Local(local) => {
-            port(&mut f, &mut notes, 2379);
-            port(&mut f, &mut notes, 2380);
-            if let Some(finding) = machine::dir_available(host, &local.data_dir) {
-                if s.is_own(&rerun::manifest_path("etcd")) && rerun::holds_member(d, &local.data_dir) {
-                    notes.push(format!(
-                        "[preflight] {} holds this node's etcd member, already present from an earlier run; reusing",
-                        local.data_dir
-                    ));
-                } else {
-                    f.push(finding);
-                }
-            }
-        }
+        Etcd::Local(local) => control_plane::local_etcd(cfg, &local.data_dir, host, &s, &mut f, &mut notes),
     }
     notes.iter().for_each(|n| out.say(n));
     let mut fatal = print(&f, ignore, out);
-    if fatal.is_empty() && !d.host.is_dry_run() {
+    if fatal.is_empty() && c.pull_images {
         fatal = print(&image_pull(cfg, host, out), ignore, out);
     }
     match (fatal.is_empty(), s.unusable.is_empty()) {
         (true, true) => Ok(()),
-        (true, false) => Err(anyhow::Error::new(PreflightFailed(rerun::unusable_text(&s.unusable)))),
+        (true, false) => Err(anyhow::Error::new(PreflightFailed(unusable_text(&s.unusable)))),
         (false, true) => Err(anyhow::Error::new(PreflightFailed(fatal_text(&fatal)))),
-        (false, false) => Err(anyhow::Error::new(PreflightFailed(format!(
-            "{}\n{}",
-            fatal_text(&fatal),
-            rerun::unusable_text(&s.unusable)
-        )))),
+        (false, false) => {
+            Err(anyhow::Error::new(PreflightFailed(format!("{}\n{}", fatal_text(&fatal), unusable_text(&s.unusable)))))
+        }
     }
 }
 
@@ -217,7 +190,8 @@ fn oldest_control_plane() -> KubeVersion {
 }
 
 /// join's preflight for every node (§M.2 `join`), before discovery: root first, then the node checks.
-pub fn run_join(cfg: &JoinConfiguration, host: &Host, out: &Output) -> anyhow::Result<()> {
+/// `leftovers` names the kubelet kubeconfigs an earlier run of this same join wrote (reused, said so).
+pub fn run_join(cfg: &JoinConfiguration, host: &Host, leftovers: &Leftovers, out: &Output) -> anyhow::Result<()> {
     let ignore = &cfg.node_registration.ignore_preflight_errors;
     out.say("[preflight] Running pre-flight checks");
     root_first(ignore, out)?;
@@ -226,7 +200,7 @@ pub fn run_join(cfg: &JoinConfiguration, host: &Host, out: &Output) -> anyhow::R
     for file in ["kubelet.conf", "bootstrap-kubelet.conf"] {
         let path = kbinit_phases::paths::join(kbinit_phases::paths::KUBERNETES_DIR, file);
         let Some(finding) = machine::file_available(host, &path) else { continue };
-        if rerun_join::own_kubelet_kubeconfig(cfg, host, &path) {
+        if leftovers.is_own(&path) {
             own_kubelet = true;
             out.say(&format!(
                 "[preflight] {path} is already present from an earlier run of this join (same API server and CA); reusing"
@@ -257,68 +231,30 @@ pub fn run_join(cfg: &JoinConfiguration, host: &Host, out: &Output) -> anyhow::R
 }
 
 /// The control-plane part of join's preflight, after discovery (§M.2 `join --control-plane`): `init` is this
-/// node's configuration as the cluster's configuration and the join flags make it; `download_certs` when the
-/// shared certificates come from kubeadm-certs. ImagePull is skipped in dry-run.
+/// node's configuration as the cluster's configuration and the join flags make it; `leftovers` what an earlier
+/// run of this join left; `download_certs` when the shared certificates come from kubeadm-certs; ImagePull only
+/// with `pull_images` (not in a dry run).
 pub fn run_join_control_plane(
     init: &InitConfiguration,
-    download_certs: bool,
     host: &Host,
-    dry_run: bool,
+    leftovers: &Leftovers,
+    download_certs: bool,
+    pull_images: bool,
     out: &Output,
 ) -> anyhow::Result<()> {
     let ignore = &init.node_registration.ignore_preflight_errors;
     out.say("[preflight] Running pre-flight checks before initializing the new control plane instance");
     let mut f: Vec<Finding> = Vec::new();
-    f.extend(machine::num_cpu());
-    f.extend(machine::mem());
-    f.extend(machine::kubernetes_version(&init.cluster.kubernetes_version));
-    f.extend(machine::firewalld(&[init.local_api_endpoint.bind_port, 10250]));
-    let own = rerun_join::own_manifests(init, host, &crate::host::facts::proxy_env());
-    let port = |f: &mut Vec<Finding>, p: u16| {
-        if machine::port_in_use(p) {
-            match rerun_join::own_port(init, &own, p) {
-                Some(note) => out.say(&note),
-                None => f.extend(machine::port(p)),
-            }
-        }
-    };
-    for p in [init.local_api_endpoint.bind_port, 10259, 10257] {
-        port(&mut f, p);
-    }
-    for c in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
-        let m = rerun::manifest_path(c);
-        let Some(finding) = machine::file_available(host, &m) else { continue };
-        if own.contains(&m) {
-            out.say(&rerun::own_manifest_note(&m));
-        } else {
-            f.push(finding);
-        }
-    }
-    f.extend(network::http_proxy(&init.local_api_endpoint.advertise_address.to_string()));
-    let net = &init.cluster.networking;
-    f.extend(cidrs(&net.service_subnet).chain(cidrs(&net.pod_subnet)).filter_map(network::http_proxy_cidr));
+    let mut notes = Vec::new();
+    control_plane::node(init, host, leftovers, &mut f, &mut notes);
     match &init.cluster.etcd {
-        Etcd::Local(local) => {
-            port(&mut f, 2379);
-            port(&mut f, 2380);
-            if let Some(finding) = machine::dir_available(host, &local.data_dir) {
-                if own.contains(&rerun::manifest_path("etcd"))
-                    && host.path(&kbinit_phases::paths::join(&local.data_dir, "member")).is_dir()
-                {
-                    out.say(&format!(
-                        "[preflight] {} holds this node's etcd member, already present from an earlier run; reusing",
-                        local.data_dir
-                    ));
-                } else {
-                    f.push(finding);
-                }
-            }
-        }
+        Etcd::Local(local) => control_plane::local_etcd(init, &local.data_dir, host, leftovers, &mut f, &mut notes),
         Etcd::External(ext) if !download_certs => f.extend(etcd::external_etcd_certs(host, ext)),
         Etcd::External(_) => {}
     }
+    notes.iter().for_each(|n| out.say(n));
     report(&f, ignore, out)?;
-    if dry_run {
+    if !pull_images {
         return Ok(());
     }
     report(&image_pull(init, host, out), ignore, out)

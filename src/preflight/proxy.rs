@@ -5,7 +5,7 @@
 //!
 //! The proxy listens on 127.0.0.1, so that is the address tried (a listener on another address of the node does
 //! not stop it; one on 127.0.0.1 or the wildcard does). On a re-run the port is held by the proxy an earlier
-//! init, join or install started: it is recognised, as [`super::rerun`] recognises kbinit's static Pods, by what
+//! init, join or install started: it is recognised, as init's re-run survey recognises kbinit's static Pods, by what
 //! supervises it, kbinit's own unit ([`node::is_own_unit`]) for this same port, and reported as reused.
 
 use std::net::{Ipv4Addr, TcpListener};

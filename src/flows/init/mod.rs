@@ -2,6 +2,7 @@
 
 pub mod cluster;
 mod options;
+pub mod rerun;
 
 pub use options::InitOptions;
 
@@ -75,7 +76,14 @@ impl InitData {
 }
 
 fn run_preflight(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
-    crate::preflight::run_init(d, out)
+    let d: &InitData = d;
+    let checks = crate::preflight::InitChecks {
+        cfg: &d.cfg,
+        host: &d.host,
+        proxy_port: d.api_server_proxy.as_ref().map(|s| s.port),
+        pull_images: !d.host.is_dry_run(),
+    };
+    crate::preflight::run_init(&checks, || rerun::leftovers(d), out)
 }
 
 fn run_certs(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
@@ -332,11 +340,7 @@ pub fn run(opts: InitOptions, only: Option<&str>, out: &Output) -> anyhow::Resul
         [paths::KUBERNETES_DIR, &data.opts.kubeconfig_dir, &pki, &etcd_pki, paths::MANIFESTS_DIR, paths::KUBELET_DIR];
     crate::flows::clean_interrupted_writes(&data.host, &dirs, "init", out)?;
     // a re-run of a completed init (same configuration, every file and cluster object in place) changes nothing
-    if only.is_none()
-        && !data.dry_run()
-        && !data.opts.upload_certs
-        && crate::preflight::rerun::already_initialized(&data, out)
-    {
+    if only.is_none() && !data.dry_run() && !data.opts.upload_certs && rerun::already_initialized(&data, out) {
         out.say("[init] This node is already initialized with this configuration; nothing to do");
         out.say("[init] To join more nodes, print a join command with: kbinit token create --print-join-command");
         return Ok(());

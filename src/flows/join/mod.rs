@@ -10,6 +10,7 @@
 pub mod context;
 pub mod node;
 mod options;
+pub mod rerun;
 
 pub use options::JoinOptions;
 
@@ -61,7 +62,8 @@ impl JoinData {
 }
 
 fn run_preflight(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> {
-    crate::preflight::run_join(&d.cfg, &d.host, out)?;
+    let leftovers = rerun::node_leftovers(&d.cfg, &d.host);
+    crate::preflight::run_join(&d.cfg, &d.host, &leftovers, out)?;
     d.ready(out)?;
     // the proxy's setting comes from the cluster: its port is checked once discovery has it, before any write
     if let Some(settings) = d.context()?.api_server_proxy {
@@ -72,7 +74,8 @@ fn run_preflight(d: &mut JoinData, out: &Output, _: &str) -> anyhow::Result<()> 
         && let Some(init) = &d.context()?.init
     {
         let download = d.cfg.control_plane.as_ref().is_some_and(|c| !c.certificate_key.is_empty());
-        crate::preflight::run_join_control_plane(init, download, &d.host, d.host.is_dry_run(), out)?;
+        let leftovers = rerun::control_plane_leftovers(init, &d.host, &crate::host::facts::proxy_env());
+        crate::preflight::run_join_control_plane(init, &d.host, &leftovers, download, !d.host.is_dry_run(), out)?;
     }
     Ok(())
 }

@@ -241,7 +241,7 @@ pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
     if d.host.is_dry_run() {
         dry_action(out, "GET", &ResourceType::of::<Node>(), Some(&name));
     } else {
-        let own = crate::preflight::rerun_join::own_kubelet_kubeconfig(&d.cfg, &d.host, kubelet::KUBELET_CONF);
+        let own = crate::flows::join::rerun::own_kubelet_kubeconfig(&d.cfg, &d.host, kubelet::KUBELET_CONF);
         refuse_ready_node(&d.ctx(out)?.bootstrap, &name, own, out)?;
     }
     let kubelet_service = services::KubeletService::new(&d.host, d.host.is_dry_run());

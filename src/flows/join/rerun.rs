@@ -1,5 +1,5 @@
-//! Re-running join on a node where an earlier join of this same node stopped (an error, Ctrl-C, kill -9): the
-//! files it left, and the ports its components hold, are recognised as its own and reused (said so) instead of
+//! Re-running join on a node where an earlier join of this same node stopped (an error, Ctrl-C, kill -9), the
+//! flow's side (preflight is handed the result as a [`Leftovers`] value): the files it left, and the ports its components hold, are recognised as its own and reused (said so) instead of
 //! failing preflight the way kubeadm does (`FileAvailable--etc-kubernetes-kubelet.conf`, `Port-6443`, …).
 //!
 //! - `kubelet.conf` / `bootstrap-kubelet.conf` are this join's when they point at the discovery endpoint (or,
@@ -19,8 +19,8 @@ use kbinit_phases::join::control_plane;
 use kbinit_phases::plan::Step;
 use serde_json::Value;
 
-use super::rerun::manifest_path;
 use crate::host::Host;
+use crate::preflight::leftovers::{Leftovers, manifest_path};
 
 /// `true` when the kubeconfig at `path` is one this join's kubelet-start (or the kubelet's TLS bootstrap after
 /// it) wrote for this same cluster: the discovery endpoint as its server, a CA the configured pins accept.
@@ -94,17 +94,26 @@ fn runs_own_member(init: &InitConfiguration, host: &Host, path: &str) -> bool {
         && args.contains(&format!("--initial-advertise-peer-urls={peer}").as_str())
 }
 
-/// The component of this node listening on `port`, when its manifest is this join's own.
-pub fn own_port(init: &InitConfiguration, own: &BTreeSet<String>, port: u16) -> Option<String> {
-    let owner = match port {
-        2379 | 2380 => "etcd",
-        p if p == init.local_api_endpoint.bind_port => "kube-apiserver",
-        10259 => "kube-scheduler",
-        10257 => "kube-controller-manager",
-        _ => return None,
+/// What join's first preflight is told: the kubelet kubeconfigs on the node that this join wrote.
+pub fn node_leftovers(cfg: &JoinConfiguration, host: &Host) -> Leftovers {
+    let mut own = BTreeSet::new();
+    for file in ["kubelet.conf", "bootstrap-kubelet.conf"] {
+        let path = kbinit_phases::paths::join(kbinit_phases::paths::KUBERNETES_DIR, file);
+        if own_kubelet_kubeconfig(cfg, host, &path) {
+            own.insert(path);
+        }
+    }
+    Leftovers { own, ..Leftovers::default() }
+}
+
+/// What the control-plane part of join's preflight is told: this join's own manifests, and whether the local
+/// etcd data dir holds a member.
+pub fn control_plane_leftovers(init: &InitConfiguration, host: &Host, proxy_env: &[EnvVar]) -> Leftovers {
+    let etcd_member = match &init.cluster.etcd {
+        kbinit_phases::config::Etcd::Local(local) => {
+            host.path(&kbinit_phases::paths::join(&local.data_dir, "member")).is_dir()
+        }
+        kbinit_phases::config::Etcd::External(_) => false,
     };
-    let m = manifest_path(owner);
-    own.contains(&m).then(|| {
-        format!("[preflight] Port {port} is in use by {owner}, whose manifest {m} is already present from an earlier run; reusing")
-    })
+    Leftovers { own: own_manifests(init, host, proxy_env), etcd_member, ..Leftovers::default() }
 }

@@ -1,5 +1,5 @@
-//! Re-running init on a node where an earlier run stopped (an error, Ctrl-C, kill -9, power loss): what that
-//! run left is held against what this configuration would write now, so preflight can tell kbinit's own
+//! Re-running init on a node where an earlier run stopped (an error, Ctrl-C, kill -9, power loss), the flow's
+//! side (preflight is handed the result as a [`Leftovers`] value): what that run left is held against what this configuration would write now, so preflight can tell kbinit's own
 //! leftovers (reused, said so) from files it must not touch (refused by path, with the fix).
 //!
 //! - a static Pod manifest or kubelet file that is byte for byte what the planners render now is kbinit's own;
@@ -22,6 +22,7 @@ use kbinit_phases::{kubeconfig, kubelet, manifests, paths};
 
 use crate::api::Cluster;
 use crate::flows::init::InitData;
+use crate::preflight::leftovers::Leftovers;
 
 /// The control-plane components whose manifests init writes, with the port each listens on.
 pub const COMPONENT_PORTS: [(&str, u16); 3] =
@@ -49,11 +50,6 @@ impl Survey {
     pub fn node_complete(&self) -> bool {
         self.unusable.is_empty() && self.missing_credentials == 0 && self.planned.len() == self.identical.len()
     }
-}
-
-/// The manifest path of a component.
-pub fn manifest_path(component: &str) -> String {
-    paths::join(paths::MANIFESTS_DIR, &format!("{component}.yaml"))
 }
 
 fn writes(steps: &[Step]) -> impl Iterator<Item = (&String, &Vec<u8>)> {
@@ -88,6 +84,16 @@ pub fn survey(d: &InitData) -> anyhow::Result<Survey> {
 /// `true` when the etcd data dir holds a member (`member/` inside).
 pub fn holds_member(d: &InitData, data_dir: &str) -> bool {
     d.host.path(&paths::join(data_dir, "member")).is_dir()
+}
+
+/// What preflight is told about the earlier run: the survey, as a plain value.
+pub fn leftovers(d: &InitData) -> anyhow::Result<Leftovers> {
+    let s = survey(d)?;
+    let etcd_member = match &d.cfg.cluster.etcd {
+        Etcd::Local(local) => holds_member(d, &local.data_dir),
+        Etcd::External(_) => false,
+    };
+    Ok(Leftovers { own: s.identical, planned: s.planned, etcd_member, unusable: s.unusable })
 }
 
 /// The cluster objects init creates that are missing (or the Node not yet labelled and tainted), asked through
@@ -169,45 +175,4 @@ pub fn already_initialized(d: &InitData, out: &crate::output::Output) -> bool {
             false
         }
     }
-}
-
-/// `DirAvailable` for the etcd data dir, and `Port-<n>` for a port, as seen on a re-run: `Some(note)` when the
-/// finding is this node's own component from an earlier run (reported as reused), `None` when it stands.
-pub fn own_port(d: &InitData, s: &Survey, port: u16) -> Option<String> {
-    let bind = d.cfg.local_api_endpoint.bind_port;
-    let owner = match port {
-        2379 | 2380 => "etcd",
-        10250 => {
-            return s.is_own(paths::KUBELET_CONFIG).then(|| {
-                format!(
-                    "[preflight] Port 10250 is in use by the kubelet, whose {} is already present from an earlier run; reusing",
-                    paths::KUBELET_CONFIG
-                )
-            });
-        }
-        p if p == bind => "kube-apiserver",
-        10259 => "kube-scheduler",
-        10257 => "kube-controller-manager",
-        _ => return None,
-    };
-    let m = manifest_path(owner);
-    s.is_own(&m).then(|| {
-        format!("[preflight] Port {port} is in use by {owner}, whose manifest {m} is already present from an earlier run; reusing")
-    })
-}
-
-/// The note for a manifest left by an earlier run with this configuration.
-pub fn own_manifest_note(path: &str) -> String {
-    format!("[preflight] {path} is already present from an earlier run; reusing")
-}
-
-/// How the refusal of unusable files reads.
-pub fn unusable_text(list: &[Unusable]) -> String {
-    let lines: Vec<String> = list.iter().map(|u| format!("\t{}: {}\n\t\tfix: {}", u.path, u.why, u.fix)).collect();
-    format!(
-        "[preflight] Files from an earlier run do not fit this configuration, so kbinit will not reuse them:\n{}\n\
-         [preflight] --ignore-preflight-errors does not cover these: reusing them would leave a broken node. Nothing \
-         was changed.",
-        lines.join("\n")
-    )
 }
