@@ -7,7 +7,7 @@
 //! `cargo bench --bench apiproxy` (in a debug build, `cargo test --bench apiproxy`, the figures are slower).
 
 // A bench is a report for a human: printing is its output.
-#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::disallowed_methods)]
 
 #[path = "../tests/it/apiproxy/backend.rs"]
 mod backend;

@@ -95,6 +95,7 @@ pub fn load_status(path: &Path) -> Result<Status, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // fixtures are written directly
 mod tests {
     use super::*;
 

@@ -478,8 +478,10 @@ pub fn version(a: VersionArgs, out: &Output) -> anyhow::Result<()> {
 }
 
 /// Runs `kbinit completion`.
-pub fn completion(a: CompletionArgs, _out: &Output) -> anyhow::Result<()> {
+pub fn completion(a: CompletionArgs, out: &Output) -> anyhow::Result<()> {
     let mut cmd = super::command();
-    clap_complete::generate(a.shell, &mut cmd, "kbinit", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(a.shell, &mut cmd, "kbinit", &mut script);
+    out.raw(&String::from_utf8_lossy(&script));
     Ok(())
 }

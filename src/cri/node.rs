@@ -28,6 +28,7 @@ fn from_flags_env(host: &Host) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // fixtures are written directly
 mod tests {
     use super::*;
 

@@ -2,7 +2,10 @@
 //! atomic writes with the right mode from the first byte, and `--dry-run`, which sends every write into a fresh
 //! directory instead while reads still see the real node.
 //!
-//! This is the only module that writes to the file system.
+//! This is the only module that writes to the file system: `.clippy.toml` refuses `std::fs` writes everywhere
+//! else, and allows them here.
+
+#![allow(clippy::disallowed_methods)]
 
 pub mod apply;
 mod atomic;
@@ -139,6 +142,17 @@ impl Host {
             }));
         }
         Ok(removed)
+    }
+
+    /// Removes a file on the node (under the root; a dry run does not call this). `NotFound` is the caller's to
+    /// judge.
+    pub fn remove(&self, node_path: &str) -> std::io::Result<()> {
+        std::fs::remove_file(self.path(node_path))
+    }
+
+    /// Removes a directory tree on the node (under the root; a dry run does not call this).
+    pub fn remove_tree(&self, node_path: &str) -> std::io::Result<()> {
+        std::fs::remove_dir_all(self.path(node_path))
     }
 
     /// Creates a directory and its missing parents; new directories get `mode`.

@@ -2,6 +2,8 @@
 
 // unwrap is how a test says "this must hold"; helper functions outside #[test] need the same freedom
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// fixtures are written directly, and tests print notes about what they skipped or measured
+#![allow(clippy::disallowed_methods, clippy::print_stdout, clippy::print_stderr)]
 
 mod apiproxy; // the node-local API server proxy on loopback: TLS through it, failover, cache, discovery
 mod bad_input; // malformed configs and flags: exit 3, the field named, the root untouched

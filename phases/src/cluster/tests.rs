@@ -1,7 +1,7 @@
 //! Tests of the cluster phases against kubeadm v1.28.7's own dry-run (every attached object and patch, every
 //! line), plus the cases the reference does not cover: other versions, upload/download round trips, errors.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use k8s_openapi::api::core::v1::{Node, Secret};
 use serde_json::Value;

@@ -104,13 +104,13 @@ pub fn remove(host: &Host, dry_run: bool, out: &Output) -> anyhow::Result<()> {
     }
     out.say(&format!("[api-server-proxy] Removing {} and {}", node::UNIT_PATH, node::STATE_DIR));
     for path in [node::UNIT_PATH] {
-        match std::fs::remove_file(host.path(path)) {
+        match host.remove(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => out.warn(&format!("removing {path}: {e}")),
             _ => {}
         }
     }
     for dir in [node::STATE_DIR, node::RUN_DIR] {
-        match std::fs::remove_dir_all(host.path(dir)) {
+        match host.remove_tree(dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => out.warn(&format!("removing {dir}: {e}")),
             _ => {}
         }

@@ -382,8 +382,7 @@ fn wait_tls_bootstrap(d: &mut JoinData, out: &Output, tag: &str) -> anyhow::Resu
         };
         apply_api(&[ApiStep::op(ApiOp::PatchNode { name, change })], Target::Live(&client), out)?;
     }
-    let bootstrap_conf = d.host.path(kubelet::BOOTSTRAP_KUBELET_CONF);
-    if let Err(e) = std::fs::remove_file(&bootstrap_conf)
+    if let Err(e) = d.host.remove(kubelet::BOOTSTRAP_KUBELET_CONF)
         && e.kind() != std::io::ErrorKind::NotFound
     {
         out.warn(&format!("removing {}: {e}", kubelet::BOOTSTRAP_KUBELET_CONF));

@@ -3,6 +3,10 @@
 //! new etcd never becomes healthy (with the failed member stopped first), and the v1.31+ restart of an unchanged
 //! etcd whose certificates were renewed because kube-apiserver changes (PR 124688).
 
+// Still removes and writes with std::fs directly: this file is being changed on main concurrently, so the
+// restructure only moved it; routing these calls through host::Host follows after that merge.
+#![allow(clippy::disallowed_methods)]
+
 use std::time::{Duration, Instant};
 
 use kbinit_phases::config::Etcd;
