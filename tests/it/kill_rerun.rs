@@ -23,15 +23,15 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::fakeapi::FakeApi;
-use crate::nodes::lan::Lan;
-use crate::nodes::testnode::TestNode;
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::lan::Lan;
+use crate::support::nodes::testnode::TestNode;
 use crate::support::{Run, require_tool};
 
 const INIT_ADDRESS: &str = "192.0.2.30";
 
 fn init_config(address: &str, endpoint: &str) -> String {
-    crate::nodes::testnode::init_config(&crate::nodes::testnode::newest_version(), address, endpoint)
+    crate::support::nodes::testnode::init_config(&crate::support::nodes::testnode::newest_version(), address, endpoint)
 }
 
 /// Where kbinit is stopped.

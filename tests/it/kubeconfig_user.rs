@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value;
 
-use crate::fakeapi::testkit::{self, send_json};
+use crate::support::fakeapi::testkit::{self, send_json};
 use crate::support::{Node, require_tool, run_ok};
 
 fn doc(text: &str) -> Value {

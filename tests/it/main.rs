@@ -1,4 +1,5 @@
-//! The one integration-test binary. Each module is one kind of evidence.
+//! The one integration-test binary. Each module is one kind of evidence; the fixtures they share are under
+//! [`support`].
 
 // unwrap is how a test says "this must hold"; helper functions outside #[test] need the same freedom
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,9 +14,7 @@ mod cli; // the command tree, phases, --skip-phases, --root, --dry-run
 mod config_migrate; // config migrate: warnings, old and new files render the same init, bad input exits 3
 mod cri; // the CRI client against the CRI server stand-in: every RPC, retries, a runtime down or refusing
 mod cri_commands; // config images pull, preflight CRI/ImagePull and reset through the CRI stand-in
-mod cri_stub; // the CRI server stand-in on a unix socket (a fixture answering as containerd does)
 mod etcd; // real etcd started from the rendered manifest with the generated PKI
-mod fakeapi; // the fake kube-apiserver fixture (no kube-apiserver binary exists here)
 mod fakeapi_conformance; // the fake held to a recorded v1.28.7 server's answers
 mod golden; // renders compared with kubeadm's and with manifests/<scenario>/
 mod ha_e2e; // an HA cluster: init, concurrent control-plane joins, a failed member removed, a worker
@@ -26,14 +25,13 @@ mod join_etcd; // kbinit's etcd membership client against real etcd: learner add
 mod key_modes; // a watcher over real runs: no key or kubeconfig is ever readable by group or others
 mod kill_rerun; // kill -9 at each phase boundary of init and control-plane join, then the same command again: same node
 mod kubeconfig_user; // kubeconfig user: openssl judges the certificate, the fake API authenticates both forms
-mod nodes; // the multi-node harness: netns nodes, static Pods, a kubelet stand-in
 mod output_jsonl; // --output jsonl: events parse, phases pair up, files match the disk, failures end in error
 mod pki_openssl; // openssl as an independent judge of the generated PKI
 mod preflight; // check names, kubeadm's output format, exit codes 2/3, --ignore-preflight-errors
 mod proxy_e2e; // HA with no load balancer: the node-local api-server-proxy on netns nodes, failover, a late control-plane node, the cache
 mod rerun; // init re-run on a netns node: nothing to do, restored leftovers, foreign files refused
 mod reset; // reset after init on a netns node, --dry-run, and a fresh init afterwards
-mod support; // temp roots, running the binary, reading ../shared
+mod support; // fixtures: temp roots, running the binary, ../shared, the fake API server, the CRI stand-in, netns nodes
 mod token_control_plane; // token create --print-join-command --control-plane joins after kubeadm-certs expired
 mod upgrade;
 mod versions; // v1.35–v1.37: the range, images and defaults per release, kubelet skew in preflight // upgrade plan/apply/node/diff on netns nodes: a minor at a time, rollback, kill -9, bad input

@@ -10,7 +10,7 @@ use kube::config::Kubeconfig;
 use serde_json::{Value, json};
 
 use super::{config, eventually, log};
-use crate::fakeapi::testkit;
+use crate::support::fakeapi::testkit;
 use kbinit::apiproxy::Proxy;
 
 fn slice(name: &str, kind: &str, addresses: &[&str], port: u16) -> Value {

@@ -17,7 +17,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::backend::{Pki, pki};
 use super::{config, eventually, start};
-use crate::fakeapi::testkit;
+use crate::support::fakeapi::testkit;
 
 /// An HTTPS server with the test PKI's `kubernetes` certificate answering every request on a connection (kept
 /// alive) as `/readyz` does: 200 `ok`, or 500 with a failed etcd check while `broken`.

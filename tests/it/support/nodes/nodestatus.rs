@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::fakeapi::FakeApi;
+use crate::support::fakeapi::FakeApi;
 
 /// PATCHes the Node's status with a `Ready` condition of `ready`; `Ok(false)` while the API server does not answer.
 pub fn post_ready(root: &Path, node_name: &str, ready: bool) -> Result<bool, String> {

@@ -9,23 +9,12 @@ use serde_json::{Value, json};
 
 use super::{FakeApi, Listener, ServingTls};
 use crate::support::Node;
+use crate::support::config::init_yaml;
 
-pub const CONFIG: &str = "apiVersion: kubeadm.k8s.io/v1beta3
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: 10.0.0.10
-  bindPort: 6443
-nodeRegistration:
-  name: cp1
-  criSocket: unix:///run/containerd/containerd.sock
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: ClusterConfiguration
-kubernetesVersion: v1.28.7
-apiServer:
-  certSANs:
-  - 127.0.0.1
-";
+/// The init configuration of the fake API server's cases (v1.28.7, node cp1 at 10.0.0.10, 127.0.0.1 a SAN).
+pub fn config() -> String {
+    init_yaml("v1.28.7", "10.0.0.10").cluster("apiServer:\n  certSANs:\n  - 127.0.0.1\n").build()
+}
 
 pub struct Cluster {
     pub node: Node,
@@ -36,7 +25,7 @@ pub struct Cluster {
 /// Makes the PKI and admin.conf the way a test of kbinit would (`init phase certs all`, `kubeconfig admin`).
 pub fn pki() -> Node {
     let node = Node::new();
-    node.put("/input.yaml", CONFIG.as_bytes());
+    node.put("/input.yaml", config().as_bytes());
     let cfg = node.path("/input.yaml").display().to_string();
     node.kbinit(&["init", "phase", "certs", "all", "--config", &cfg]).ok();
     node.kbinit(&["init", "phase", "kubeconfig", "admin", "--config", &cfg]).ok();

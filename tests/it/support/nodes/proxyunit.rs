@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
-use crate::fakeapi::FakeApi;
+use crate::support::fakeapi::FakeApi;
 
 /// The unit file kbinit writes.
 pub const UNIT: &str = "etc/systemd/system/kbinit-api-server-proxy.service";

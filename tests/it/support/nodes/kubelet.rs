@@ -34,7 +34,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::staticpod::{host_paths, manifest_command, resolve};
-use crate::fakeapi::{Controllers, FakeApi, Listener, ServingTls};
+use crate::support::fakeapi::{Controllers, FakeApi, Listener, ServingTls};
 
 /// What the stand-in did, for test messages and assertions.
 #[derive(Default)]

@@ -1,9 +1,10 @@
 //! One test node: a node root, a network namespace holding the node's addresses, and a kubelet stand-in
 //! running what kbinit writes there against a shared fake API server; `kbinit` runs inside the namespace.
 
-use crate::fakeapi::FakeApi;
-use crate::nodes::kubelet::{KubeletStandIn, StandInConfig};
-use crate::nodes::netns::Netns;
+use crate::support::config::init_yaml;
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::kubelet::{KubeletStandIn, StandInConfig};
+use crate::support::nodes::netns::Netns;
 use crate::support::{Node, Run};
 
 /// The newest Kubernetes version kbinit sets up (its default), at which the netns end-to-end tests run besides
@@ -15,25 +16,7 @@ pub fn newest_version() -> String {
 /// A v1beta4 init configuration for node `cp1` advertising `address`, the cluster at `endpoint:6443`, Kubernetes
 /// `version`, preflight errors ignored (the test host is no real node).
 pub fn init_config(version: &str, address: &str, endpoint: &str) -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: {address}
-  bindPort: 6443
-nodeRegistration:
-  name: cp1
-  criSocket: unix:///run/containerd/containerd.sock
-  ignorePreflightErrors: [all]
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: {version}
-controlPlaneEndpoint: {endpoint}:6443
-networking:
-  podSubnet: 10.244.0.0/16
-"
-    )
+    init_yaml(version, address).v1beta4().ignore_all_preflight().endpoint(endpoint).pod_subnet().build()
 }
 
 /// A running test node. Dropped in field order: the stand-in (etcd, listeners) before the namespace.

@@ -1,7 +1,19 @@
 //! Test support: a throw-away node root per test, running the kbinit binary, reading ../shared, and
-//! snapshots of a tree (to prove a failed command left it untouched).
+//! snapshots of a tree (to prove a failed command left it untouched); and the fixtures the cases share:
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`fakeapi`] | the fake kube-apiserver (no kube-apiserver binary exists here) |
+//! | [`cri_stub`] | the CRI server stand-in on a unix socket, answering as containerd does |
+//! | [`nodes`] | the multi-node harness: netns nodes, static Pods, a kubelet stand-in |
+//! | [`config`] | the InitConfiguration documents the cases start from, built in one place |
 
 #![allow(dead_code)]
+
+pub mod config;
+pub mod cri_stub;
+pub mod fakeapi;
+pub mod nodes;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
