@@ -13,13 +13,12 @@
 //! backends.
 
 use std::collections::HashMap;
-use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::balancer::{Balancer, Change};
-use super::readyz::{self, Readyz};
+use super::readyz::{self, Readyz, is_definite};
 
 /// How often and how patiently backends are checked.
 #[derive(Debug, Clone, Copy)]
@@ -34,18 +33,6 @@ impl Default for CheckTiming {
     fn default() -> CheckTiming {
         CheckTiming { interval: Duration::from_millis(500), timeout: Duration::from_millis(800) }
     }
-}
-
-/// `true` for failures that prove nothing listens (as opposed to a packet that got no answer).
-pub fn is_definite(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::HostUnreachable
-            | io::ErrorKind::NetworkUnreachable
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::AddrNotAvailable
-    )
 }
 
 /// One TCP connect to `addr` within `timeout`: `Ok` or (why, definite).

@@ -217,7 +217,7 @@ async fn serve(mut client: TcpStream, balancer: Arc<Balancer>, dial_timeout: Dur
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 balancer
-                    .report_failure(addr, &e.to_string(), health::is_definite(&e))
+                    .report_failure(addr, &e.to_string(), readyz::is_definite(&e))
                     .iter()
                     .for_each(|c| log(&c.to_string()));
                 continue;

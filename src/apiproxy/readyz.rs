@@ -22,8 +22,6 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use super::health::is_definite;
-
 /// The name the serving certificate is verified as.
 pub const SERVER_NAME: &str = "kubernetes";
 /// The request, kept alive.
@@ -170,6 +168,18 @@ fn parse_head(head: &[u8]) -> io::Result<(u16, Option<usize>, bool)> {
         }
     }
     Ok((code, length, close))
+}
+
+/// `true` for failures that prove nothing listens (as opposed to a packet that got no answer).
+pub fn is_definite(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::AddrNotAvailable
+    )
 }
 
 #[cfg(test)]
