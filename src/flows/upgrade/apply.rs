@@ -1,78 +1,30 @@
-//! `kbinit upgrade apply` (and the shared run data and phases of `upgrade node`): kubeadm's v1.32+ phase tree
+//! `kbinit upgrade apply`: kubeadm's v1.32+ phase tree
 //! (sheet §1.3) — preflight, control-plane, upload-config, kubeconfig (hidden), kubelet-config, bootstrap-token,
 //! addon, post-upgrade — each a few lines over the planners of `kbinit_phases::upgrade` and the ones init uses.
 //! Everything that can be refused (target outside the table, the skew policy, a worker node, a bad
-//! UpgradeConfiguration) is refused in the data initializer, before any phase changes anything.
+//! UpgradeConfiguration) is refused in the data initializer, before any phase changes anything. The phases it
+//! shares with `upgrade node` are in [`super::phases`], the run data in [`super::data`].
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kbinit_phases::api::{ApiObject, ApiOp, ApiStep};
 use kbinit_phases::cluster::upload_config;
-use kbinit_phases::config::{HostFacts, InitConfiguration, Timeouts};
+use kbinit_phases::config::HostFacts;
 use kbinit_phases::upgrade::{backup, policy};
-use kbinit_phases::version::KubeVersion;
 
-use crate::api::{Target, apply_api};
+use crate::api::apply_api;
 use crate::cli::Global;
 use crate::cli::upgrade::ApplyArgs;
 use crate::error::invalid;
-use crate::flows::upgrade::static_pods::StaticPodUpgrade;
+use crate::flows::upgrade::data::{Mode, UpgradeData, merged_ignores};
+use crate::flows::upgrade::phases::{
+    run_control_plane, run_kubeconfig, run_kubelet_config, run_post_upgrade, run_preflight,
+};
 use crate::flows::upgrade::{APISERVER_MANIFEST, Context};
 use crate::host::Host;
 use crate::output::Output;
 use crate::workflow::{Phase, Workflow};
-
-/// Which command runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// `upgrade apply` on the first control-plane node.
-    Apply,
-    /// `upgrade node` on any other node.
-    Node,
-}
-
-/// The run data both workflows share.
-pub struct UpgradeData {
-    /// Which command.
-    pub mode: Mode,
-    /// `--dry-run` / `dryRun`.
-    pub dry_run: bool,
-    /// Do not prompt.
-    pub yes: bool,
-    /// `--force`.
-    pub force: bool,
-    /// `--certificate-renewal`.
-    pub renew_certs: bool,
-    /// `--etcd-upgrade`.
-    pub etcd_upgrade: bool,
-    /// Timeouts of the UpgradeConfiguration.
-    pub timeouts: Timeouts,
-    /// The kubeconfig (node path).
-    pub kubeconfig: String,
-    /// The target (apply: argument or config; node: kubeadm-config's).
-    pub target: KubeVersion,
-    /// What was read.
-    pub ctx: Context,
-    /// This node at the target.
-    pub init: InitConfiguration,
-    /// This node runs a control plane.
-    pub control_plane: bool,
-    /// `--patches`.
-    pub patches: Vec<kbinit_phases::patches::Patch>,
-    /// `--ignore-preflight-errors` merged with the config's, lower-cased.
-    pub ignore_preflight_errors: Vec<String>,
-    /// The configuration's `imagePullPolicy` and `imagePullSerial` for the pre-pull.
-    pub image_pull: (String, bool),
-}
-
-impl UpgradeData {
-    /// Where API steps go: the cluster, or the dry-run printer.
-    pub(super) fn target(&self) -> Target<'_> {
-        if self.dry_run { Target::DryRun } else { Target::Live(&self.ctx.api) }
-    }
-}
 
 /// Builds the data of `upgrade apply`, refusing bad input before anything changes.
 fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<UpgradeData> {
@@ -133,14 +85,6 @@ fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<Upgrade
     })
 }
 
-/// The flag's checks and the configuration's, lower-cased, once each.
-pub fn merged_ignores(flag: Option<&[String]>, config: &[String]) -> Vec<String> {
-    let mut all: Vec<String> = flag.unwrap_or_default().iter().chain(config).map(|s| s.to_ascii_lowercase()).collect();
-    all.sort();
-    all.dedup();
-    all
-}
-
 /// `--print-config`: the ClusterConfiguration the upgrade works with, each line indented with a tab.
 fn print_config(d: &UpgradeData, out: &Output) {
     let doc = kbinit_phases::config::cluster_configuration_document(
@@ -179,72 +123,6 @@ fn check_policy(
     Ok(d)
 }
 
-/// Phase `preflight`.
-pub fn run_preflight(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Result<()> {
-    if d.mode == Mode::Node {
-        out.say("[upgrade/preflight] Running pre-flight checks");
-        if !d.control_plane {
-            out.say("[upgrade/preflight] Skipping prepull. Not a control plane node.");
-            return Ok(());
-        }
-        return prepull(d, out);
-    }
-    out.say("[upgrade/preflight] Running preflight checks");
-    crate::flows::upgrade::health::check_cluster_health(d, out)?;
-    out.say(&format!(
-        "[upgrade/preflight] You have chosen to upgrade the cluster version to {:?}",
-        d.target.to_string()
-    ));
-    out.say(&format!("[upgrade/versions] Cluster version: {}", d.ctx.state.cluster_version()?));
-    out.say(&format!("[upgrade/versions] kubeadm version: {}", d.target));
-    if !(d.yes || d.force || d.dry_run) {
-        let stdin = std::io::stdin();
-        if !stdin.is_terminal() {
-            anyhow::bail!("won't proceed: upgrade apply asks for confirmation and stdin is not a terminal; pass --yes");
-        }
-        out.say("[upgrade] Are you sure you want to proceed? [y/N]: ");
-        let mut answer = String::new();
-        stdin.read_line(&mut answer)?;
-        if !crate::flows::reset::confirmed(&answer) {
-            anyhow::bail!("won't proceed; the user didn't answer (Y|y) in order to continue");
-        }
-    }
-    prepull(d, out)
-}
-
-/// The image pre-pull of a control-plane node's upgrade: the target release's images through the CRI, with the
-/// configuration's pull policy (kubeadm's ImagePull check, so `--ignore-preflight-errors=ImagePull` applies).
-fn prepull(d: &UpgradeData, out: &Output) -> anyhow::Result<()> {
-    let p = crate::preflight::Prepull {
-        cluster: &d.init.cluster,
-        socket: &d.ctx.cri_socket,
-        policy: &d.image_pull.0,
-        serial: d.image_pull.1,
-        ignore: &d.ignore_preflight_errors,
-        dry_run: d.dry_run,
-    };
-    crate::preflight::run_upgrade_prepull(&p, &d.ctx.host, out)
-}
-
-/// Phase `control-plane`.
-pub fn run_control_plane(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Result<()> {
-    if !d.control_plane {
-        out.say("[upgrade/control-plane] Skipping phase. Not a control plane node.");
-        return Ok(());
-    }
-    let up = StaticPodUpgrade {
-        ctx: &d.ctx,
-        init: &d.init,
-        renew_certs: d.renew_certs,
-        etcd_upgrade: d.etcd_upgrade,
-        dry_run: d.dry_run,
-        timeout: crate::flows::upgrade::upgrade_timeout(&d.timeouts),
-        patches: &d.patches,
-        instance: d.mode == Mode::Node,
-    };
-    up.run(out)
-}
-
 fn run_upload_config(d: &mut UpgradeData, out: &Output, name: &str) -> anyhow::Result<()> {
     let steps = if name.ends_with("kubeadm") {
         upload_config::plan_upload_kubeadm_config(&d.init)?
@@ -272,27 +150,6 @@ fn run_upload_config(d: &mut UpgradeData, out: &Output, name: &str) -> anyhow::R
         steps
     };
     apply_api(&steps, d.target(), out)
-}
-
-/// Phase `kubeconfig`.
-pub fn run_kubeconfig(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Result<()> {
-    if !d.control_plane {
-        out.say("[upgrade/kubeconfig] Skipping phase. Not a control plane node.");
-        return Ok(());
-    }
-    crate::flows::upgrade::node::kubelet_local_mode(d, out)?;
-    out.say("[upgrade/kubeconfig] The kubeconfig files for this node were successfully upgraded!");
-    Ok(())
-}
-
-/// Phase `kubelet-config`.
-pub fn run_kubelet_config(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Result<()> {
-    crate::flows::upgrade::node::write_kubelet_files(d, out)
-}
-
-/// Phase `post-upgrade`.
-pub fn run_post_upgrade(_: &mut UpgradeData, _: &Output, _: &str) -> anyhow::Result<()> {
-    Ok(())
 }
 
 /// The phases of `upgrade apply`, in kubeadm's order.
@@ -324,12 +181,6 @@ pub fn workflow() -> Workflow<UpgradeData> {
             Phase::leaf("post-upgrade", "Run post upgrade tasks", run_post_upgrade),
         ],
     }
-}
-
-/// Shared phase functions for `upgrade node`.
-pub mod shared {
-    pub use super::{run_control_plane, run_kubeconfig, run_kubelet_config, run_post_upgrade, run_preflight};
-    pub use crate::flows::upgrade::cluster::run_addon;
 }
 
 /// Runs `kbinit upgrade apply` (or one phase of it).

@@ -10,7 +10,7 @@ use kbinit_phases::cluster::bootstrap_token;
 use serde_json::Value;
 
 use crate::api::apply_api;
-use crate::flows::upgrade::apply::UpgradeData;
+use crate::flows::upgrade::data::UpgradeData;
 use crate::output::Output;
 use crate::workflow::Phase;
 

@@ -17,7 +17,7 @@ use kbinit_phases::upgrade::health::{
 };
 
 use crate::error::PreflightFailed;
-use crate::flows::upgrade::apply::UpgradeData;
+use crate::flows::upgrade::data::UpgradeData;
 use crate::output::Output;
 use crate::preflight::{Finding, report};
 

@@ -5,9 +5,11 @@
 
 pub mod apply;
 pub mod cluster;
+pub mod data;
 pub mod etcd;
 pub mod health;
 pub mod node;
+pub mod phases;
 pub mod static_pods;
 
 use std::time::Duration;
