@@ -3,13 +3,16 @@
 //! wrapper over a flow or a small operation.
 
 pub mod api_server_proxy;
+pub mod certs;
+pub mod config;
 pub mod init;
 pub mod join;
 pub mod kubeconfig;
-pub mod misc;
 pub mod phases;
 pub mod reset;
+pub mod token;
 pub mod upgrade;
+pub mod version;
 
 use std::path::PathBuf;
 
@@ -52,13 +55,13 @@ pub enum Command {
     Reset(reset::ResetArgs),
     /// Manage bootstrap tokens.
     #[command(subcommand)]
-    Token(misc::TokenCommand),
+    Token(token::TokenCommand),
     /// Certificate operations.
     #[command(subcommand, visible_alias = "certificates")]
-    Certs(misc::CertsCommand),
+    Certs(certs::CertsCommand),
     /// Configuration documents and images.
     #[command(subcommand)]
-    Config(misc::ConfigCommand),
+    Config(config::ConfigCommand),
     /// Kubeconfig file utilities.
     #[command(subcommand)]
     Kubeconfig(kubeconfig::KubeconfigCommand),
@@ -66,9 +69,9 @@ pub enum Command {
     #[command(subcommand)]
     Upgrade(upgrade::UpgradeCommand),
     /// Print kbinit's version.
-    Version(misc::VersionArgs),
+    Version(version::VersionArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completion(misc::CompletionArgs),
+    Completion(version::CompletionArgs),
     /// The node-local API server proxy (HA without a load balancer).
     #[command(subcommand, name = "api-server-proxy")]
     ApiServerProxy(api_server_proxy::ApiProxyCommand),
@@ -112,13 +115,13 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
             Command::Init(a) => with_events(out.with_format(a.output), |out| init::exec(&global, *a, None, out)),
             Command::Join(a) => with_events(out.with_format(a.output), |out| join::exec(&global, *a, None, out)),
             Command::Reset(a) => with_events(out.with_format(a.output), |out| reset::exec(&global, a, None, out)),
-            Command::Token(c) => misc::token(&global, c, &out),
-            Command::Certs(c) => misc::certs(&global, c, &out),
-            Command::Config(c) => misc::config(&global, c, &out),
+            Command::Token(c) => token::token(&global, c, &out),
+            Command::Certs(c) => certs::certs(&global, c, &out),
+            Command::Config(c) => config::config(&global, c, &out),
             Command::Kubeconfig(c) => kubeconfig::kubeconfig(&global, c, &out),
             Command::Upgrade(c) => upgrade::exec(&global, c, &out),
-            Command::Version(a) => misc::version(a, &out),
-            Command::Completion(a) => misc::completion(a, &out),
+            Command::Version(a) => version::version(a, &out),
+            Command::Completion(a) => version::completion(a, &out),
             Command::ApiServerProxy(c) => api_server_proxy::exec(&global, c, &out),
         },
     }
