@@ -57,7 +57,7 @@ pub(super) fn node(
 }
 
 /// The local etcd's ports (2379, 2380) and `DirAvailable` for its data dir, which is reused when this node's
-/// own etcd manifest runs a member kept there.
+/// own etcd manifest runs a member kept there (`member/` inside).
 pub(super) fn local_etcd(
     cfg: &InitConfiguration,
     data_dir: &str,
@@ -69,7 +69,8 @@ pub(super) fn local_etcd(
     port(cfg, left, 2379, f, notes);
     port(cfg, left, 2380, f, notes);
     if let Some(finding) = machine::dir_available(host, data_dir) {
-        if left.is_own(&manifest_path("etcd")) && left.etcd_member {
+        // asked here, when the check runs: an earlier run's etcd may still be creating member/
+        if left.is_own(&manifest_path("etcd")) && host.path(&kbinit_phases::paths::join(data_dir, "member")).is_dir() {
             notes.push(format!(
                 "[preflight] {data_dir} holds this node's etcd member, already present from an earlier run; reusing"
             ));

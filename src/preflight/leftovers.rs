@@ -15,8 +15,6 @@ pub struct Leftovers {
     pub own: BTreeSet<String>,
     /// Node paths of the files this run would write (own or not), for the "differs" message.
     pub planned: Vec<String>,
-    /// The local etcd data dir holds a member (`member/` inside).
-    pub etcd_member: bool,
     /// Certificates and kubeconfig files that exist but do not fit.
     pub unusable: Vec<Unusable>,
 }

@@ -18,7 +18,7 @@ use kbinit_phases::certs::{self, PkiContext, Unusable};
 use kbinit_phases::cluster::{addons, bootstrap_token, mark_control_plane, upload_config};
 use kbinit_phases::config::Etcd;
 use kbinit_phases::plan::Step;
-use kbinit_phases::{kubeconfig, kubelet, manifests, paths};
+use kbinit_phases::{kubeconfig, kubelet, manifests};
 
 use crate::api::Cluster;
 use crate::flows::init::InitData;
@@ -81,19 +81,10 @@ pub fn survey(d: &InitData) -> anyhow::Result<Survey> {
     Ok(Survey { planned: planned.into_iter().map(|(p, _)| p).collect(), identical, unusable, missing_credentials })
 }
 
-/// `true` when the etcd data dir holds a member (`member/` inside).
-pub fn holds_member(d: &InitData, data_dir: &str) -> bool {
-    d.host.path(&paths::join(data_dir, "member")).is_dir()
-}
-
 /// What preflight is told about the earlier run: the survey, as a plain value.
 pub fn leftovers(d: &InitData) -> anyhow::Result<Leftovers> {
     let s = survey(d)?;
-    let etcd_member = match &d.cfg.cluster.etcd {
-        Etcd::Local(local) => holds_member(d, &local.data_dir),
-        Etcd::External(_) => false,
-    };
-    Ok(Leftovers { own: s.identical, planned: s.planned, etcd_member, unusable: s.unusable })
+    Ok(Leftovers { own: s.identical, planned: s.planned, unusable: s.unusable })
 }
 
 /// The cluster objects init creates that are missing (or the Node not yet labelled and tainted), asked through

@@ -106,14 +106,7 @@ pub fn node_leftovers(cfg: &JoinConfiguration, host: &Host) -> Leftovers {
     Leftovers { own, ..Leftovers::default() }
 }
 
-/// What the control-plane part of join's preflight is told: this join's own manifests, and whether the local
-/// etcd data dir holds a member.
+/// What the control-plane part of join's preflight is told: this join's own manifests.
 pub fn control_plane_leftovers(init: &InitConfiguration, host: &Host, proxy_env: &[EnvVar]) -> Leftovers {
-    let etcd_member = match &init.cluster.etcd {
-        kbinit_phases::config::Etcd::Local(local) => {
-            host.path(&kbinit_phases::paths::join(&local.data_dir, "member")).is_dir()
-        }
-        kbinit_phases::config::Etcd::External(_) => false,
-    };
-    Leftovers { own: own_manifests(init, host, proxy_env), etcd_member, ..Leftovers::default() }
+    Leftovers { own: own_manifests(init, host, proxy_env), ..Leftovers::default() }
 }
