@@ -17,7 +17,7 @@
 //! | [`workflow`] | the phase runner: [`workflow::Phase`], selection, `--skip-phases`, help listing |
 //! | [`flows`] | one folder per command (init, join, reset, upgrade, certs, token, config, api-server-proxy) and `kubeconfig user`: phase trees, run data, what each phase does; the map is in [`flows`]'s own doc |
 //! | [`api`] | the API client (explicit kubeconfig, retries), the applier of planned API steps and its dry-run printer, wait-control-plane, join discovery fetching |
-//! | [`apiproxy`] | the node-local API server proxy (`api-server-proxy run`): TLS pass-through on 127.0.0.1:7445 over every healthy kube-apiserver (splice(2) both ways), `/readyz` health checks over TLS (TCP without a CA), EndpointSlice discovery through itself, the on-disk cache and status |
+//! | [`api_server_proxy`] | the node-local API server proxy (`api-server-proxy run`): TLS pass-through on 127.0.0.1:7445 over every healthy kube-apiserver (splice(2) both ways), `/readyz` health checks over TLS (TCP without a CA), EndpointSlice discovery through itself, the on-disk cache and status |
 //! | [`cri`] | the container runtime over the CRI gRPC API on its unix socket (no crictl): status, RuntimeConfig, images and pulls, pod sandbox removal |
 //! | [`etcd`] | the etcd v3 membership client over mTLS: member list/add (learner)/promote/remove, endpoint status, over tonic with its messages in [`etcd::proto`] (no protoc) |
 //! | [`grpc`] | one unary gRPC call with hand-declared prost messages: how kbinit speaks to etcd and the CRI without generated code |
@@ -34,7 +34,7 @@
 //! parser of untrusted input), `benches/` (figures).
 
 pub mod api;
-pub mod apiproxy;
+pub mod api_server_proxy;
 pub mod cli;
 pub mod cri;
 pub mod error;

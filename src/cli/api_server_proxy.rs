@@ -31,7 +31,7 @@ pub struct RunArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub listen_address: IpAddr,
     /// Port to listen on.
-    #[arg(long, default_value_t = crate::apiproxy::DEFAULT_PORT)]
+    #[arg(long, default_value_t = crate::api_server_proxy::DEFAULT_PORT)]
     pub port: u16,
     /// An API server (`host:port`) to start from when no cached list exists; repeatable.
     #[arg(long = "server", value_name = "IP:PORT")]

@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use crate::apiproxy::{self, Proxy, ProxyConfig, cache};
+use crate::api_server_proxy::{self as proxy, Proxy, ProxyConfig, cache};
 use crate::error::invalid;
 use crate::host::Host;
 use crate::output::Output;
@@ -50,7 +50,7 @@ pub fn run(args: RunOptions, out: &Output) -> anyhow::Result<()> {
     let host = Host::new(args.root.clone(), None);
     let listen = SocketAddr::new(args.listen_address, args.port);
     let mut config =
-        ProxyConfig::new(listen, args.servers, host.path(apiproxy::CACHE_PATH), host.path(apiproxy::STATUS_PATH));
+        ProxyConfig::new(listen, args.servers, host.path(proxy::CACHE_PATH), host.path(proxy::STATUS_PATH));
     // the cluster CA every node has (kubeadm writes it on workers too): /readyz checks; without it, TCP checks
     config.ca_pem = std::fs::read(host.path(CLUSTER_CA)).ok();
     if !args.no_discovery {
@@ -60,9 +60,9 @@ pub fn run(args: RunOptions, out: &Output) -> anyhow::Result<()> {
             args.kubeconfigs
         };
     }
-    let rt = apiproxy::runtime().map_err(|e| anyhow::anyhow!("cannot start the runtime: {e}"))?;
+    let rt = proxy::runtime().map_err(|e| anyhow::anyhow!("cannot start the runtime: {e}"))?;
     let log_out = out.clone();
-    let log: apiproxy::Log =
+    let log: proxy::Log =
         std::sync::Arc::new(move |line: &str| log_out.err_line(&format!("[api-server-proxy] {line}")));
     rt.block_on(async move {
         let proxy = Proxy::bind(config, log).await.map_err(|e| anyhow::anyhow!(e))?;
@@ -82,7 +82,7 @@ pub fn status(args: StatusOptions, out: &Output) -> anyhow::Result<()> {
         return Err(invalid(format!("--output {:?}: must be text or json", args.output)));
     }
     let host = Host::new(args.root.clone(), None);
-    let path = host.path(apiproxy::STATUS_PATH);
+    let path = host.path(proxy::STATUS_PATH);
     let status = cache::load_status(&path)
         .map_err(|e| anyhow::anyhow!("the api-server-proxy does not run on this node or has not reported yet: {e}"))?;
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);

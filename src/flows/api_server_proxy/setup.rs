@@ -213,9 +213,10 @@ pub fn uninstall_cmd(args: UninstallOptions, out: &Output) -> anyhow::Result<()>
     let server = match args.server {
         Some(s) => s,
         None => {
-            let cache = host.path(crate::apiproxy::CACHE_PATH);
-            let first =
-                crate::apiproxy::cache::load(&cache).map_err(|e| anyhow::anyhow!(e))?.and_then(|l| l.first().copied());
+            let cache = host.path(crate::api_server_proxy::CACHE_PATH);
+            let first = crate::api_server_proxy::cache::load(&cache)
+                .map_err(|e| anyhow::anyhow!(e))?
+                .and_then(|l| l.first().copied());
             first.map(|a| format!("https://{a}")).ok_or_else(|| {
                 invalid("no API server known to point the kubeconfigs back at (no cached list): give --server URL")
             })?

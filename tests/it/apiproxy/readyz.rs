@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use kbinit::apiproxy::balancer::{Balancer, Health};
-use kbinit::apiproxy::health::Checker;
-use kbinit::apiproxy::readyz::Readyz;
+use kbinit::api_server_proxy::balancer::{Balancer, Health};
+use kbinit::api_server_proxy::health::Checker;
+use kbinit::api_server_proxy::readyz::Readyz;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 

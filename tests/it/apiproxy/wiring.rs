@@ -101,7 +101,7 @@ fn worker_join_bootstraps_through_the_proxy_and_uninstall_undoes_it() {
     let mut pcfg = super::config(dir.path(), vec![f.c.listener.addr()]);
     pcfg.listen = SocketAddr::from(([127, 0, 0, 1], port));
     let _proxy = rt.block_on(async {
-        kbinit::apiproxy::Proxy::bind(pcfg, Arc::new(|_: &str| {})).await.unwrap().spawn().unwrap()
+        kbinit::api_server_proxy::Proxy::bind(pcfg, Arc::new(|_: &str| {})).await.unwrap().spawn().unwrap()
     });
 
     let node = Node::new();

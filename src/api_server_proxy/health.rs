@@ -127,7 +127,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apiproxy::balancer::Health;
+    use crate::api_server_proxy::balancer::Health;
 
     #[tokio::test]
     async fn refused_is_definite_and_listening_is_healthy() {

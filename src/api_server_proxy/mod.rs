@@ -4,13 +4,13 @@
 //! server's own certificate (their kubeconfigs set `tls-server-name`).
 //!
 //! Parts: [`balancer`] (the backend table and the pick), [`health`] (the checks: [`readyz`] over TLS, else
-//! TCP), [`splice`] (the kernel-side copy of both directions), [`discovery`] (EndpointSlices
+//! TCP), [`splice`] (the kernel-side copy of both directions), [`endpoints`] (EndpointSlices
 //! of the `kubernetes` Service, watched through the proxy itself), [`cache`] (the last known list and the
 //! status snapshot on disk). This module binds the listener and runs the connection tasks.
 
 pub mod balancer;
 pub mod cache;
-pub mod discovery;
+pub mod endpoints;
 pub mod health;
 pub mod readyz;
 pub mod splice;
@@ -179,7 +179,7 @@ impl Proxy {
         if !config.kubeconfigs.is_empty() {
             let cache_path = config.cache.clone();
             let cache_log = log.clone();
-            let d = discovery::Discovery {
+            let d = endpoints::Discovery {
                 kubeconfigs: config.kubeconfigs.clone(),
                 balancer: balancer.clone(),
                 on_list: Box::new(move |list| {
