@@ -53,15 +53,22 @@ pub fn read_config(path: Option<&PathBuf>) -> anyhow::Result<Option<String>> {
     .transpose()
 }
 
-/// A phase that needs a running cluster. Until the API client lands it fails in a real run, and in a dry run
-/// says plainly that it was not rendered.
-pub fn needs_cluster(dry_run: bool, phase: &str, out: &Output) -> anyhow::Result<()> {
-    if dry_run {
-        out.say(&format!(
-            "[dryrun] Phase {phase:?} talks to the cluster: not implemented yet in this kbinit build, nothing rendered"
-        ));
-        Ok(())
-    } else {
-        anyhow::bail!("phase {phase:?} talks to the cluster, which is not implemented yet in this kbinit build")
+/// The answer to the prompt: `y`/`yes` in any case proceeds.
+pub fn confirmed(answer: &str) -> bool {
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_answers() {
+        for yes in ["y", "Y", "yes", "YES\n", " Yes "] {
+            assert!(confirmed(yes), "{yes:?}");
+        }
+        for no in ["", "n", "no", "yep", "\n"] {
+            assert!(!confirmed(no), "{no:?}");
+        }
     }
 }

@@ -65,11 +65,6 @@ The reset process does not clean your kubeconfig files and you must remove them 
 Please, check the contents of the $HOME/.kube/config file.
 ";
 
-/// The answer to the prompt: `y`/`yes` in any case proceeds.
-pub fn confirmed(answer: &str) -> bool {
-    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-}
-
 fn run_preflight(d: &mut ResetData, out: &Output, _: &str) -> anyhow::Result<()> {
     if !d.opts.force && !d.dry_run() {
         out.err_line("[reset] WARNING: Changes made to this host by 'kbinit init' or 'kbinit join' will be reverted.");
@@ -83,7 +78,7 @@ fn run_preflight(d: &mut ResetData, out: &Output, _: &str) -> anyhow::Result<()>
         out.say("[reset] Are you sure you want to proceed? [y/N]: ");
         let mut answer = String::new();
         stdin.read_line(&mut answer).map_err(|e| anyhow::anyhow!("reading the answer from stdin: {e}"))?;
-        if !confirmed(&answer) {
+        if !crate::flows::confirmed(&answer) {
             anyhow::bail!("won't proceed; the user didn't answer (Y|y) in order to continue");
         }
     }
@@ -131,16 +126,6 @@ pub fn run(opts: ResetOptions, only: Option<&str>, out: &Output) -> anyhow::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prompt_answers() {
-        for yes in ["y", "Y", "yes", "YES\n", " Yes "] {
-            assert!(confirmed(yes), "{yes:?}");
-        }
-        for no in ["", "n", "no", "yep", "\n"] {
-            assert!(!confirmed(no), "{no:?}");
-        }
-    }
 
     #[test]
     fn phases_are_kubeadms() {

@@ -40,7 +40,7 @@ pub fn run_preflight(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Resu
         out.say("[upgrade] Are you sure you want to proceed? [y/N]: ");
         let mut answer = String::new();
         stdin.read_line(&mut answer)?;
-        if !crate::flows::reset::confirmed(&answer) {
+        if !crate::flows::confirmed(&answer) {
             anyhow::bail!("won't proceed; the user didn't answer (Y|y) in order to continue");
         }
     }
