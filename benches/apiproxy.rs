@@ -7,7 +7,7 @@
 //! `cargo bench --bench apiproxy` (in a debug build, `cargo test --bench apiproxy`, the figures are slower).
 
 // A bench is a report for a human: printing is its output.
-#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::disallowed_methods)]
 
 #[path = "../tests/it/apiproxy/backend.rs"]
 mod backend;
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backend::{Backend, Pki, bulk, connect, ping};
-use kbinit::apiproxy::{Proxy, ProxyConfig};
+use kbinit::api_server_proxy::{Proxy, ProxyConfig};
 
 const REQUESTS: usize = 4000;
 const HANDSHAKES: usize = 300;
@@ -29,7 +29,7 @@ fn any() -> SocketAddr {
 }
 
 /// A proxy on a thread and runtime of its own, built as `kbinit api-server-proxy run` builds it
-/// ([`kbinit::apiproxy::runtime`]), as it is a process of its own on a node.
+/// ([`kbinit::api_server_proxy::runtime`]), as it is a process of its own on a node.
 struct Separate {
     addr: SocketAddr,
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -40,7 +40,7 @@ async fn proxy(dir: &std::path::Path, seeds: Vec<SocketAddr>) -> Separate {
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
-        let rt = kbinit::apiproxy::runtime().unwrap();
+        let rt = kbinit::api_server_proxy::runtime().unwrap();
         rt.block_on(async move {
             let p = Proxy::bind(cfg, Arc::new(|_: &str| {})).await.unwrap();
             let _ = addr_tx.send(p.local_addr().unwrap());

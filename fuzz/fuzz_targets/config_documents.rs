@@ -14,8 +14,8 @@ fuzz_target!(|data: &[u8]| {
         cri_sockets: vec!["unix:///run/containerd/containerd.sock".into()],
         systemd_resolved: false,
     };
-    let _ = kbinit_phases::yaml::documents(&text);
-    let _ = kbinit_phases::yaml::from_yaml(&text);
+    let _ = kbinit_phases::go_format::yaml::documents(&text);
+    let _ = kbinit_phases::go_format::yaml::from_yaml(&text);
     let _ = load_init(Some(&text), &InitFlags::default(), &facts);
     let _ = load_join(Some(&text), &JoinFlags::default(), &facts);
 });

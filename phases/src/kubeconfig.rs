@@ -101,7 +101,7 @@ pub fn control_plane_endpoint(cluster: &ClusterConfiguration, node: &NodeIdentit
 /// no current context). `read_file` resolves a `certificate-authority` path when the CA is not embedded.
 pub fn current_cluster(text: &str, read_file: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<(String, Vec<u8>), Error> {
     let bad = |why: String| Error::Document(format!("kubeconfig: {why}"));
-    let v = crate::yaml::from_yaml(text)?;
+    let v = crate::go_format::yaml::from_yaml(text)?;
     let clusters = v.get("clusters").and_then(Value::as_array).cloned().unwrap_or_default();
     let current = v.get("current-context").and_then(Value::as_str).unwrap_or_default();
     let cluster_name = v
@@ -136,7 +136,7 @@ pub fn current_cluster(text: &str, read_file: &dyn Fn(&str) -> Option<Vec<u8>>) 
 /// kubelet-finalize: the kubeconfig with every user's credentials replaced by the kubelet's rotating client
 /// certificate file (`client-certificate` and `client-key` both name `pem_path`, which holds cert and key).
 pub fn point_at_rotating_cert(text: &str, pem_path: &str) -> Result<String, Error> {
-    let mut v = crate::yaml::from_yaml(text)?;
+    let mut v = crate::go_format::yaml::from_yaml(text)?;
     let users = v
         .get_mut("users")
         .and_then(Value::as_array_mut)
@@ -146,7 +146,7 @@ pub fn point_at_rotating_cert(text: &str, pem_path: &str) -> Result<String, Erro
             obj.insert("user".into(), json!({ "client-certificate": pem_path, "client-key": pem_path }));
         }
     }
-    Ok(crate::yaml::to_yaml(&v))
+    Ok(crate::go_format::yaml::to_yaml(&v))
 }
 
 /// The SHA-256 pins (`sha256:<hex>`) of every certificate in a PEM bundle, in order (§G.4: one
@@ -241,7 +241,7 @@ fn existing_ca(path: &str, view: &dyn NodeView) -> Result<Vec<u8>, Error> {
     let bad = |why: &str| Error::Conflict(format!("failed to load kubeconfig file {path:?}: {why}"));
     let text = view.read(path).ok_or_else(|| bad("cannot read it"))?;
     let text = String::from_utf8(text).map_err(|_| bad("not UTF-8"))?;
-    let doc = crate::yaml::from_yaml(&text).map_err(|e| bad(&e.to_string()))?;
+    let doc = crate::go_format::yaml::from_yaml(&text).map_err(|e| bad(&e.to_string()))?;
     let current = doc["current-context"].as_str().filter(|c| !c.is_empty()).ok_or_else(|| bad("no current context"))?;
     let find = |list: &str, name: &str| -> Option<Value> {
         doc[list].as_array()?.iter().find(|e| e["name"].as_str() == Some(name)).cloned()
@@ -315,7 +315,7 @@ pub fn plan_one(
     let auth = UserAuth::ClientCert { cert_pem: cert.into_bytes(), key_pem: private_key_pem(&key)?.into_bytes() };
     let value = kubeconfig_value(&ctx.cluster.cluster_name, &server_url, &ca.pem, &cn, auth);
     steps.push(Step::EnsureDir { path: kubeconfig_dir.to_string(), mode: 0o755 });
-    steps.push(Step::write(path, crate::yaml::to_yaml(&value), FileKind::Kubeconfig));
+    steps.push(Step::write(path, crate::go_format::yaml::to_yaml(&value), FileKind::Kubeconfig));
     Ok(steps)
 }
 
@@ -356,7 +356,7 @@ pub fn check_existing(ctx: &PkiContext, kubeconfig_dir: &str, view: &dyn NodeVie
         let fix = format!("delete {path} (kbinit writes a new one), or run kbinit reset");
         let mut bad = |why: String| out.push(crate::certs::Unusable { path: path.clone(), why, fix: fix.clone() });
         let text = view.read(&path).and_then(|b| String::from_utf8(b).ok());
-        let Some(doc) = text.as_deref().and_then(|t| crate::yaml::from_yaml(t).ok()) else {
+        let Some(doc) = text.as_deref().and_then(|t| crate::go_format::yaml::from_yaml(t).ok()) else {
             bad("it is not a kubeconfig file kbinit can read".into());
             continue;
         };
@@ -378,7 +378,7 @@ pub fn check_existing(ctx: &PkiContext, kubeconfig_dir: &str, view: &dyn NodeVie
         if let Some(text) = &text
             && let Ok((got, _)) = current_cluster(text, &|p| view.read(p))
             && got != want
-            // kbinit's node-local API server proxy points the kubelet at 127.0.0.1 (apiserver_proxy::node)
+            // kbinit's node-local API server proxy points the kubelet at 127.0.0.1 (api_server_proxy::node)
             && !(name == "kubelet" && got.starts_with("https://127.0.0.1:"))
         {
             bad(format!("it points at {got}, this configuration needs {want}"));

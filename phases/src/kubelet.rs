@@ -10,9 +10,9 @@ use serde_json::{Map, Value, json};
 
 use crate::Error;
 use crate::config::model::{Arg, ClusterConfiguration, HostFacts, InitConfiguration, NodeRegistration};
+use crate::go_format::yaml::to_yaml;
 use crate::paths;
 use crate::plan::{FileKind, Step};
-use crate::yaml::to_yaml;
 
 /// The KubeletConfiguration kubeadm writes to /var/lib/kubelet/config.yaml (§E.1) with a user-supplied
 /// KubeletConfiguration document (init.kubelet) merged over the defaults.
@@ -69,7 +69,7 @@ pub fn kubelet_configuration(init: &InitConfiguration, host: &HostFacts) -> Valu
         config["logging"]["options"]["text"] = json!({"infoBufferSize": "0"});
     }
     if let Some(user) = &init.kubelet {
-        crate::yaml::merge(&mut config, user);
+        crate::patches::overlay(&mut config, user);
     }
     // kubeadm always forces these
     config["apiVersion"] = json!("kubelet.config.k8s.io/v1beta1");

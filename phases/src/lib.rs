@@ -11,11 +11,12 @@
 //! | [`version`] | supported Kubernetes versions and what differs between them |
 //! | [`features`] | kubeadm's feature gates per release: known, locked (GA), removed |
 //! | [`certs`] | the PKI under `/etc/kubernetes/pki`: the certificate table, key generation, reuse rules; `certs renew`, `check-expiration`, `generate-csr` |
+//! | [`csr`] | `certs generate-csr`: keys, CSRs and partial kubeconfigs for an external CA (spans certs and kubeconfigs, so above both) |
 //! | [`kubeconfig`] | admin.conf, super-admin.conf, kubelet.conf, controller-manager.conf, scheduler.conf |
 //! | [`manifests`] | static Pod manifests for etcd and the control-plane components |
 //! | [`kubelet`] | /var/lib/kubelet/config.yaml, kubeadm-flags.env, instance-config.yaml |
-//! | [`yaml`] | YAML reading and Go-compatible YAML writing |
-//! | [`apiserver_proxy`] | the node-local API server proxy: kbinit's settings document, its ConfigMap and RBAC, kubeconfig rewrites, the systemd unit |
+//! | [`go_format`] | the text Go's libraries print: YAML as sigs.k8s.io/yaml writes it, durations, RFC 3339 times, tabwriter tables |
+//! | [`api_server_proxy`] | the node-local API server proxy: kbinit's settings document, its ConfigMap and RBAC, kubeconfig rewrites, the systemd unit |
 //! | [`api`] | what cluster phases ask of the API server: typed objects, write policies, node changes |
 //! | [`cluster`] | cluster phases: upload-config, upload-certs, bootstrap tokens, addons, join command |
 //! | [`jws`] | the detached JWS (HS256, bootstrap-token keyed) that signs cluster-info |
@@ -23,27 +24,30 @@
 //! | [`join`] | join planning: kubeadm-config, a joining node's PKI/kubeconfigs/manifests, kubelet files, etcd |
 //! | [`plan`] | [`plan::Step`], [`plan::NodeView`] |
 //! | [`paths`] | fixed node paths |
+//! | [`patches`] | `--patches` (strategic, merge, JSON patches) and the overlay of user component configuration |
 //! | [`upgrade`] | `upgrade plan/apply/node/diff`: cluster state, skew policy, UpgradePlan, target manifests, UpgradeConfiguration |
 
 #![warn(missing_docs)]
 
 pub mod api;
-pub mod apiserver_proxy;
+pub mod api_server_proxy;
 pub mod certs;
 pub mod cluster;
 pub mod config;
+pub mod csr;
 pub mod discovery;
 mod error;
 pub mod features;
+pub mod go_format;
 pub mod join;
 pub mod jws;
 pub mod kubeconfig;
 pub mod kubelet;
 pub mod manifests;
+pub mod patches;
 pub mod paths;
 pub mod plan;
 pub mod upgrade;
 pub mod version;
-pub mod yaml;
 
 pub use error::Error;

@@ -46,7 +46,7 @@ pub fn pod_yaml(pod: &Pod) -> Result<String, Error> {
         }
         obj.insert("status".into(), serde_json::json!({}));
     }
-    Ok(crate::yaml::to_yaml(&value))
+    Ok(crate::go_format::yaml::to_yaml(&value))
 }
 
 /// The steps that write one manifest: create the manifests directory (0700), then the file (0600).

@@ -83,7 +83,7 @@ pub fn dry_object(out: &Output, body: &Value) {
         }
     }
     out.say("[dryrun] Attached object:");
-    let yaml = kbinit_phases::yaml::to_yaml(&body);
+    let yaml = kbinit_phases::go_format::yaml::to_yaml(&body);
     out.raw(&yaml.lines().map(|l| format!("\t{l}\n")).collect::<String>());
 }
 

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kbinit_phases::api::ResourceType;
-use kbinit_phases::config::duration::format_duration;
 use kbinit_phases::discovery::{
     self, CLUSTER_INFO_NAME, CLUSTER_INFO_NAMESPACE, DiscoveryError, FileDiscovery, TrustedClusterInfo,
 };
+use kbinit_phases::go_format::duration::format_duration;
 use kbinit_phases::kubeconfig::{UserAuth, kubeconfig_value};
 
 use super::client::{CallError, Cluster};
@@ -168,7 +168,7 @@ fn anonymous(url: &str, ca_pem: Option<&[u8]>, out: &Output) -> anyhow::Result<C
         }
         Some(ca) => {
             let kc = kubeconfig_value("discovery", url, ca, "anonymous", UserAuth::None);
-            Ok(Cluster::from_kubeconfig_text(&kbinit_phases::yaml::to_yaml(&kc), per_call)?.with_events(out))
+            Ok(Cluster::from_kubeconfig_text(&kbinit_phases::go_format::yaml::to_yaml(&kc), per_call)?.with_events(out))
         }
     }
 }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use kbinit_phases::config::InitConfiguration;
-use kbinit_phases::config::duration::format_duration;
+use kbinit_phases::go_format::duration::format_duration;
 
 use super::client::Cluster;
 use crate::output::Output;

@@ -1,10 +1,14 @@
-//! `kbinit init`: its flags (kubeadm's names and defaults, kbinit's words) and how they become
-//! [`InitFlags`].
+//! `kbinit init`: its flags (kubeadm's names and defaults, kbinit's words), how they become [`InitFlags`] and
+//! [`InitOptions`], and `exec`, which hands them to [`crate::flows::init`].
 
 use std::path::PathBuf;
 
 use clap::Args;
 use kbinit_phases::config::InitFlags;
+
+use super::Global;
+use crate::flows::init::InitOptions;
+use crate::output::Output;
 
 /// Flags of `kbinit init` and of every `kbinit init phase …`.
 #[derive(Args, Debug, Clone, Default)]
@@ -111,6 +115,24 @@ pub struct InitArgs {
 }
 
 impl InitArgs {
+    /// The plain options of init's flow: these flags, under `root`.
+    pub fn options(self, root: &std::path::Path) -> InitOptions {
+        InitOptions {
+            root: root.to_path_buf(),
+            flags: self.flags(),
+            config: self.config,
+            skip_phases: self.skip_phases.unwrap_or_default(),
+            dry_run: self.dry_run,
+            dry_run_dir: self.dry_run_dir,
+            kubeconfig: self.kubeconfig,
+            kubeconfig_dir: self.kubeconfig_dir,
+            upload_certs: self.upload_certs,
+            skip_token_print: self.skip_token_print,
+            skip_certificate_key_print: self.skip_certificate_key_print,
+            api_server_proxy: self.api_server_proxy,
+        }
+    }
+
     /// The flags that map onto configuration, for the config loader (which applies kubeadm's `--config` rule).
     pub fn flags(&self) -> InitFlags {
         InitFlags {
@@ -138,4 +160,9 @@ impl InitArgs {
             scheduler_extra_args: self.scheduler_extra_args.clone(),
         }
     }
+}
+
+/// `kbinit init` (or one phase of it, `only`): the flags become init's options, and the flow runs.
+pub fn exec(g: &Global, a: InitArgs, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
+    crate::flows::init::run(a.options(&g.root), only, out)
 }

@@ -1,9 +1,14 @@
-//! `kbinit join`: its flags and how they become [`JoinFlags`].
+//! `kbinit join`: its flags, how they become [`JoinFlags`] and [`JoinOptions`], and `exec`, which hands them to
+//! [`crate::flows::join`].
 
 use std::path::PathBuf;
 
 use clap::Args;
 use kbinit_phases::config::JoinFlags;
+
+use super::Global;
+use crate::flows::join::JoinOptions;
+use crate::output::Output;
 
 /// Flags of `kbinit join` and of every `kbinit join phase …`.
 #[derive(Args, Debug, Clone, Default)]
@@ -76,6 +81,19 @@ pub struct JoinArgs {
 }
 
 impl JoinArgs {
+    /// The plain options of join's flow: these flags, under `root`.
+    pub fn options(self, root: &std::path::Path) -> JoinOptions {
+        JoinOptions {
+            root: root.to_path_buf(),
+            flags: self.flags(),
+            config: self.config,
+            skip_phases: self.skip_phases.unwrap_or_default(),
+            check: self.check,
+            dry_run: self.dry_run,
+            dry_run_dir: self.dry_run_dir,
+        }
+    }
+
     /// The flags that map onto configuration.
     pub fn flags(&self) -> JoinFlags {
         JoinFlags {
@@ -97,4 +115,9 @@ impl JoinArgs {
             token: self.token.clone(),
         }
     }
+}
+
+/// `kbinit join` (or one phase of it, `only`): the flags become join's options, and the flow runs.
+pub fn exec(g: &Global, a: JoinArgs, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
+    crate::flows::join::run(a.options(&g.root), only, out)
 }

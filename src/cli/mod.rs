@@ -2,13 +2,17 @@
 //! workflows in [`crate::flows`], so phase names exist in one place only. Each command's `exec` is a thin
 //! wrapper over a flow or a small operation.
 
-pub mod apiproxy;
+pub mod api_server_proxy;
+pub mod certs;
+pub mod config;
 pub mod init;
 pub mod join;
 pub mod kubeconfig;
-pub mod misc;
+pub mod phases;
 pub mod reset;
+pub mod token;
 pub mod upgrade;
+pub mod version;
 
 use std::path::PathBuf;
 
@@ -51,13 +55,13 @@ pub enum Command {
     Reset(reset::ResetArgs),
     /// Manage bootstrap tokens.
     #[command(subcommand)]
-    Token(misc::TokenCommand),
+    Token(token::TokenCommand),
     /// Certificate operations.
     #[command(subcommand, visible_alias = "certificates")]
-    Certs(misc::CertsCommand),
+    Certs(certs::CertsCommand),
     /// Configuration documents and images.
     #[command(subcommand)]
-    Config(misc::ConfigCommand),
+    Config(config::ConfigCommand),
     /// Kubeconfig file utilities.
     #[command(subcommand)]
     Kubeconfig(kubeconfig::KubeconfigCommand),
@@ -65,35 +69,20 @@ pub enum Command {
     #[command(subcommand)]
     Upgrade(upgrade::UpgradeCommand),
     /// Print kbinit's version.
-    Version(misc::VersionArgs),
+    Version(version::VersionArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completion(misc::CompletionArgs),
+    Completion(version::CompletionArgs),
     /// The node-local API server proxy (HA without a load balancer).
     #[command(subcommand, name = "api-server-proxy")]
-    ApiServerProxy(apiproxy::ApiProxyCommand),
+    ApiServerProxy(api_server_proxy::ApiProxyCommand),
 }
 
 /// The full command tree: the derived one plus the generated `phase` sub-commands.
 pub fn command() -> clap::Command {
     Cli::command()
-        .mut_subcommand("init", |c| {
-            c.subcommand(flows::init::workflow().phase_command(init::InitArgs::augment_args))
-                .after_long_help(flows::init::workflow().help_listing())
-                .args_conflicts_with_subcommands(true)
-                .term_width(0)
-        })
-        .mut_subcommand("join", |c| {
-            c.subcommand(flows::join::workflow().phase_command(join::JoinArgs::augment_args))
-                .after_long_help(flows::join::workflow().help_listing())
-                .args_conflicts_with_subcommands(true)
-                .term_width(0)
-        })
-        .mut_subcommand("reset", |c| {
-            c.subcommand(flows::reset::workflow().phase_command(reset::ResetArgs::augment_args))
-                .after_long_help(flows::reset::workflow().help_listing())
-                .args_conflicts_with_subcommands(true)
-                .term_width(0)
-        })
+        .mut_subcommand("init", |c| phases::attach(c, &flows::init::workflow(), init::InitArgs::augment_args))
+        .mut_subcommand("join", |c| phases::attach(c, &flows::join::workflow(), join::JoinArgs::augment_args))
+        .mut_subcommand("reset", |c| phases::attach(c, &flows::reset::workflow(), reset::ResetArgs::augment_args))
         .mut_subcommand("upgrade", upgrade::with_phase_commands)
 }
 
@@ -104,38 +93,36 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
     let out = Output::new(global.verbosity);
     let (name, sub) = matches.subcommand().ok_or_else(|| anyhow::anyhow!("no command given"))?;
     match (name, sub.subcommand()) {
-        ("init", Some(("phase", pm))) => {
-            let (phase, leaf) = crate::workflow::matched_phase(pm);
+        ("init", Some(("phase", _))) => {
+            let (phase, leaf) = phases::phase_of(sub).ok_or_else(|| anyhow::anyhow!("no phase given"))?;
             let a = init::InitArgs::from_arg_matches(leaf)?;
-            with_events(out.with_format(a.output), |out| flows::init::exec(&global, a, Some(&phase), out))
+            with_events(out.with_format(a.output), |out| init::exec(&global, a, Some(&phase), out))
         }
-        ("join", Some(("phase", pm))) => {
-            let (phase, leaf) = crate::workflow::matched_phase(pm);
+        ("join", Some(("phase", _))) => {
+            let (phase, leaf) = phases::phase_of(sub).ok_or_else(|| anyhow::anyhow!("no phase given"))?;
             let a = join::JoinArgs::from_arg_matches(leaf)?;
-            with_events(out.with_format(a.output), |out| flows::join::exec(&global, a, Some(&phase), out))
+            with_events(out.with_format(a.output), |out| join::exec(&global, a, Some(&phase), out))
         }
-        ("reset", Some(("phase", pm))) => {
-            let (phase, leaf) = crate::workflow::matched_phase(pm);
+        ("reset", Some(("phase", _))) => {
+            let (phase, leaf) = phases::phase_of(sub).ok_or_else(|| anyhow::anyhow!("no phase given"))?;
             let a = reset::ResetArgs::from_arg_matches(leaf)?;
-            with_events(out.with_format(a.output), |out| flows::reset::exec(&global, a, Some(&phase), out))
+            with_events(out.with_format(a.output), |out| reset::exec(&global, a, Some(&phase), out))
         }
         ("upgrade", Some((cmd @ ("apply" | "node"), m))) if m.subcommand_name() == Some("phase") => {
             upgrade::exec_phase(&global, cmd, m, &out)
         }
         _ => match Cli::from_arg_matches(&matches)?.command {
-            Command::Init(a) => with_events(out.with_format(a.output), |out| flows::init::exec(&global, *a, None, out)),
-            Command::Join(a) => with_events(out.with_format(a.output), |out| flows::join::exec(&global, *a, None, out)),
-            Command::Reset(a) => {
-                with_events(out.with_format(a.output), |out| flows::reset::exec(&global, a, None, out))
-            }
-            Command::Token(c) => misc::token(&global, c, &out),
-            Command::Certs(c) => misc::certs(&global, c, &out),
-            Command::Config(c) => misc::config(&global, c, &out),
+            Command::Init(a) => with_events(out.with_format(a.output), |out| init::exec(&global, *a, None, out)),
+            Command::Join(a) => with_events(out.with_format(a.output), |out| join::exec(&global, *a, None, out)),
+            Command::Reset(a) => with_events(out.with_format(a.output), |out| reset::exec(&global, a, None, out)),
+            Command::Token(c) => token::token(&global, c, &out),
+            Command::Certs(c) => certs::certs(&global, c, &out),
+            Command::Config(c) => config::config(&global, c, &out),
             Command::Kubeconfig(c) => kubeconfig::kubeconfig(&global, c, &out),
             Command::Upgrade(c) => upgrade::exec(&global, c, &out),
-            Command::Version(a) => misc::version(a, &out),
-            Command::Completion(a) => misc::completion(a, &out),
-            Command::ApiServerProxy(c) => flows::apiproxy::exec(&global, c, &out),
+            Command::Version(a) => version::version(a, &out),
+            Command::Completion(a) => version::completion(a, &out),
+            Command::ApiServerProxy(c) => api_server_proxy::exec(&global, c, &out),
         },
     }
 }

@@ -1,6 +1,11 @@
-//! `kbinit reset`: its flags.
+//! `kbinit reset`: its flags, how they become [`ResetOptions`], and `exec`, which hands them to
+//! [`crate::flows::reset`].
 
 use clap::Args;
+
+use super::Global;
+use crate::flows::reset::ResetOptions;
+use crate::output::Output;
 
 /// Flags of `kbinit reset` and of every `kbinit reset phase …`.
 #[derive(Args, Debug, Clone, Default)]
@@ -32,4 +37,25 @@ pub struct ResetArgs {
     /// Output format: text (kubeadm's lines) or jsonl (one JSON event per line on stdout, for automation).
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
     pub output: crate::output::Format,
+}
+
+impl ResetArgs {
+    /// The plain options of reset's flow: these flags, under `root`.
+    pub fn options(self, root: &std::path::Path) -> ResetOptions {
+        ResetOptions {
+            root: root.to_path_buf(),
+            cert_dir: self.cert_dir,
+            cleanup_tmp_dir: self.cleanup_tmp_dir,
+            cri_socket: self.cri_socket,
+            dry_run: self.dry_run,
+            force: self.force,
+            ignore_preflight_errors: self.ignore_preflight_errors.unwrap_or_default(),
+            skip_phases: self.skip_phases.unwrap_or_default(),
+        }
+    }
+}
+
+/// `kbinit reset` (or one phase of it, `only`): the flags become reset's options, and the flow runs.
+pub fn exec(g: &Global, a: ResetArgs, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
+    crate::flows::reset::run(a.options(&g.root), only, out)
 }

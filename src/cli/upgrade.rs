@@ -153,16 +153,10 @@ pub struct DiffArgs {
 pub fn with_phase_commands(c: clap::Command) -> clap::Command {
     use clap::Args as _;
     c.mut_subcommand("apply", |a| {
-        a.subcommand(crate::flows::upgrade_apply::workflow().phase_command(ApplyArgs::augment_args))
-            .after_long_help(crate::flows::upgrade_apply::workflow().help_listing())
-            .args_conflicts_with_subcommands(true)
-            .term_width(0)
+        super::phases::attach(a, &crate::flows::upgrade::apply::workflow(), ApplyArgs::augment_args)
     })
     .mut_subcommand("node", |n| {
-        n.subcommand(crate::flows::upgrade_node::workflow().phase_command(NodeArgs::augment_args))
-            .after_long_help(crate::flows::upgrade_node::workflow().help_listing())
-            .args_conflicts_with_subcommands(true)
-            .term_width(0)
+        super::phases::attach(n, &crate::flows::upgrade::node::workflow(), NodeArgs::augment_args)
     })
 }
 
@@ -174,12 +168,11 @@ pub fn exec_phase(
     out: &crate::output::Output,
 ) -> anyhow::Result<()> {
     use clap::FromArgMatches as _;
-    let Some(("phase", pm)) = m.subcommand() else { anyhow::bail!("no phase given") };
-    let (phase, leaf) = crate::workflow::matched_phase(pm);
+    let Some((phase, leaf)) = super::phases::phase_of(m) else { anyhow::bail!("no phase given") };
     if cmd == "apply" {
-        crate::flows::upgrade_apply::exec(g, ApplyArgs::from_arg_matches(leaf)?, Some(&phase), out)
+        crate::flows::upgrade::apply::exec(g, ApplyArgs::from_arg_matches(leaf)?, Some(&phase), out)
     } else {
-        crate::flows::upgrade_node::exec(g, NodeArgs::from_arg_matches(leaf)?, Some(&phase), out)
+        crate::flows::upgrade::node::exec(g, NodeArgs::from_arg_matches(leaf)?, Some(&phase), out)
     }
 }
 
@@ -187,8 +180,8 @@ pub fn exec_phase(
 pub fn exec(g: &super::Global, c: UpgradeCommand, out: &crate::output::Output) -> anyhow::Result<()> {
     match c {
         UpgradeCommand::Plan(a) => crate::flows::upgrade::plan(g, a, out),
-        UpgradeCommand::Apply(a) => crate::flows::upgrade_apply::exec(g, a, None, out),
-        UpgradeCommand::Node(a) => crate::flows::upgrade_node::exec(g, a, None, out),
+        UpgradeCommand::Apply(a) => crate::flows::upgrade::apply::exec(g, a, None, out),
+        UpgradeCommand::Node(a) => crate::flows::upgrade::node::exec(g, a, None, out),
         UpgradeCommand::Diff(a) => crate::flows::upgrade::diff(g, a, out),
     }
 }

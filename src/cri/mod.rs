@@ -17,7 +17,7 @@
 //! stops checking for it (PR 126596). kbinit talks CRI itself for every release it sets up — the calls and their
 //! outcome are the same runtime operations crictl made — and keeps crictl only where a release's kubeadm still
 //! demands it: the `FileExisting-crictl` preflight check of v1.28–v1.30 (see
-//! [`crate::preflight::checks::crictl_required`]).
+//! [`crate::preflight::kubelet::crictl_required`]).
 //!
 //! The client is blocking (its own current-thread runtime, like [`crate::etcd`]); every call has a deadline and
 //! every failure is a [`CriError`] that names the socket and says what to do. This module never prints.

@@ -15,7 +15,7 @@ pub fn kubelet_socket(host: &Host) -> Option<String> {
 
 fn from_instance_config(host: &Host) -> Option<String> {
     let text = String::from_utf8(host.read(paths::KUBELET_INSTANCE_CONFIG).ok()?).ok()?;
-    let doc: serde_json::Value = kbinit_phases::yaml::from_yaml(&text).ok()?;
+    let doc: serde_json::Value = kbinit_phases::go_format::yaml::from_yaml(&text).ok()?;
     doc.get("containerRuntimeEndpoint")?.as_str().filter(|s| !s.is_empty()).map(str::to_string)
 }
 
@@ -28,6 +28,7 @@ fn from_flags_env(host: &Host) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // fixtures are written directly
 mod tests {
     use super::*;
 

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use kbinit_phases::certs::{OnDemandKeys, PkiContext};
-use kbinit_phases::config::{self, InitFlags, duration::parse_duration};
+use kbinit_phases::config::{self, InitFlags};
+use kbinit_phases::go_format::duration::parse_duration;
 use kbinit_phases::kubeconfig::user::{self, DEFAULT_VALIDITY, UserRequest};
 
 use crate::error::invalid;
@@ -40,7 +41,7 @@ pub fn exec(host: &Host, flags: &UserFlags, out: &Output) -> anyhow::Result<()> 
     };
     let req = UserRequest { client_name, orgs: &flags.orgs, token: flags.token.as_deref(), validity };
     user::validate(&req)?;
-    let text = super::read_config(flags.config.as_ref())?;
+    let text = crate::flows::read_config(flags.config.as_ref())?;
     let loaded = config::load_init(text.as_deref(), &InitFlags::default(), &facts::gather(host))?;
     loaded.warnings.iter().for_each(|w| out.warn(w));
     let cfg = loaded.config;

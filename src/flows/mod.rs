@@ -1,75 +1,33 @@
-//! The three workflows (init, join, reset): their phase trees, their run data, and what each phase does —
-//! each phase a few lines that call a planner and apply its steps.
+//! The commands' flows, one folder per command: phase trees, run data, and what each phase does (a few lines that
+//! call a planner and apply its steps). Nothing here names the command line: `cli` converts flags and calls in.
+//!
+//! | folder | holds |
+//! |---|---|
+//! | [`init`] | init's workflow and run data; [`init::cluster`]: the phases that talk to the cluster |
+//! | [`join`] | join's workflow and run data; [`join::context`]: discovery and what the cluster says, before any write; [`join::node`]: the phases that act |
+//! | [`reset`] | reset's workflow; [`reset::node`]: what it removes and stops |
+//! | [`upgrade`] | reading the cluster, plan, diff; [`upgrade::apply`], [`upgrade::node`]: the two workflows; [`upgrade::data`]: their run data; [`upgrade::phases`]: the phases they share; [`upgrade::cluster`]: bootstrap-token and addon; [`upgrade::health`]: apply's cluster health checks; [`upgrade::static_pods`]: backup, swap, hash and health wait, rollback; [`upgrade::etcd`]: etcd data backup/restore |
+//! | [`certs`] | check-expiration, renew, generate-csr; [`certs::care`]: renew what is due and the renew timer; [`certs::restart`]: one static Pod restarted and seen healthy |
+//! | [`token`] | create, list, delete; [`token::control_plane`]: a fresh kubeadm-certs and a control-plane join command |
+//! | [`config`] | [`config::migrate`], [`config::images`] (`config images list|pull`) |
+//! | [`api_server_proxy`] | run and status; [`api_server_proxy::setup`]: install/uninstall and the init/join/reset hooks |
+//! | [`kubeconfig_user`] | `kubeconfig user` |
 
-pub mod apiproxy;
-pub mod apiproxy_setup;
+pub mod api_server_proxy;
 pub mod certs;
-pub mod certs_care;
-pub mod config_migrate;
-pub mod images;
+pub mod config;
 pub mod init;
-pub mod init_cluster;
 pub mod join;
-pub mod join_cluster;
-pub mod join_node;
 pub mod kubeconfig_user;
 pub mod reset;
-pub mod reset_node;
-pub mod static_pod_restart;
 pub mod token;
-pub mod token_control_plane;
 pub mod upgrade;
-pub mod upgrade_apply;
-pub mod upgrade_cluster;
-pub mod upgrade_etcd;
-pub mod upgrade_health;
-pub mod upgrade_node;
-pub mod upgrade_staticpods;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::invalid;
 use crate::host::Host;
 use crate::output::Output;
-
-/// Builds the host for a command: the root, and with `--dry-run` a fresh directory that receives every write.
-pub fn host_for(
-    root: &Path,
-    dry_run: bool,
-    dry_run_dir: Option<&PathBuf>,
-    cmd: &str,
-    out: &Output,
-) -> anyhow::Result<Host> {
-    if !root.is_dir() {
-        return Err(invalid(format!("--root {:?} is not a directory", root.display())));
-    }
-    let dir = match (dry_run, dry_run_dir) {
-        (false, Some(_)) => return Err(invalid("--dry-run-dir can only be used with --dry-run")),
-        (false, None) => None,
-        (true, Some(d)) => {
-            let non_empty = std::fs::read_dir(d).map(|mut e| e.next().is_some()).unwrap_or(false);
-            if non_empty {
-                return Err(invalid(format!(
-                    "--dry-run-dir {:?} is not empty: pick a new or empty directory",
-                    d.display()
-                )));
-            }
-            std::fs::create_dir_all(d).map_err(|e| anyhow::anyhow!("creating {}: {e}", d.display()))?;
-            Some(d.clone())
-        }
-        (true, None) => Some(
-            tempfile::Builder::new()
-                .prefix(&format!("kbinit-{cmd}-dryrun"))
-                .tempdir()
-                .map_err(|e| anyhow::anyhow!("creating the dry-run directory: {e}"))?
-                .keep(),
-        ),
-    };
-    if let Some(d) = &dir {
-        out.say(&format!("[dryrun] Nothing on the node changes; every file is rendered into {:?}", d.display()));
-    }
-    Ok(Host::new(root.to_path_buf(), dir))
-}
 
 /// Removes the temporary files of writes an interrupted run (kill -9, power loss) did not finish in the
 /// directories kbinit writes to, and says which: a re-run then ends with the same files as an uninterrupted
@@ -95,15 +53,22 @@ pub fn read_config(path: Option<&PathBuf>) -> anyhow::Result<Option<String>> {
     .transpose()
 }
 
-/// A phase that needs a running cluster. Until the API client lands it fails in a real run, and in a dry run
-/// says plainly that it was not rendered.
-pub fn needs_cluster(dry_run: bool, phase: &str, out: &Output) -> anyhow::Result<()> {
-    if dry_run {
-        out.say(&format!(
-            "[dryrun] Phase {phase:?} talks to the cluster: not implemented yet in this kbinit build, nothing rendered"
-        ));
-        Ok(())
-    } else {
-        anyhow::bail!("phase {phase:?} talks to the cluster, which is not implemented yet in this kbinit build")
+/// The answer to the prompt: `y`/`yes` in any case proceeds.
+pub fn confirmed(answer: &str) -> bool {
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_answers() {
+        for yes in ["y", "Y", "yes", "YES\n", " Yes "] {
+            assert!(confirmed(yes), "{yes:?}");
+        }
+        for no in ["", "n", "no", "yep", "\n"] {
+            assert!(!confirmed(no), "{no:?}");
+        }
     }
 }

@@ -2,16 +2,24 @@
 //! atomic writes with the right mode from the first byte, and `--dry-run`, which sends every write into a fresh
 //! directory instead while reads still see the real node.
 //!
-//! This is the only module that writes to the file system.
+//! This is the only module that writes to the file system: `.clippy.toml` refuses `std::fs` writes everywhere
+//! else, and allows them here.
 
+#![allow(clippy::disallowed_methods)]
+
+pub mod apply;
 mod atomic;
 pub mod facts;
 pub mod services;
+pub mod tree;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use kbinit_phases::plan::NodeView;
+
+use crate::error::invalid;
+use crate::output::Output;
 
 pub use atomic::{remove_stale_temps, write_atomic};
 
@@ -27,6 +35,51 @@ impl Host {
     /// under `root` changes.
     pub fn new(root: PathBuf, dry_run_dir: Option<PathBuf>) -> Host {
         Host { root, dry_run_dir }
+    }
+
+    /// The host for a command: the root, and with `--dry-run` a fresh directory (or `--dry-run-dir`, which must
+    /// be new or empty) that receives every write; says where dry-run files go. This is where dry-run is decided.
+    pub fn for_command(
+        root: &Path,
+        dry_run: bool,
+        dry_run_dir: Option<&PathBuf>,
+        cmd: &str,
+        out: &Output,
+    ) -> anyhow::Result<Host> {
+        if !root.is_dir() {
+            return Err(invalid(format!("--root {:?} is not a directory", root.display())));
+        }
+        let dir = match (dry_run, dry_run_dir) {
+            (false, Some(_)) => return Err(invalid("--dry-run-dir can only be used with --dry-run")),
+            (false, None) => None,
+            (true, Some(d)) => {
+                let non_empty = std::fs::read_dir(d).map(|mut e| e.next().is_some()).unwrap_or(false);
+                if non_empty {
+                    return Err(invalid(format!(
+                        "--dry-run-dir {:?} is not empty: pick a new or empty directory",
+                        d.display()
+                    )));
+                }
+                std::fs::create_dir_all(d).map_err(|e| anyhow::anyhow!("creating {}: {e}", d.display()))?;
+                Some(d.clone())
+            }
+            (true, None) => Some(
+                tempfile::Builder::new()
+                    .prefix(&format!("kbinit-{cmd}-dryrun"))
+                    .tempdir()
+                    .map_err(|e| anyhow::anyhow!("creating the dry-run directory: {e}"))?
+                    .keep(),
+            ),
+        };
+        if let Some(d) = &dir {
+            out.say(&format!("[dryrun] Nothing on the node changes; every file is rendered into {:?}", d.display()));
+        }
+        Ok(Host::new(root.to_path_buf(), dir))
+    }
+
+    /// `true` when dry-running: writes go to the dry-run directory and nothing on the node changes.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run_dir.is_some()
     }
 
     /// `true` when the root is `/`, i.e. kbinit acts on the real machine (services may be started).
@@ -89,6 +142,17 @@ impl Host {
             }));
         }
         Ok(removed)
+    }
+
+    /// Removes a file on the node (under the root; a dry run does not call this). `NotFound` is the caller's to
+    /// judge.
+    pub fn remove(&self, node_path: &str) -> std::io::Result<()> {
+        std::fs::remove_file(self.path(node_path))
+    }
+
+    /// Removes a directory tree on the node (under the root; a dry run does not call this).
+    pub fn remove_tree(&self, node_path: &str) -> std::io::Result<()> {
+        std::fs::remove_dir_all(self.path(node_path))
     }
 
     /// Creates a directory and its missing parents; new directories get `mode`.

@@ -5,11 +5,15 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`checks`] | one function per check; which ones look under `--root` and which at the real host |
+//! | `finding` | [`Finding`], [`report`] (ignore list, exit code 2), kubeadm's names for path checks |
+//! | [`machine`] | the machine checks, one function each; which ones look under `--root` and which at the real host |
+//! | [`network`] | `HTTPProxy`, `HTTPProxyCIDR`, CIDR arithmetic |
+//! | [`kubelet`] | `KubeletVersion`, `Service-Kubelet`, whether `crictl` is looked for |
+//! | [`etcd`] | `ExternalEtcdClientCertificates`, `ExternalEtcdVersion` |
 //! | [`system`] | `SystemVerification` (OS, kernel, kernel options, cgroups) |
 //! | [`proxy`] | `Port-<n>` of the node-local API server proxy (init, join, `api-server-proxy install`) |
-//! | [`rerun`] | an earlier init's leftovers: reused when they are kbinit's own for this configuration |
-//! | [`rerun_join`] | an earlier join's leftovers on this node: reused when they are this join's own |
+//! | [`leftovers`] | [`Leftovers`]: what an earlier run left, found by the flow and handed in as a plain value; the reuse notes |
+//! | `control_plane` | the block init and `join --control-plane` share, written once |
 //! | [`runtime`] | the checks that ask the container runtime over the CRI: `CRI`, `ContainerRuntimeVersion`, `ImagePull` |
 //!
 //! On a re-run of init, kbinit's own leftovers (a manifest or kubelet file identical to what this run renders,
@@ -18,10 +22,14 @@
 //! files that would be reused but do not fit this configuration fail preflight by path with the fix, and no
 //! `--ignore-preflight-errors` value lets them through.
 
-pub mod checks;
+mod control_plane;
+pub mod etcd;
+mod finding;
+pub mod kubelet;
+pub mod leftovers;
+pub mod machine;
+pub mod network;
 pub mod proxy;
-pub mod rerun;
-pub mod rerun_join;
 pub mod runtime;
 pub mod system;
 
@@ -29,75 +37,16 @@ use kbinit_phases::config::{Discovery, Etcd, InitConfiguration, JoinConfiguratio
 use kbinit_phases::version::KubeVersion;
 
 use crate::error::PreflightFailed;
-use crate::flows::init::InitData;
 use crate::host::Host;
 use crate::output::Output;
-
-/// One check's verdict.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// kubeadm's check name, e.g. `Port-6443`.
-    pub name: String,
-    /// An error (fatal unless ignored) rather than a warning.
-    pub error: bool,
-    /// What was found.
-    pub message: String,
-}
-
-fn error(name: impl Into<String>, message: impl Into<String>) -> Finding {
-    Finding { name: name.into(), error: true, message: message.into() }
-}
-fn warning(name: impl Into<String>, message: impl Into<String>) -> Finding {
-    Finding { name: name.into(), error: false, message: message.into() }
-}
-
-/// kubeadm's name for a file or directory check: `/etc/kubernetes/x.yaml` → `-etc-kubernetes-x.yaml`.
-pub fn path_name(path: &str) -> String {
-    path.replace('/', "-")
-}
-
-/// The fatal-errors text kubeadm fails with.
-fn fatal_text(lines: &[String]) -> String {
-    format!(
-        "[preflight] Some fatal errors occurred:\n{}\n[preflight] If you know what you are doing, you can make a check \
-         non-fatal with `--ignore-preflight-errors=...`",
-        lines.join("\n")
-    )
-}
-
-/// Prints findings; the errors that `ignore` does not cover are returned as `\t[ERROR Name]: msg` lines.
-fn print(findings: &[Finding], ignore: &[String], out: &Output) -> Vec<String> {
-    let ignored = |name: &str| ignore.iter().any(|i| i.eq_ignore_ascii_case("all") || i.eq_ignore_ascii_case(name));
-    let mut fatal = Vec::new();
-    for f in findings {
-        if !f.error || ignored(&f.name) {
-            out.err_line(&format!("\t[WARNING {}]: {}", f.name, f.message));
-        } else {
-            fatal.push(format!("\t[ERROR {}]: {}", f.name, f.message));
-        }
-    }
-    fatal
-}
-
-/// Prints findings and fails (exit 2) when an error remains that `ignore` does not cover.
-pub fn report(findings: &[Finding], ignore: &[String], out: &Output) -> anyhow::Result<()> {
-    let fatal = print(findings, ignore, out);
-    if fatal.is_empty() {
-        return Ok(());
-    }
-    Err(anyhow::Error::new(PreflightFailed(fatal_text(&fatal))))
-}
-
-/// `--ignore-preflight-errors` as kubeadm takes it: lower-cased; `all` mixed with names is invalid input
-/// (exit 3).
-pub fn normalize_ignore(names: &[String]) -> anyhow::Result<Vec<String>> {
-    kbinit_phases::config::validate::normalize_ignore_preflight("ignore-preflight-errors", names)
-        .map_err(anyhow::Error::new)
-}
+pub use finding::{Finding, normalize_ignore, path_name, report};
+use finding::{fatal_text, print};
+pub use leftovers::Leftovers;
+use leftovers::unusable_text;
 
 /// The root check alone, first (kubeadm fails fast on it).
 fn root_first(ignore: &[String], out: &Output) -> anyhow::Result<()> {
-    report(&checks::is_privileged_user().into_iter().collect::<Vec<_>>(), ignore, out)
+    report(&machine::is_privileged_user().into_iter().collect::<Vec<_>>(), ignore, out)
 }
 
 fn push_system_verification(findings: &mut Vec<Finding>, kubelet: &KubeVersion, out: &Output) {
@@ -129,26 +78,26 @@ fn common_checks(
     if let Some(v) = release {
         f.extend(runtime::container_runtime_version(host, cri_socket, v));
     }
-    f.extend(checks::swap());
-    if let Some(required) = release.map_or(Some(false), checks::crictl_required) {
-        f.extend(checks::file_existing("crictl", required));
+    f.extend(machine::swap());
+    if let Some(required) = release.map_or(Some(false), kubelet::crictl_required) {
+        f.extend(machine::file_existing("crictl", required));
     }
-    f.extend(checks::BINARIES.iter().filter_map(|(b, required)| checks::file_existing(b, *required)));
+    f.extend(machine::BINARIES.iter().filter_map(|(b, required)| machine::file_existing(b, *required)));
     // the validators judge cgroups v1 by the installed kubelet; without one, by the version being set up
-    let kubelet = checks::installed_kubelet().unwrap_or_else(|| kubelet_cp.clone());
+    let kubelet = kubelet::installed_kubelet().unwrap_or_else(|| kubelet_cp.clone());
     push_system_verification(f, &kubelet, out);
-    f.extend(checks::hostname(node_name));
-    f.extend(checks::kubelet_version(kubelet_cp, newest));
-    f.extend(checks::service_kubelet());
+    f.extend(machine::hostname(node_name));
+    f.extend(kubelet::kubelet_version(kubelet_cp, newest));
+    f.extend(kubelet::service_kubelet());
 }
 
 /// Which `/proc/sys` switches apply: IPv4 and/or IPv6, from the addresses the node uses.
 fn ip_switches(f: &mut Vec<Finding>, addresses: &[std::net::IpAddr]) {
     if addresses.iter().any(|a| a.is_ipv4()) {
-        f.extend(checks::IPV4_SWITCHES.iter().filter_map(|p| checks::file_content_one(p)));
+        f.extend(machine::IPV4_SWITCHES.iter().filter_map(|p| machine::file_content_one(p)));
     }
     if addresses.iter().any(|a| a.is_ipv6()) {
-        f.extend(checks::IPV6_SWITCHES.iter().filter_map(|p| checks::file_content_one(p)));
+        f.extend(machine::IPV6_SWITCHES.iter().filter_map(|p| machine::file_content_one(p)));
     }
 }
 
@@ -169,96 +118,68 @@ fn image_pull(cfg: &InitConfiguration, host: &Host, out: &Output) -> Vec<Finding
     runtime::image_pull(host, &reg.cri_socket, &images, &reg.image_pull_policy, reg.image_pull_serial)
 }
 
-/// init's preflight (§M.2 order): the root check alone first, then the catalogue, then ImagePull (not in
-/// dry-run). Leftovers of an earlier run with this configuration are reused, not failed ([`rerun`]).
-pub fn run_init(d: &InitData, out: &Output) -> anyhow::Result<()> {
-    let (cfg, host) = (&d.cfg, &d.host);
+/// What init's preflight checks, besides what an earlier run left: plain values the flow hands in.
+pub struct InitChecks<'a> {
+    /// The resolved configuration.
+    pub cfg: &'a InitConfiguration,
+    /// The node.
+    pub host: &'a Host,
+    /// The port of the node-local API server proxy, when init sets it up.
+    pub proxy_port: Option<u16>,
+    /// Pull (or check) the images at the end (not in a dry run).
+    pub pull_images: bool,
+}
+
+/// init's preflight (§M.2 order): the root check alone first, then the catalogue, then ImagePull (unless told
+/// not to). `leftovers` is asked once the root check passed; kbinit's own leftovers of an earlier run with this
+/// configuration are reused, not failed, and files that do not fit it are refused by path.
+pub fn run_init(
+    c: &InitChecks<'_>,
+    leftovers: impl FnOnce() -> anyhow::Result<Leftovers>,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let (cfg, host) = (c.cfg, c.host);
     let ignore = &cfg.node_registration.ignore_preflight_errors;
     out.say("[preflight] Running pre-flight checks");
     root_first(ignore, out)?;
-    let s = rerun::survey(d)?;
+    let s = leftovers()?;
     let mut notes = Vec::new();
     let mut f: Vec<Finding> = Vec::new();
-    let port = |f: &mut Vec<Finding>, notes: &mut Vec<String>, p: u16| {
-        if checks::port_in_use(p) {
-            match rerun::own_port(d, &s, p) {
-                Some(note) => notes.push(note),
-                None => f.extend(checks::port(p)),
-            }
-        }
-    };
-    f.extend(checks::num_cpu());
-    f.extend(checks::mem());
-    f.extend(checks::kubernetes_version(&cfg.cluster.kubernetes_version));
-    f.extend(checks::firewalld(&[cfg.local_api_endpoint.bind_port, 10250]));
-    for p in [cfg.local_api_endpoint.bind_port, 10259, 10257] {
-        port(&mut f, &mut notes, p);
-    }
-    for c in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
-        let m = rerun::manifest_path(c);
-        let Some(mut finding) = checks::file_available(host, &m) else { continue };
-        if s.is_own(&m) {
-            notes.push(rerun::own_manifest_note(&m));
-        } else {
-            if s.planned.contains(&m) {
-                finding
-                    .message
-                    .push_str(" and differs from what this configuration renders (delete it or run kbinit reset)");
-            }
-            f.push(finding);
-        }
-    }
-    f.extend(checks::http_proxy(&cfg.local_api_endpoint.advertise_address.to_string()));
+    control_plane::node(cfg, host, &s, &mut f, &mut notes);
     let net = &cfg.cluster.networking;
-    f.extend(cidrs(&net.service_subnet).chain(cidrs(&net.pod_subnet)).filter_map(checks::http_proxy_cidr));
     let reg = &cfg.node_registration;
     let v = &cfg.cluster.kubernetes_version;
     common_checks(&mut f, host, &reg.name, &reg.cri_socket, v, Some(v), true, out);
-    port(&mut f, &mut notes, 10250);
-    if let Some(settings) = &d.api_server_proxy {
-        proxy::check(host, settings.port, &mut f, &mut notes);
+    control_plane::port(cfg, &s, 10250, &mut f, &mut notes);
+    if let Some(port) = c.proxy_port {
+        proxy::check(host, port, &mut f, &mut notes);
     }
     let mut addresses = vec![cfg.local_api_endpoint.advertise_address];
     addresses.extend(
         cidrs(&net.service_subnet)
             .chain(cidrs(&net.pod_subnet))
-            .filter_map(|c| checks::parse_cidr(c).map(|(ip, _)| ip)),
+            .filter_map(|c| network::parse_cidr(c).map(|(ip, _)| ip)),
     );
     ip_switches(&mut f, &addresses);
     match &cfg.cluster.etcd {
         Etcd::External(ext) => {
-            f.extend(checks::external_etcd_version(host, ext));
-            f.extend(checks::external_etcd_certs(host, ext));
+            f.extend(etcd::external_etcd_version(host, ext));
+            f.extend(etcd::external_etcd_certs(host, ext));
         }
-        Etcd::Local(local) => {
-            port(&mut f, &mut notes, 2379);
-            port(&mut f, &mut notes, 2380);
-            if let Some(finding) = checks::dir_available(host, &local.data_dir) {
-                if s.is_own(&rerun::manifest_path("etcd")) && rerun::holds_member(d, &local.data_dir) {
-                    notes.push(format!(
-                        "[preflight] {} holds this node's etcd member, already present from an earlier run; reusing",
-                        local.data_dir
-                    ));
-                } else {
-                    f.push(finding);
-                }
-            }
-        }
+        Etcd::Local(local) => control_plane::local_etcd(cfg, &local.data_dir, host, &s, &mut f, &mut notes),
     }
     notes.iter().for_each(|n| out.say(n));
     let mut fatal = print(&f, ignore, out);
-    if fatal.is_empty() && !d.args.dry_run {
+    if fatal.is_empty() && c.pull_images {
         fatal = print(&image_pull(cfg, host, out), ignore, out);
     }
     match (fatal.is_empty(), s.unusable.is_empty()) {
         (true, true) => Ok(()),
-        (true, false) => Err(anyhow::Error::new(PreflightFailed(rerun::unusable_text(&s.unusable)))),
+        (true, false) => Err(anyhow::Error::new(PreflightFailed(unusable_text(&s.unusable)))),
         (false, true) => Err(anyhow::Error::new(PreflightFailed(fatal_text(&fatal)))),
-        (false, false) => Err(anyhow::Error::new(PreflightFailed(format!(
-            "{}\n{}",
-            fatal_text(&fatal),
-            rerun::unusable_text(&s.unusable)
-        )))),
+        (false, false) => {
+            Err(anyhow::Error::new(PreflightFailed(format!("{}\n{}", fatal_text(&fatal), unusable_text(&s.unusable)))))
+        }
     }
 }
 
@@ -269,7 +190,8 @@ fn oldest_control_plane() -> KubeVersion {
 }
 
 /// join's preflight for every node (§M.2 `join`), before discovery: root first, then the node checks.
-pub fn run_join(cfg: &JoinConfiguration, host: &Host, out: &Output) -> anyhow::Result<()> {
+/// `leftovers` names the kubelet kubeconfigs an earlier run of this same join wrote (reused, said so).
+pub fn run_join(cfg: &JoinConfiguration, host: &Host, leftovers: &Leftovers, out: &Output) -> anyhow::Result<()> {
     let ignore = &cfg.node_registration.ignore_preflight_errors;
     out.say("[preflight] Running pre-flight checks");
     root_first(ignore, out)?;
@@ -277,8 +199,8 @@ pub fn run_join(cfg: &JoinConfiguration, host: &Host, out: &Output) -> anyhow::R
     let mut own_kubelet = false;
     for file in ["kubelet.conf", "bootstrap-kubelet.conf"] {
         let path = kbinit_phases::paths::join(kbinit_phases::paths::KUBERNETES_DIR, file);
-        let Some(finding) = checks::file_available(host, &path) else { continue };
-        if rerun_join::own_kubelet_kubeconfig(cfg, host, &path) {
+        let Some(finding) = machine::file_available(host, &path) else { continue };
+        if leftovers.is_own(&path) {
             own_kubelet = true;
             out.say(&format!(
                 "[preflight] {path} is already present from an earlier run of this join (same API server and CA); reusing"
@@ -289,18 +211,18 @@ pub fn run_join(cfg: &JoinConfiguration, host: &Host, out: &Output) -> anyhow::R
     }
     let reg = &cfg.node_registration;
     common_checks(&mut f, host, &reg.name, &reg.cri_socket, &oldest_control_plane(), None, false, out);
-    if own_kubelet && checks::port_in_use(10250) {
+    if own_kubelet && machine::port_in_use(10250) {
         out.say("[preflight] Port 10250 is in use by the kubelet this join configured in an earlier run; reusing");
     } else {
-        f.extend(checks::port(10250));
+        f.extend(machine::port(10250));
     }
     if cfg.control_plane.is_none() {
-        f.extend(checks::file_available(host, &cfg.ca_cert_path));
+        f.extend(machine::file_available(host, &cfg.ca_cert_path));
     }
     if let Discovery::BootstrapToken { api_server_endpoint, .. } = &cfg.discovery {
         let host_part = api_server_endpoint.rsplit_once(':').map_or(api_server_endpoint.as_str(), |(h, _)| h);
         let host_part = host_part.trim_start_matches('[').trim_end_matches(']');
-        f.extend(checks::http_proxy(host_part));
+        f.extend(network::http_proxy(host_part));
         if let Ok(ip) = host_part.parse::<std::net::IpAddr>() {
             ip_switches(&mut f, &[ip]);
         }
@@ -309,68 +231,30 @@ pub fn run_join(cfg: &JoinConfiguration, host: &Host, out: &Output) -> anyhow::R
 }
 
 /// The control-plane part of join's preflight, after discovery (§M.2 `join --control-plane`): `init` is this
-/// node's configuration as the cluster's configuration and the join flags make it; `download_certs` when the
-/// shared certificates come from kubeadm-certs. ImagePull is skipped in dry-run.
+/// node's configuration as the cluster's configuration and the join flags make it; `leftovers` what an earlier
+/// run of this join left; `download_certs` when the shared certificates come from kubeadm-certs; ImagePull only
+/// with `pull_images` (not in a dry run).
 pub fn run_join_control_plane(
     init: &InitConfiguration,
-    download_certs: bool,
     host: &Host,
-    dry_run: bool,
+    leftovers: &Leftovers,
+    download_certs: bool,
+    pull_images: bool,
     out: &Output,
 ) -> anyhow::Result<()> {
     let ignore = &init.node_registration.ignore_preflight_errors;
     out.say("[preflight] Running pre-flight checks before initializing the new control plane instance");
     let mut f: Vec<Finding> = Vec::new();
-    f.extend(checks::num_cpu());
-    f.extend(checks::mem());
-    f.extend(checks::kubernetes_version(&init.cluster.kubernetes_version));
-    f.extend(checks::firewalld(&[init.local_api_endpoint.bind_port, 10250]));
-    let own = rerun_join::own_manifests(init, host, &crate::host::facts::proxy_env());
-    let port = |f: &mut Vec<Finding>, p: u16| {
-        if checks::port_in_use(p) {
-            match rerun_join::own_port(init, &own, p) {
-                Some(note) => out.say(&note),
-                None => f.extend(checks::port(p)),
-            }
-        }
-    };
-    for p in [init.local_api_endpoint.bind_port, 10259, 10257] {
-        port(&mut f, p);
-    }
-    for c in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"] {
-        let m = rerun::manifest_path(c);
-        let Some(finding) = checks::file_available(host, &m) else { continue };
-        if own.contains(&m) {
-            out.say(&rerun::own_manifest_note(&m));
-        } else {
-            f.push(finding);
-        }
-    }
-    f.extend(checks::http_proxy(&init.local_api_endpoint.advertise_address.to_string()));
-    let net = &init.cluster.networking;
-    f.extend(cidrs(&net.service_subnet).chain(cidrs(&net.pod_subnet)).filter_map(checks::http_proxy_cidr));
+    let mut notes = Vec::new();
+    control_plane::node(init, host, leftovers, &mut f, &mut notes);
     match &init.cluster.etcd {
-        Etcd::Local(local) => {
-            port(&mut f, 2379);
-            port(&mut f, 2380);
-            if let Some(finding) = checks::dir_available(host, &local.data_dir) {
-                if own.contains(&rerun::manifest_path("etcd"))
-                    && host.path(&kbinit_phases::paths::join(&local.data_dir, "member")).is_dir()
-                {
-                    out.say(&format!(
-                        "[preflight] {} holds this node's etcd member, already present from an earlier run; reusing",
-                        local.data_dir
-                    ));
-                } else {
-                    f.push(finding);
-                }
-            }
-        }
-        Etcd::External(ext) if !download_certs => f.extend(checks::external_etcd_certs(host, ext)),
+        Etcd::Local(local) => control_plane::local_etcd(init, &local.data_dir, host, leftovers, &mut f, &mut notes),
+        Etcd::External(ext) if !download_certs => f.extend(etcd::external_etcd_certs(host, ext)),
         Etcd::External(_) => {}
     }
+    notes.iter().for_each(|n| out.say(n));
     report(&f, ignore, out)?;
-    if dry_run {
+    if !pull_images {
         return Ok(());
     }
     report(&image_pull(init, host, out), ignore, out)
@@ -411,36 +295,4 @@ pub fn run_upgrade_prepull(p: &Prepull<'_>, host: &Host, out: &Output) -> anyhow
 pub fn run_reset(ignore: &[String], out: &Output) -> anyhow::Result<()> {
     out.say("[preflight] Running pre-flight checks");
     root_first(ignore, out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_follow_kubeadm() {
-        assert_eq!(path_name("/etc/kubernetes/manifests/etcd.yaml"), "-etc-kubernetes-manifests-etcd.yaml");
-        assert_eq!(format!("DirAvailable-{}", path_name("/var/lib/etcd")), "DirAvailable--var-lib-etcd");
-    }
-
-    #[test]
-    fn ignore_downgrades_errors() {
-        let out = Output::new(0);
-        let f = vec![error("Port-6443", "Port 6443 is in use"), warning("Swap", "on")];
-        assert!(report(&f, &["port-6443".into()], &out).is_ok());
-        assert!(report(&f, &["all".into()], &out).is_ok());
-        let err = report(&f, &[], &out).unwrap_err().to_string();
-        assert!(
-            err.starts_with("[preflight] Some fatal errors occurred:\n\t[ERROR Port-6443]: Port 6443 is in use\n"),
-            "{err}"
-        );
-        assert!(err.ends_with("you can make a check non-fatal with `--ignore-preflight-errors=...`"), "{err}");
-    }
-
-    #[test]
-    fn all_with_names_is_invalid() {
-        let e = normalize_ignore(&["all".into(), "Swap".into()]).unwrap_err();
-        assert_eq!(crate::error::exit_code(&e), crate::error::Exit::Invalid);
-        assert_eq!(normalize_ignore(&["Swap".into()]).unwrap(), ["swap"]);
-    }
 }

@@ -5,14 +5,15 @@
 //!
 //! The proxy listens on 127.0.0.1, so that is the address tried (a listener on another address of the node does
 //! not stop it; one on 127.0.0.1 or the wildcard does). On a re-run the port is held by the proxy an earlier
-//! init, join or install started: it is recognised, as [`super::rerun`] recognises kbinit's static Pods, by what
+//! init, join or install started: it is recognised, as init's re-run survey recognises kbinit's static Pods, by what
 //! supervises it, kbinit's own unit ([`node::is_own_unit`]) for this same port, and reported as reused.
 
 use std::net::{Ipv4Addr, TcpListener};
 
-use kbinit_phases::apiserver_proxy::node;
+use kbinit_phases::api_server_proxy::node;
 
-use super::{Finding, checks, report};
+use super::finding::{Finding, report};
+use super::machine;
 use crate::host::Host;
 use crate::output::Output;
 
@@ -35,7 +36,7 @@ pub fn check(host: &Host, port: u16, findings: &mut Vec<Finding>, notes: &mut Ve
             node::UNIT_PATH
         ));
     } else {
-        findings.extend(checks::port(port));
+        findings.extend(machine::port(port));
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use kbinit_phases::version::KubeVersion;
 
-use super::{Finding, error, warning};
+use super::finding::{Finding, error, warning};
 use crate::cri::{CriClient, CriError, ops, socket_file};
 use crate::host::Host;
 

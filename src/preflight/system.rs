@@ -9,7 +9,7 @@ use std::process::Command;
 
 use kbinit_phases::version::KubeVersion;
 
-use super::{Finding, error, warning};
+use super::finding::{Finding, error, warning};
 
 const NAME: &str = "SystemVerification";
 

@@ -16,30 +16,16 @@ use std::time::{Duration, Instant, SystemTime};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use crate::fakeapi::FakeApi;
-use crate::nodes::testnode::TestNode;
+use crate::support::config::init_yaml;
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::testnode::TestNode;
 use crate::support::{Node, require_tool, run_ok};
 
 const ADDRESS: &str = "192.0.2.20";
 const PODS: [&str; 4] = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 
 fn config() -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta3
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: {ADDRESS}
-  bindPort: 6443
-nodeRegistration:
-  name: cp1
-  criSocket: unix:///run/containerd/containerd.sock
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: ClusterConfiguration
-kubernetesVersion: v1.28.7
-controlPlaneEndpoint: {ADDRESS}:6443
-"
-    )
+    init_yaml("v1.28.7", ADDRESS).endpoint(ADDRESS).build()
 }
 
 /// Every file under /etc/kubernetes: bytes and mtime.

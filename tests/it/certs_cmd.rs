@@ -346,7 +346,7 @@ fn check_expiration_structured_output_is_kubeadms_output_api() {
     );
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let yaml = n.kbinit(&[&args[..], &["yaml"]].concat()).ok().stdout;
-    let y = kbinit_phases::yaml::from_yaml(&yaml).unwrap();
+    let y = kbinit_phases::go_format::yaml::from_yaml(&yaml).unwrap();
     assert_eq!(y["kind"], v["kind"]);
     assert_eq!(y["certificates"].as_array().unwrap().len(), v["certificates"].as_array().unwrap().len());
 

@@ -8,8 +8,8 @@ use kbinit::cri::proto::path;
 use kbinit::cri::{CriClient, CriError, ops};
 use tonic::Code;
 
-use crate::cri_stub::{CriStub, Sandbox, State};
 use crate::support::Node;
+use crate::support::cri_stub::{CriStub, Sandbox, State};
 
 const SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
 

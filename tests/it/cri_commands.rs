@@ -7,8 +7,8 @@
 use kbinit::cri::proto::path;
 use tonic::Code;
 
-use crate::cri_stub::{CriStub, Sandbox, State};
 use crate::support::Node;
+use crate::support::cri_stub::{CriStub, Sandbox, State};
 
 const VERSION: &str = "v1.28.7";
 

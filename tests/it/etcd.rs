@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::nodes::netns::Netns;
-use crate::nodes::staticpod::{host_paths, manifest_command, resolve};
+use crate::support::nodes::netns::Netns;
+use crate::support::nodes::staticpod::{host_paths, manifest_command, resolve};
 use crate::support::{Node, mode, reference, require_tool};
 
 /// The documentation address the node advertises; it exists only on the namespace's loopback.

@@ -10,8 +10,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::fakeapi::testkit::{cluster, get, pki, seed_kubeadm_rbac, send, send_json, serving_tls, token_secret};
-use crate::fakeapi::{FakeApi, cluster_role_bindings, cluster_roles, detached_jws};
+use crate::support::fakeapi::testkit::{
+    cluster, get, pki, seed_kubeadm_rbac, send, send_json, serving_tls, token_secret,
+};
+use crate::support::fakeapi::{FakeApi, cluster_role_bindings, cluster_roles, detached_jws};
 use crate::support::{require_tool, run_ok, shared};
 
 // ---------- the transcript ----------

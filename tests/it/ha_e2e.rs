@@ -16,15 +16,15 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::fakeapi::FakeApi;
-use crate::nodes::lan::Lan;
-use crate::nodes::testnode::{TestNode, join_config};
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::lan::Lan;
+use crate::support::nodes::testnode::{TestNode, join_config};
 use crate::support::{Run, require_tool};
 
 const LB: &str = "10.77.0.100";
 
 fn init_config(address: &str) -> String {
-    crate::nodes::testnode::init_config(&crate::nodes::testnode::newest_version(), address, LB)
+    crate::support::nodes::testnode::init_config(&crate::support::nodes::testnode::newest_version(), address, LB)
 }
 
 /// Waits until the reset node's Node is no longer Ready (the stand-in writes what the node lifecycle controller

@@ -53,7 +53,7 @@ pub(crate) fn calls(text: &str) -> Vec<Call> {
             let v: Value = if l.ends_with("patch:") {
                 serde_json::from_str(&block).unwrap()
             } else {
-                kbinit_phases::yaml::from_yaml(&block).unwrap()
+                kbinit_phases::go_format::yaml::from_yaml(&block).unwrap()
             };
             let c = out.last_mut().unwrap();
             if let Some(n) = v.pointer("/metadata/name").and_then(Value::as_str) {

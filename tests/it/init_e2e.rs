@@ -14,31 +14,15 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::fakeapi::{FakeApi, ServingTls};
-use crate::nodes::testnode::TestNode;
+use crate::support::config::init_yaml;
+use crate::support::fakeapi::{FakeApi, ServingTls};
+use crate::support::nodes::testnode::TestNode;
 use crate::support::{Node, require_tool};
 
 const ADDRESS: &str = "192.0.2.10";
 
 fn config(version: &str) -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta3
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: {ADDRESS}
-  bindPort: 6443
-nodeRegistration:
-  name: cp1
-  criSocket: unix:///run/containerd/containerd.sock
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: ClusterConfiguration
-kubernetesVersion: {version}
-controlPlaneEndpoint: {ADDRESS}:6443
-networking:
-  podSubnet: 10.244.0.0/16
-"
-    )
+    init_yaml(version, ADDRESS).endpoint(ADDRESS).pod_subnet().build()
 }
 
 /// Every object a dry-run attaches to its CREATE calls.
@@ -348,7 +332,7 @@ fn init_newest_end_to_end() {
         return;
     }
     let api = FakeApi::new();
-    let version = crate::nodes::testnode::newest_version();
+    let version = crate::support::nodes::testnode::newest_version();
     let tn = TestNode::start("initnew", "cp1", &[ADDRESS], &api, true);
     let standin = &tn.standin;
     let cfg = &tn.config(&config(&version).replace("kubeadm.k8s.io/v1beta3", "kubeadm.k8s.io/v1beta4"));

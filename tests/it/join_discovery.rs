@@ -13,7 +13,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::json;
 
-use crate::fakeapi::testkit::{self, seed_kubeadm_rbac, token_secret};
+use crate::support::fakeapi::testkit::{self, seed_kubeadm_rbac, token_secret};
 use crate::support::{Node, Run, reference, snapshot};
 
 pub(crate) const TOKEN: &str = "abcdef.0123456789abcdef";

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use kbinit::etcd::{EtcdClient, EtcdTls};
 use kbinit::host::Host;
 
-use crate::nodes::netns::Netns;
-use crate::nodes::staticpod::{host_paths, manifest_command, resolve};
+use crate::support::nodes::netns::Netns;
+use crate::support::nodes::staticpod::{host_paths, manifest_command, resolve};
 use crate::support::{Node, reference, require_tool};
 
 const A: &str = "192.0.2.10";

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
-use crate::fakeapi::FakeApi;
-use crate::nodes::testnode::TestNode;
+use crate::support::config::init_yaml;
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::testnode::TestNode;
 use crate::support::{Node, require_tool};
 
 /// Whether a file (by its path under the watched root) holds a private key or credentials. The temporary file of
@@ -163,22 +164,7 @@ fn full_init_on_a_node_never_exposes_a_key() {
     const ADDRESS: &str = "192.0.2.40";
     let api = FakeApi::new();
     let tn = TestNode::start("keymodes", "cp1", &[ADDRESS], &api, true);
-    let cfg = tn.config(&format!(
-        "apiVersion: kubeadm.k8s.io/v1beta3
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: {ADDRESS}
-  bindPort: 6443
-nodeRegistration:
-  name: cp1
-  criSocket: unix:///run/containerd/containerd.sock
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: ClusterConfiguration
-kubernetesVersion: v1.28.7
-controlPlaneEndpoint: {ADDRESS}:6443
-"
-    ));
+    let cfg = tn.config(&init_yaml("v1.28.7", ADDRESS).endpoint(ADDRESS).build());
     let w = Watcher::start(vec![tn.node.root().to_path_buf()]);
     let run = tn.kbinit(&["init", "--config", &cfg, "--upload-certs", "--ignore-preflight-errors=all"]);
     let seen = w.finish();

@@ -23,15 +23,15 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::fakeapi::FakeApi;
-use crate::nodes::lan::Lan;
-use crate::nodes::testnode::TestNode;
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::lan::Lan;
+use crate::support::nodes::testnode::TestNode;
 use crate::support::{Run, require_tool};
 
 const INIT_ADDRESS: &str = "192.0.2.30";
 
 fn init_config(address: &str, endpoint: &str) -> String {
-    crate::nodes::testnode::init_config(&crate::nodes::testnode::newest_version(), address, endpoint)
+    crate::support::nodes::testnode::init_config(&crate::support::nodes::testnode::newest_version(), address, endpoint)
 }
 
 /// Where kbinit is stopped.
@@ -406,7 +406,7 @@ fn init_crash_mid_write_leaves_no_partial_file_after_rerun() {
         .unwrap();
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
     for f in ["/etc/kubernetes/scheduler.conf", "/etc/kubernetes/manifests/etcd.yaml"] {
-        let doc = kbinit_phases::yaml::from_yaml(&tn.node.read_str(f)).unwrap();
+        let doc = kbinit_phases::go_format::yaml::from_yaml(&tn.node.read_str(f)).unwrap();
         assert!(doc.get("kind").is_some(), "{f}: {doc}");
     }
 }

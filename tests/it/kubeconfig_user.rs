@@ -10,11 +10,11 @@ use base64::engine::general_purpose::STANDARD as B64;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value;
 
-use crate::fakeapi::testkit::{self, send_json};
+use crate::support::fakeapi::testkit::{self, send_json};
 use crate::support::{Node, require_tool, run_ok};
 
 fn doc(text: &str) -> Value {
-    kbinit_phases::yaml::from_yaml(text).unwrap()
+    kbinit_phases::go_format::yaml::from_yaml(text).unwrap()
 }
 
 fn user_field(d: &Value, key: &str) -> Option<String> {

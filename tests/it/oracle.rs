@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use crate::golden::{observe, render};
-use crate::realk8s::bins;
+use crate::support::realk8s::bins;
 use crate::support::{Node, require_tool};
 
 /// The node directories kubeadm writes to must exist on the host as mount points; tests that make them (and
@@ -310,8 +310,9 @@ fn dry_run_oracle(release: &str) {
         for (w, g) in want.iter().zip(&got) {
             let (wb, gb) = (w.body.as_ref().and_then(deterministic), g.body.as_ref().and_then(deterministic));
             if wb != gb {
-                let yaml =
-                    |b: &Option<serde_json::Value>| b.as_ref().map(kbinit_phases::yaml::to_yaml).unwrap_or_default();
+                let yaml = |b: &Option<serde_json::Value>| {
+                    b.as_ref().map(kbinit_phases::go_format::yaml::to_yaml).unwrap_or_default()
+                };
                 report.push_str(&format!(
                     "== {release} {case}: {}\n{}\n",
                     line(w),

@@ -5,23 +5,11 @@
 
 use std::net::TcpListener;
 
+use crate::support::config::init_yaml;
 use crate::support::{Node, Run, snapshot};
 
 fn config(port: u16) -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta3
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: 10.0.0.10
-  bindPort: {port}
-nodeRegistration:
-  name: cp1
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: ClusterConfiguration
-kubernetesVersion: v1.28.7
-"
-    )
+    init_yaml("v1.28.7", "10.0.0.10").bind_port(port).without_cri_socket().build()
 }
 
 /// A node with a foreign apiserver manifest and a non-empty etcd data dir, and a busy API server port.

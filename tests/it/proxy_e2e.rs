@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::fakeapi::FakeApi;
-use crate::nodes::lan::Lan;
-use crate::nodes::testnode::{TestNode, join_config};
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::lan::Lan;
+use crate::support::nodes::testnode::{TestNode, join_config};
 use crate::support::{Run, require_tool};
 
 const VERSION: &str = "v1.34.0";
@@ -86,7 +86,7 @@ impl Prober {
         let (log, stop) = (Arc::new(Mutex::new(Vec::new())), Arc::new(AtomicBool::new(false)));
         let (l, s, ns, path) = (log.clone(), stop.clone(), node.ns.name.clone(), format!("/api/v1/nodes/{name}"));
         let thread = std::thread::spawn(move || {
-            crate::nodes::kubelet::enter_netns(&ns);
+            crate::support::nodes::kubelet::enter_netns(&ns);
             let mut client = None;
             while !s.load(Ordering::Relaxed) {
                 let t = Instant::now();
@@ -161,7 +161,7 @@ fn ha_without_a_load_balancer_through_the_node_local_proxy() {
     }
 
     // cp1: init with its own address as the endpoint, no load balancer
-    let cfg = cp1.config(&crate::nodes::testnode::init_config(VERSION, &addr(1), &addr(1)));
+    let cfg = cp1.config(&crate::support::nodes::testnode::init_config(VERSION, &addr(1), &addr(1)));
     let run = ok(cp1.kbinit(&["init", "--config", &cfg, "--upload-certs", "--api-server-proxy"]), "init on cp1", &cp1);
     let token = run.stdout.lines().find_map(|l| l.strip_prefix("[bootstrap-token] Using token: ")).unwrap().to_string();
     let key =

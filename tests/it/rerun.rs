@@ -7,33 +7,17 @@
 
 use serde_json::Value;
 
-use crate::fakeapi::{FakeApi, ServingTls};
-use crate::nodes::kubelet::{KubeletStandIn, StandInConfig};
-use crate::nodes::netns::Netns;
+use crate::support::config::init_yaml;
+use crate::support::fakeapi::{FakeApi, ServingTls};
+use crate::support::nodes::kubelet::{KubeletStandIn, StandInConfig};
+use crate::support::nodes::netns::Netns;
 use crate::support::{Node, Run, require_tool, snapshot};
 
 const ADDRESS: &str = "192.0.2.20";
 
 /// The init configuration of these tests (v1.28.7, stacked etcd, node cp1).
 pub fn config() -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta3
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: {ADDRESS}
-  bindPort: 6443
-nodeRegistration:
-  name: cp1
-  criSocket: unix:///run/containerd/containerd.sock
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: ClusterConfiguration
-kubernetesVersion: v1.28.7
-controlPlaneEndpoint: {ADDRESS}:6443
-networking:
-  podSubnet: 10.244.0.0/16
-"
-    )
+    init_yaml("v1.28.7", ADDRESS).endpoint(ADDRESS).pod_subnet().build()
 }
 
 /// Runs kbinit inside the node's namespace.
@@ -52,17 +36,17 @@ fn owned(node: &Node) -> Vec<(std::path::PathBuf, (u32, Vec<u8>))> {
 }
 
 /// A client with admin.conf's identity through a listener on this process's loopback (same store).
-fn admin_client(node: &Node, api: &FakeApi) -> (kbinit::api::Cluster, crate::fakeapi::Listener) {
+fn admin_client(node: &Node, api: &FakeApi) -> (kbinit::api::Cluster, crate::support::fakeapi::Listener) {
     let pki = node.path("/etc/kubernetes/pki");
     let read = |f: &str| std::fs::read_to_string(pki.join(f)).unwrap();
     let tls =
         ServingTls { cert_pem: read("apiserver.crt"), key_pem: read("apiserver.key"), client_ca_pem: read("ca.crt") };
     let local = api.serve("127.0.0.1:0".parse().unwrap(), tls);
-    let mut kc = kbinit_phases::yaml::from_yaml(&node.read_str("/etc/kubernetes/admin.conf")).unwrap();
+    let mut kc = kbinit_phases::go_format::yaml::from_yaml(&node.read_str("/etc/kubernetes/admin.conf")).unwrap();
     kc["clusters"][0]["cluster"]["server"] = Value::from(local.url());
     kc["clusters"][0]["cluster"]["tls-server-name"] = Value::from("kubernetes");
     let c = kbinit::api::Cluster::from_kubeconfig_text(
-        &kbinit_phases::yaml::to_yaml(&kc),
+        &kbinit_phases::go_format::yaml::to_yaml(&kc),
         std::time::Duration::from_secs(5),
     )
     .unwrap();

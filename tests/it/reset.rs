@@ -4,10 +4,10 @@
 //! alone; a fresh init on the reset node then works (with a new stand-in: reset removes the containers, which
 //! the stand-in models by being dropped).
 
-use crate::fakeapi::FakeApi;
-use crate::nodes::kubelet::{KubeletStandIn, StandInConfig};
-use crate::nodes::netns::Netns;
 use crate::rerun::{config, kbinit_in};
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::kubelet::{KubeletStandIn, StandInConfig};
+use crate::support::nodes::netns::Netns;
 use crate::support::{Node, files, require_tool, snapshot};
 
 fn standin(ns: &Netns, node: &Node, api: &FakeApi) -> KubeletStandIn {
@@ -103,7 +103,7 @@ fn reset_after_init_then_init_again() {
     let api2 = FakeApi::new();
     let _second = standin(&ns, &node, &api2);
     // the second cluster is of the newest supported version (v1beta4), so reset is exercised at both ends
-    let newest = crate::nodes::testnode::newest_version();
+    let newest = crate::support::nodes::testnode::newest_version();
     let cfg2_path = node.root().join("kbinit-newest.yaml");
     std::fs::write(
         &cfg2_path,
@@ -143,7 +143,7 @@ fn reset_stops_the_kubelet_that_init_started_by_kubeadms_init_system_rule() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
     let cfg = work.path().join("kbinit.yaml");
-    std::fs::write(&cfg, crate::nodes::testnode::init_config("v1.33.3", "192.0.2.21", "192.0.2.21")).unwrap();
+    std::fs::write(&cfg, crate::support::nodes::testnode::init_config("v1.33.3", "192.0.2.21", "192.0.2.21")).unwrap();
     // the mount points must exist; ones this test makes on the host are removed again (empty, never mounted there)
     let made: Vec<&str> = ["/etc/kubernetes", "/var/lib/kubelet"]
         .into_iter()

@@ -10,9 +10,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
-use crate::fakeapi::FakeApi;
-use crate::nodes::lan::Lan;
-use crate::nodes::testnode::TestNode;
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::lan::Lan;
+use crate::support::nodes::testnode::TestNode;
 use crate::support::{Node, Run, require_tool};
 
 const LB: &str = "10.79.0.100";
@@ -60,7 +60,7 @@ fn control_plane_join_command_works_after_the_first_certs_secret_expired() {
         ["10.79.0.1:6443".parse().unwrap(), "10.79.0.2:6443".parse().unwrap(), "10.79.0.3:6443".parse().unwrap()];
     let _lb = lan.balancer(format!("{LB}:6443").parse().unwrap(), backends.to_vec());
 
-    let cfg = cp1.config(&crate::nodes::testnode::init_config("v1.34.0", "10.79.0.1", LB));
+    let cfg = cp1.config(&crate::support::nodes::testnode::init_config("v1.34.0", "10.79.0.1", LB));
     let run = ok(cp1.kbinit(&["init", "--config", &cfg, "--upload-certs"]), "init on cp1", &cp1);
     let first_key =
         run.stdout.lines().skip_while(|l| *l != "[upload-certs] Using certificate key:").nth(1).unwrap().to_string();
@@ -151,8 +151,8 @@ fn control_plane_needs_print_join_command() {
 
 /// A loopback fake with kbinit's PKI and admin.conf pointed at it, and a kubeadm-config ConfigMap holding
 /// `cluster_configuration`.
-fn loopback(cluster_configuration: &str) -> crate::fakeapi::testkit::Cluster {
-    let c = crate::fakeapi::testkit::cluster();
+fn loopback(cluster_configuration: &str) -> crate::support::fakeapi::testkit::Cluster {
+    let c = crate::support::fakeapi::testkit::cluster();
     let admin = c.node.read_str("/etc/kubernetes/admin.conf");
     let server = admin.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap().to_string();
     c.node.put("/etc/kubernetes/admin.conf", admin.replace(&server, &c.listener.url()).as_bytes());

@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use super::renew::{ca_external, load_target, renewables};
 use crate::Error;
 use crate::config::ClusterConfiguration;
-use crate::config::duration::parse_duration;
+use crate::go_format::duration::parse_duration;
 use crate::plan::NodeView;
 
 /// The static Pods that may need a restart, in the order they are restarted.
@@ -103,7 +103,7 @@ pub fn due(
 /// `scheme://host:port/path` (host 127.0.0.1 when the probe names none; IPv6 bracketed; the path keeps its
 /// query). `None` when the manifest has no HTTP liveness probe.
 pub fn liveness_url(manifest_yaml: &str) -> Option<String> {
-    let pod = crate::yaml::from_yaml(manifest_yaml).ok()?;
+    let pod = crate::go_format::yaml::from_yaml(manifest_yaml).ok()?;
     let get = pod.pointer("/spec/containers/0/livenessProbe/httpGet")?;
     let host = get.get("host").and_then(Value::as_str).filter(|h| !h.is_empty()).unwrap_or("127.0.0.1");
     let port = match get.get("port")? {

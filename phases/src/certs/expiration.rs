@@ -9,8 +9,9 @@ use super::issue::LoadedCert;
 use super::renew::{CAS, ca_external, load_target, renewables};
 use super::{crt_path, external_etcd, load_cert};
 use crate::Error;
-use crate::cluster::token::{format_rfc3339_utc, short_human_duration, tabwriter};
 use crate::config::ClusterConfiguration;
+use crate::go_format::table::tabwriter;
+use crate::go_format::time::{format_rfc3339_utc, short_human_duration};
 use crate::plan::NodeView;
 
 /// One row of `check-expiration`: a certificate or a CA.

@@ -9,14 +9,12 @@
 //! | [`keys`] | [`KeySource`], [`KeyPool`], kubeadm's private-key PEM encodings |
 //! | [`renew`] | `certs renew`: the renewable certificates by name, renewal with the local CA |
 //! | [`expiration`] | `certs check-expiration`: expiry rows and kubeadm's tables |
-//! | [`csr`] | `certs generate-csr`: keys, CSRs and partial kubeconfigs for an external CA |
 //! | [`care`] | `certs renew --if-expiring-within`: what is due, which static Pod uses it, restart order |
 //! | [`timer`] | `certs renew-timer`: the systemd service and timer units |
 //!
 //! The planners never write: they read the node through a [`NodeView`] and return [`Step`]s.
 
 pub mod care;
-pub mod csr;
 pub mod expiration;
 pub mod keys;
 pub mod renew;
@@ -25,7 +23,7 @@ pub mod timer;
 mod ext;
 pub(crate) mod issue;
 mod reuse;
-mod table;
+pub(crate) mod table;
 
 use time::OffsetDateTime;
 
@@ -91,7 +89,7 @@ fn key_path(cluster: &ClusterConfiguration, base: &str) -> String {
     paths::join(&cluster.certificates_dir, &format!("{base}.key"))
 }
 
-fn parent_dir(path: &str) -> String {
+pub(crate) fn parent_dir(path: &str) -> String {
     path.rsplit_once('/').map_or_else(|| "/".to_string(), |(d, _)| if d.is_empty() { "/".into() } else { d.into() })
 }
 
@@ -142,7 +140,7 @@ pub fn ca_cert_hash(ca_pem: &[u8]) -> Result<String, Error> {
     Ok(format!("sha256:{}", hex::encode(digest.as_ref())))
 }
 
-fn common_name(spec: &CertSpec, node: &NodeIdentity) -> String {
+pub(crate) fn common_name(spec: &CertSpec, node: &NodeIdentity) -> String {
     match spec.cn {
         Cn::Fixed(cn) => cn.to_string(),
         Cn::Node => node.name.clone(),

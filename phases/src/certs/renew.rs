@@ -133,7 +133,7 @@ fn kubeconfig_cert(path: &str, view: &dyn NodeView) -> Result<Option<LoadedCert>
 fn parse_kubeconfig(path: &str, bytes: &[u8]) -> Result<Value, Error> {
     let text =
         std::str::from_utf8(bytes).map_err(|_| Error::Conflict(format!("kubeconfig file {path:?} is not UTF-8")))?;
-    crate::yaml::from_yaml(text).map_err(|e| Error::Conflict(format!("kubeconfig file {path:?}: {e}")))
+    crate::go_format::yaml::from_yaml(text).map_err(|e| Error::Conflict(format!("kubeconfig file {path:?}: {e}")))
 }
 
 /// (user name, cluster name) of the kubeconfig's current context.
@@ -346,7 +346,7 @@ fn renewed_kubeconfig(
         .ok_or_else(|| missing("user"))?;
     entry.insert("client-certificate-data".into(), json!(B64.encode(cert_pem)));
     entry.insert("client-key-data".into(), json!(B64.encode(key_pem)));
-    Ok(crate::yaml::to_yaml(&doc))
+    Ok(crate::go_format::yaml::to_yaml(&doc))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Tests of the PKI planner, against kubeadm v1.28.7's render of the reference input (node cp1, advertise
 //! 10.0.0.10, controlPlaneEndpoint lb.example.com:6443) and the vectors of the compatibility reference.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -15,9 +15,9 @@ use crate::cluster::rbac::{
 };
 use crate::cluster::token::{Token, token_secret};
 use crate::config::BootstrapToken;
+use crate::go_format::yaml::to_yaml;
 use crate::kubeconfig::{UserAuth, kubeconfig_value};
 use crate::version::KubeVersion;
-use crate::yaml::to_yaml;
 
 /// Name of the public discovery ConfigMap.
 pub const CLUSTER_INFO: &str = "cluster-info";

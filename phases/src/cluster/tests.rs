@@ -1,7 +1,7 @@
 //! Tests of the cluster phases against kubeadm v1.28.7's own dry-run (every attached object and patch, every
 //! line), plus the cases the reference does not cover: other versions, upload/download round trips, errors.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use k8s_openapi::api::core::v1::{Node, Secret};
 use serde_json::Value;
@@ -10,11 +10,12 @@ use super::addons::{CoreDnsState, coredns_image, is_default_corefile, plan_addon
 use super::bootstrap_token::{ResolvedToken, cluster_info_configmap, plan_bootstrap_token, plan_cluster_admins};
 use super::certkey::CertificateKey;
 use super::mark_control_plane::plan_mark_control_plane;
-use super::token::{Token, parse_rfc3339};
+use super::token::Token;
 use super::upload_certs::{decode_certs_secret, plan_upload_certs};
 use super::upload_config::plan_upload_config;
 use crate::api::{ApiOp, ApiStep, WritePolicy};
 use crate::config::{Etcd, ExternalEtcd, HostFacts, InitConfiguration, InitFlags, load_init};
+use crate::go_format::time::parse_rfc3339;
 use crate::kubeconfig::control_plane_endpoint;
 use crate::plan::{FileKind, MemoryNode, Step};
 use crate::version::KubeVersion;
@@ -103,7 +104,7 @@ fn parse_dry_run(text: &str) -> (Vec<Item>, Vec<String>) {
             }
             let body = block.join("\n") + "\n";
             items.push(if line.ends_with("object:") {
-                Item::Object(crate::yaml::from_yaml(&body).unwrap())
+                Item::Object(crate::go_format::yaml::from_yaml(&body).unwrap())
             } else {
                 Item::Patch(serde_json::from_str(&body).unwrap())
             });
@@ -185,7 +186,7 @@ fn cluster_info_ca(items: &[Item]) -> Vec<u8> {
             _ => None,
         })
         .unwrap();
-    let kubeconfig = crate::yaml::from_yaml(cm["data"]["kubeconfig"].as_str().unwrap()).unwrap();
+    let kubeconfig = crate::go_format::yaml::from_yaml(cm["data"]["kubeconfig"].as_str().unwrap()).unwrap();
     let b64 = kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"].as_str().unwrap();
     base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
 }
@@ -365,7 +366,7 @@ fn ipv6_and_user_kube_proxy_config() {
     init.kube_proxy = Some(serde_json::json!({"mode": "ipvs", "clusterCIDR": "10.1.0.0/16"}));
     let cm = super::addons::kube_proxy_configmap(&init);
     assert!(cm.metadata.annotations.is_none(), "no hash for a user-supplied configuration");
-    let conf = crate::yaml::from_yaml(&cm.data.unwrap()["config.conf"]).unwrap();
+    let conf = crate::go_format::yaml::from_yaml(&cm.data.unwrap()["config.conf"]).unwrap();
     assert_eq!((conf["mode"].as_str(), conf["clusterCIDR"].as_str()), (Some("ipvs"), Some("10.1.0.0/16")));
     assert_eq!(conf["clientConnection"]["kubeconfig"], "/var/lib/kube-proxy/kubeconfig.conf");
 }

@@ -10,11 +10,13 @@ use std::fmt;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use time::OffsetDateTime;
 
 use crate::Error;
 use crate::config::BootstrapToken;
 use crate::config::validate::generate_token;
+use crate::go_format::table::tabwriter;
+use crate::go_format::time::{format_rfc3339, format_rfc3339_utc, parse_rfc3339, short_human_duration};
 
 /// Namespace of bootstrap token Secrets.
 pub const TOKEN_NAMESPACE: &str = "kube-system";
@@ -112,80 +114,6 @@ pub fn resolve_token(configured: &BootstrapToken) -> Result<Token, Error> {
         Some(t) => Token::parse(t),
         None => Ok(Token::generate()),
     }
-}
-
-/// Formats a time as Go's `Time.UTC().Format(time.RFC3339)`: `2026-11-23T13:23:29Z`.
-pub fn format_rfc3339_utc(t: OffsetDateTime) -> String {
-    format_rfc3339(t.to_offset(UtcOffset::UTC))
-}
-
-/// Formats a time in its own offset as Go's `time.RFC3339` (`Z` for UTC, else `+hh:mm`), whole seconds.
-fn format_rfc3339(t: OffsetDateTime) -> String {
-    let offset = t.offset();
-    let zone = if offset.is_utc() {
-        "Z".to_string()
-    } else {
-        let total = offset.whole_seconds();
-        let sign = if total < 0 { '-' } else { '+' };
-        let abs = total.unsigned_abs();
-        format!("{sign}{:02}:{:02}", abs / 3600, (abs % 3600) / 60)
-    };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{zone}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-/// Parses RFC 3339 as Go's `time.Parse(time.RFC3339, …)` accepts it: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±hh:mm)`.
-pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
-    let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let s = text.get(r)?;
-        if s.bytes().all(|c| c.is_ascii_digit()) { s.parse().ok() } else { None }
-    };
-    let year = i32::try_from(num(0..4)?).ok()?;
-    let month = Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
-    let day = u8::try_from(num(8..10)?).ok()?;
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &text[19..];
-    let mut nanos = 0u32;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 || digits > 9 {
-            return None;
-        }
-        nanos = frac[..digits].parse::<u32>().ok()? * 10u32.pow(9 - u32::try_from(digits).ok()?);
-        rest = &frac[digits..];
-    }
-    let offset = if rest == "Z" {
-        UtcOffset::UTC
-    } else {
-        let sign: i8 = match rest.as_bytes().first()? {
-            b'+' => 1,
-            b'-' => -1,
-            _ => return None,
-        };
-        let zb = rest.as_bytes();
-        if zb.len() != 6 || zb[3] != b':' {
-            return None;
-        }
-        let h = i8::try_from(rest[1..3].parse::<u8>().ok()?).ok()?;
-        let m = i8::try_from(rest[4..6].parse::<u8>().ok()?).ok()?;
-        UtcOffset::from_hms(sign * h, sign * m, 0).ok()?
-    };
-    let date = Date::from_calendar_date(year, month, day).ok()?;
-    let time =
-        Time::from_hms_nano(u8::try_from(hour).ok()?, u8::try_from(minute).ok()?, u8::try_from(second).ok()?, nanos)
-            .ok()?;
-    Some(PrimitiveDateTime::new(date, time).assume_offset(offset))
 }
 
 /// The `expiration` a token gets: its absolute `expires`, else `now + ttl`, else none (never expires).
@@ -309,32 +237,6 @@ impl TokenInfo {
     }
 }
 
-/// apimachinery's `ShortHumanDuration`: `<invalid>` below −1s, then `Ns`, `Nm`, `Nh`, `Nd`, `Ny`.
-pub fn short_human_duration(d: time::Duration) -> String {
-    let seconds = d.whole_seconds();
-    if seconds < -1 {
-        return "<invalid>".into();
-    }
-    if seconds < 0 {
-        return "0s".into();
-    }
-    if seconds < 60 {
-        return format!("{seconds}s");
-    }
-    let minutes = d.whole_minutes();
-    if minutes < 60 {
-        return format!("{minutes}m");
-    }
-    let hours = d.whole_hours();
-    if hours < 24 {
-        format!("{hours}h")
-    } else if hours < 24 * 365 {
-        format!("{}d", hours / 24)
-    } else {
-        format!("{}y", hours / 24 / 365)
-    }
-}
-
 /// The text of `token list` (§A.6): header `TOKEN TTL EXPIRES USAGES DESCRIPTION EXTRA GROUPS`, one row per token,
 /// `<forever>` / `<never>` for tokens that do not expire, `<none>` for empty fields, aligned as Go's
 /// `tabwriter.NewWriter(out, 10, 4, 3, ' ', 0)` aligns them.
@@ -358,29 +260,6 @@ pub fn token_list_table(tokens: &[TokenInfo], now: OffsetDateTime) -> String {
         ]);
     }
     tabwriter(&rows, 10, 3)
-}
-
-/// Go's tabwriter for rows whose cells are all tab-terminated except the last: each column but the last is padded
-/// with spaces to `max(minwidth, widest cell + padding)`; the last cell is written as is.
-pub(crate) fn tabwriter(rows: &[Vec<String>], minwidth: usize, padding: usize) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns.saturating_sub(1))
-        .map(|c| {
-            let widest = rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0);
-            (widest + padding).max(minwidth)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            out.push_str(cell);
-            if let Some(w) = widths.get(i).filter(|_| i + 1 < row.len()) {
-                out.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
-            }
-        }
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]

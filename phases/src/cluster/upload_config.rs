@@ -10,8 +10,8 @@ use crate::cluster::rbac::{
     BOOTSTRAPPERS_GROUP, KUBE_SYSTEM, NODES_GROUP, config_map, get_one_role, group, meta, role_binding,
 };
 use crate::config::{ApiVersion, HostFacts, InitConfiguration, cluster_configuration_document};
+use crate::go_format::yaml::to_yaml;
 use crate::kubelet::{component_config_hash, kubelet_configuration};
-use crate::yaml::to_yaml;
 
 /// Name of the ConfigMap holding the ClusterConfiguration.
 pub const KUBEADM_CONFIG: &str = "kubeadm-config";

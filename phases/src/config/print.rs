@@ -2,14 +2,14 @@
 //! stored in the kubeadm-config ConfigMap, and `config images list`.
 //!
 //! Documents are built as JSON values with kubeadm's field names and omitempty rules and written with
-//! [`crate::yaml::to_yaml`], which sorts keys like Go does.
+//! [`crate::go_format::yaml::to_yaml`], which sorts keys like Go does.
 
 use serde_json::{Map, Value, json};
 
-use super::duration::format_duration;
 use super::load::{DEFAULT_CRI_SOCKET, DEFAULT_TOKEN_GROUP, api_version_string};
 use super::model::*;
 use crate::Error;
+use crate::go_format::duration::format_duration;
 use crate::version::KubeVersion;
 
 /// Placeholder token of the printed defaults.
@@ -250,7 +250,7 @@ fn component_config(name: &str, version: &KubeVersion) -> Result<Value, Error> {
 }
 
 fn join_docs(docs: &[Value]) -> String {
-    docs.iter().map(crate::yaml::to_yaml).collect::<Vec<_>>().join("---\n")
+    docs.iter().map(crate::go_format::yaml::to_yaml).collect::<Vec<_>>().join("---\n")
 }
 
 /// `kbinit config print init-defaults` (placeholders as kubeadm: advertiseAddress 1.2.3.4, name node, token

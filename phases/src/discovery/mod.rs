@@ -252,7 +252,7 @@ pub fn same_cluster_info(first: &TrustedClusterInfo, second: &ConfigMap) -> Resu
 }
 
 fn parse_kubeconfig(text: &str, source: &str) -> Result<Value, DiscoveryError> {
-    let doc = crate::yaml::from_yaml(text)
+    let doc = crate::go_format::yaml::from_yaml(text)
         .map_err(|e| DiscoveryError::BadKubeconfig { source_name: source.into(), reason: e.to_string() })?;
     if !doc.is_object() {
         return Err(DiscoveryError::BadKubeconfig { source_name: source.into(), reason: "not a mapping".into() });
@@ -375,7 +375,7 @@ pub fn file_discovery(text: &str) -> Result<FileDiscovery, DiscoveryError> {
 /// the file (kubeadm only warns and keeps the file's server); `None` when they agree or cluster-info has none.
 pub fn file_cluster_info_warning(file: &FileDiscovery, cluster_info: &ConfigMap) -> Option<String> {
     let text = data(cluster_info).remove(KUBECONFIG_KEY)?;
-    let doc = crate::yaml::from_yaml(&text).ok()?;
+    let doc = crate::go_format::yaml::from_yaml(&text).ok()?;
     let server = doc["clusters"].as_array()?.first()?["cluster"]["server"].as_str()?.to_string();
     (server != file.cluster.server).then(|| {
         format!(
@@ -388,7 +388,7 @@ pub fn file_cluster_info_warning(file: &FileDiscovery, cluster_info: &ConfigMap)
 
 /// `/etc/kubernetes/bootstrap-kubelet.conf` (§C.3): one cluster named `cluster_name` (the ClusterConfiguration's
 /// `clusterName`) with `server` and the CA embedded, user `tls-bootstrap-token-user` with the token, context
-/// `tls-bootstrap-token-user@kubernetes`. Render with [`crate::yaml::to_yaml`]; mode 0600.
+/// `tls-bootstrap-token-user@kubernetes`. Render with [`crate::go_format::yaml::to_yaml`]; mode 0600.
 pub fn bootstrap_kubeconfig(cluster_name: &str, server: &str, ca_pem: &[u8], token: &str) -> Value {
     let mut v = kubeconfig_value(
         BOOTSTRAP_CONTEXT_CLUSTER,

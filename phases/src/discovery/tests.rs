@@ -11,7 +11,7 @@ const SERVER: &str = "https://lb.example.com:6443";
 
 /// The cluster-info kubeconfig text as init's bootstrap-token phase writes it (§H.1).
 fn cluster_info_text(ca_pem: &[u8]) -> String {
-    crate::yaml::to_yaml(&kubeconfig_value("", SERVER, ca_pem, "", UserAuth::None))
+    crate::go_format::yaml::to_yaml(&kubeconfig_value("", SERVER, ca_pem, "", UserAuth::None))
 }
 
 /// A cluster-info ConfigMap with a JWS per (id, secret).
@@ -82,11 +82,11 @@ fn each_refusal_has_its_own_check() {
     assert!(matches!(e, DiscoveryError::MissingKubeconfig) && !e.is_retryable());
 
     // two clusters
-    let mut two: Value = crate::yaml::from_yaml(&text).unwrap();
+    let mut two: Value = crate::go_format::yaml::from_yaml(&text).unwrap();
     let first = two["clusters"][0].clone();
     two["clusters"].as_array_mut().unwrap().push(first);
     let e = verify_cluster_info(
-        &cluster_info(&crate::yaml::to_yaml(&two), &[("abcdef", "0123456789abcdef")]),
+        &cluster_info(&crate::go_format::yaml::to_yaml(&two), &[("abcdef", "0123456789abcdef")]),
         TOKEN,
         &pins,
         false,
@@ -95,11 +95,11 @@ fn each_refusal_has_its_own_check() {
     assert!(matches!(e, DiscoveryError::ClusterCount { count: 2 }), "{e:?}");
 
     // CA by file reference
-    let mut by_file: Value = crate::yaml::from_yaml(&text).unwrap();
+    let mut by_file: Value = crate::go_format::yaml::from_yaml(&text).unwrap();
     let c = by_file["clusters"][0]["cluster"].as_object_mut().unwrap();
     c.remove("certificate-authority-data");
     c.insert("certificate-authority".into(), "/etc/kubernetes/pki/ca.crt".into());
-    let cm = cluster_info(&crate::yaml::to_yaml(&by_file), &[("abcdef", "0123456789abcdef")]);
+    let cm = cluster_info(&crate::go_format::yaml::to_yaml(&by_file), &[("abcdef", "0123456789abcdef")]);
     assert!(matches!(verify_cluster_info(&cm, TOKEN, &pins, false), Err(DiscoveryError::CaNotEmbedded { .. })));
 
     // no pins: refused unless unsafe-skip, which returns it without a pin check
@@ -215,7 +215,7 @@ fn file_discovery_picks_the_cluster_and_checks_embedding() {
 #[test]
 fn bootstrap_kubelet_conf_layout() {
     let v = bootstrap_kubeconfig("prod", SERVER, b"CA", TOKEN);
-    let text = crate::yaml::to_yaml(&v);
+    let text = crate::go_format::yaml::to_yaml(&v);
     assert_eq!(
         text,
         format!(

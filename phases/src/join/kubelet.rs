@@ -59,7 +59,11 @@ pub fn plan_kubelet_start(inp: &KubeletStartInputs<'_>, view: &dyn NodeView) -> 
     let join = inp.join;
     let mut steps = vec![
         Step::EnsureDir { path: paths::KUBERNETES_DIR.into(), mode: 0o755 },
-        Step::write(BOOTSTRAP_KUBELET_CONF, crate::yaml::to_yaml(inp.bootstrap_kubeconfig), FileKind::Kubeconfig),
+        Step::write(
+            BOOTSTRAP_KUBELET_CONF,
+            crate::go_format::yaml::to_yaml(inp.bootstrap_kubeconfig),
+            FileKind::Kubeconfig,
+        ),
     ];
     if !view.exists(&join.ca_cert_path) {
         if let Some((dir, _)) = join.ca_cert_path.rsplit_once('/').filter(|(d, _)| !d.is_empty()) {

@@ -35,7 +35,7 @@ fn value_of<'a>(cm: &'a ConfigMap, key: &str, name: &str) -> Result<&'a str, Err
 pub fn cluster_configuration(cm: &ConfigMap) -> Result<Loaded<ClusterConfiguration>, Error> {
     let text = value_of(cm, CLUSTER_CONFIGURATION_KEY, KUBEADM_CONFIG)?;
     let place = format!("{KUBEADM_CONFIG} ConfigMap, key {CLUSTER_CONFIGURATION_KEY}");
-    let docs = crate::yaml::documents(text).map_err(|e| Error::Document(format!("{place}: {e}")))?;
+    let docs = crate::go_format::yaml::documents(text).map_err(|e| Error::Document(format!("{place}: {e}")))?;
     let kind = |d: &Value| d.get("kind").and_then(Value::as_str).map(str::to_string);
     match docs.as_slice() {
         [one] if kind(one).as_deref() == Some("ClusterConfiguration") => {}
@@ -72,7 +72,7 @@ pub fn cluster_configuration(cm: &ConfigMap) -> Result<Loaded<ClusterConfigurati
 pub fn kubelet_configuration(cm: &ConfigMap) -> Result<Value, Error> {
     let text = value_of(cm, KUBELET_KEY, KUBELET_CONFIG)?;
     let place = format!("{KUBELET_CONFIG} ConfigMap, key {KUBELET_KEY}");
-    let doc = crate::yaml::from_yaml(text).map_err(|e| Error::Document(format!("{place}: {e}")))?;
+    let doc = crate::go_format::yaml::from_yaml(text).map_err(|e| Error::Document(format!("{place}: {e}")))?;
     let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
     let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
     if (api, kind) != ("kubelet.config.k8s.io/v1beta1", "KubeletConfiguration") {
@@ -107,7 +107,7 @@ mod tests {
             }
             cluster.api_server.cert_sans = vec!["lb.example.com".into(), "10.0.0.99".into()];
             cluster.controller_manager.extra_args = vec![Arg { name: "v".into(), value: "2".into() }];
-            let text = crate::yaml::to_yaml(&cluster_configuration_document(&cluster, 6443, api));
+            let text = crate::go_format::yaml::to_yaml(&cluster_configuration_document(&cluster, 6443, api));
             let loaded = cluster_configuration(&cm(CLUSTER_CONFIGURATION_KEY, text.clone())).unwrap();
             // what upload-config adds (§O.3): before 1.30 the authorization mode; the endpoint already has its port
             let mut expected = cluster.clone();
@@ -120,7 +120,7 @@ mod tests {
             }
             assert_eq!(loaded.config, expected, "{api:?}\n{text}");
             // and once uploaded, a second round trip is exact
-            let again = crate::yaml::to_yaml(&cluster_configuration_document(&loaded.config, 6443, api));
+            let again = crate::go_format::yaml::to_yaml(&cluster_configuration_document(&loaded.config, 6443, api));
             assert_eq!(again, text);
             assert_eq!(cluster_configuration(&cm(CLUSTER_CONFIGURATION_KEY, again)).unwrap().config, loaded.config);
         }

@@ -35,7 +35,7 @@ fn uploaded_cluster(version: &str) -> ClusterConfiguration {
     let mut cluster = fixture::init().cluster;
     cluster.kubernetes_version = crate::version::KubeVersion::resolve(version).unwrap();
     cluster.encryption_algorithm = KeyAlgorithm::EcdsaP256;
-    let text = crate::yaml::to_yaml(&cluster_configuration_document(&cluster, 6443, ApiVersion::V1beta3));
+    let text = crate::go_format::yaml::to_yaml(&cluster_configuration_document(&cluster, 6443, ApiVersion::V1beta3));
     let cm = ConfigMap {
         data: Some(BTreeMap::from([(remote::CLUSTER_CONFIGURATION_KEY.to_string(), text)])),
         ..Default::default()

@@ -26,7 +26,7 @@ fn says(steps: &[Step]) -> Vec<String> {
 
 fn subject_and_server(disk: &MemoryNode, file: &str) -> (Vec<(String, String)>, String, Value) {
     let text = String::from_utf8(disk.files[&format!("{DIR}/{file}")].clone()).unwrap();
-    let doc = crate::yaml::from_yaml(&text).unwrap();
+    let doc = crate::go_format::yaml::from_yaml(&text).unwrap();
     let cert = B64.decode(doc["users"][0]["user"]["client-certificate-data"].as_str().unwrap()).unwrap();
     let der = pem::parse(&cert).unwrap().into_contents();
     let (_, c) = X509Certificate::from_der(&der).unwrap();

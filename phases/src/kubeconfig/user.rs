@@ -23,7 +23,7 @@ use crate::Error;
 use crate::certs::issue::{self, Subject};
 use crate::certs::keys::private_key_pem;
 use crate::certs::{KeySource, PkiContext, load_cert, load_signing_ca};
-use crate::config::duration::format_duration;
+use crate::go_format::duration::format_duration;
 use crate::paths;
 use crate::plan::NodeView;
 
@@ -130,7 +130,7 @@ pub fn user_kubeconfig(
     };
     warnings.extend(ca_validity_warning(&ca, ctx.now)?);
     let value = kubeconfig_value(&ctx.cluster.cluster_name, &server, &ca.pem, req.client_name, auth);
-    Ok(UserKubeconfig { text: crate::yaml::to_yaml(&value), warnings })
+    Ok(UserKubeconfig { text: crate::go_format::yaml::to_yaml(&value), warnings })
 }
 
 /// kubeadm's `CheckCertificatePeriodValidity` for the CA: a warning when it is expired or not yet valid.
@@ -170,7 +170,7 @@ mod tests {
         let orgs = vec!["devs".to_string()];
         let req = UserRequest { client_name: "alice", orgs: &orgs, token: None, validity: Duration::from_secs(7200) };
         let got = user_kubeconfig(&ctx, &req, &mem, &OnDemandKeys).unwrap();
-        let doc = crate::yaml::from_yaml(&got.text).unwrap();
+        let doc = crate::go_format::yaml::from_yaml(&got.text).unwrap();
         assert_eq!(doc["current-context"], format!("alice@{}", cluster.cluster_name));
         let b64 = doc["users"][0]["user"]["client-certificate-data"].as_str().unwrap();
         let pem = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).unwrap();

@@ -333,7 +333,7 @@ mod tests {
     }
 
     fn command_of(yaml: &str) -> Vec<String> {
-        let v = crate::yaml::from_yaml(yaml).unwrap();
+        let v = crate::go_format::yaml::from_yaml(yaml).unwrap();
         serde_json::from_value(v["spec"]["containers"][0]["command"].clone()).unwrap()
     }
 

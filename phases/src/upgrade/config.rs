@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::Error;
-use crate::config::duration::parse_duration;
 use crate::config::model::Timeouts;
 use crate::config::wire::WirePatches;
+use crate::go_format::duration::parse_duration;
 
 /// The one apiVersion an UpgradeConfiguration exists in.
 pub const API_VERSION: &str = "kubeadm.k8s.io/v1beta4";
@@ -187,7 +187,7 @@ fn timeouts(wire: Option<crate::config::wire::WireTimeouts>) -> Result<Timeouts,
 /// `kubeadm.k8s.io/v1beta4`. Any other kind or apiVersion, an unknown field or a wrong type is refused with the
 /// field named (exit 3).
 pub fn parse_upgrade_configuration(text: &str) -> Result<UpgradeConfiguration, Error> {
-    let docs = crate::yaml::documents(text)?;
+    let docs = crate::go_format::yaml::documents(text)?;
     let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
     let [doc] = docs.as_slice() else {
         return Err(Error::Document(format!(

@@ -64,6 +64,7 @@ fn range(start: usize, len: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;

@@ -8,7 +8,6 @@
 //! | [`target`] | this node at the target version: its configuration, manifests (init's renderers), kubelet config |
 //! | [`config`] | `UpgradeConfiguration` (v1beta4), unknown fields refused |
 //! | [`diff`] | the unified diff of `upgrade diff` |
-//! | [`patches`] | `--patches`: file names, strategic/merge/json patches |
 //! | [`health`] | `upgrade apply`'s cluster health checks: the `CreateJob` Job, its timeout, NotReady control planes |
 //! | [`backup`] | kubeadm's backup directory names under `/etc/kubernetes/tmp` |
 
@@ -16,7 +15,6 @@ pub mod backup;
 pub mod config;
 pub mod diff;
 pub mod health;
-pub mod patches;
 pub mod plan;
 pub mod policy;
 pub mod state;

@@ -190,25 +190,7 @@ pub fn upgrade_plan(
 /// Go's `text/tabwriter` as kubeadm sets it up (minwidth 10, tabwidth 4, padding 3, spaces, no flags) for one
 /// block of rows with the same number of cells: every cell but the last padded to its column's width.
 pub fn tabwrite(rows: &[Vec<String>]) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let mut widths = vec![0usize; cols];
-    for r in rows {
-        for (i, c) in r.iter().enumerate().take(cols.saturating_sub(1)) {
-            widths[i] = widths[i].max((c.chars().count() + 3).max(10));
-        }
-    }
-    let mut out = String::new();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            if i + 1 < r.len() {
-                out.push_str(&format!("{c:<w$}", w = widths[i]));
-            } else {
-                out.push_str(c);
-            }
-        }
-        out.push('\n');
-    }
-    out
+    crate::go_format::table::tabwriter(rows, 10, 3)
 }
 
 const SEPARATOR: &str = "_____________________________________________________________________";

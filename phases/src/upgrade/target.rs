@@ -45,7 +45,7 @@ pub fn certificates_of(component: &str, cluster: &ClusterConfiguration) -> Vec<&
 
 /// The `command` of a manifest's first container.
 pub fn manifest_command(yaml: &str) -> Result<Vec<String>, Error> {
-    let pod = crate::yaml::from_yaml(yaml)?;
+    let pod = crate::go_format::yaml::from_yaml(yaml)?;
     let cmd = pod
         .pointer("/spec/containers/0/command")
         .and_then(Value::as_array)
@@ -89,7 +89,7 @@ pub fn etcd_membership(etcd_yaml: &str) -> Result<(Vec<(String, String)>, bool),
 pub fn node_name_from_kubelet_conf(text: &str, read: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<String, Error> {
     use base64::Engine as _;
     let bad = |why: &str| Error::Document(format!("/etc/kubernetes/kubelet.conf: {why}"));
-    let v = crate::yaml::from_yaml(text)?;
+    let v = crate::go_format::yaml::from_yaml(text)?;
     let user = v.pointer("/users/0/user").ok_or_else(|| bad("no user"))?;
     let pem = if let Some(data) = user.get("client-certificate-data").and_then(Value::as_str) {
         base64::engine::general_purpose::STANDARD
@@ -117,7 +117,7 @@ pub fn node_name_from_kubelet_conf(text: &str, read: &dyn Fn(&str) -> Option<Vec
 /// `--container-runtime-endpoint` of kubeadm-flags.env, else containerd's default.
 pub fn cri_socket(instance_config: Option<&str>, flags_env: Option<&str>) -> String {
     if let Some(ep) = instance_config
-        .and_then(|t| crate::yaml::from_yaml(t).ok())
+        .and_then(|t| crate::go_format::yaml::from_yaml(t).ok())
         .and_then(|v| v.get("containerRuntimeEndpoint").and_then(Value::as_str).map(str::to_string))
         .filter(|s| !s.is_empty())
     {
@@ -189,31 +189,31 @@ pub fn target_manifest(
 pub fn patch_manifest(
     component: &str,
     manifest: String,
-    patches: &[super::patches::Patch],
+    patches: &[crate::patches::Patch],
 ) -> Result<(String, Vec<String>), Error> {
     if !patches.iter().any(|p| p.target == component) {
         return Ok((manifest, Vec::new()));
     }
-    let mut doc = crate::yaml::from_yaml(&manifest)?;
-    let lines = super::patches::apply_patches(component, &mut doc, patches)?;
+    let mut doc = crate::go_format::yaml::from_yaml(&manifest)?;
+    let lines = crate::patches::apply_patches(component, &mut doc, patches)?;
     let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(doc)
         .map_err(|e| Error::invalid("--patches", component, format!("the patched manifest is not a Pod: {e}")))?;
     Ok((pod_yaml(&pod)?, lines))
 }
 
 /// The kubelet config with the `kubeletconfiguration` patches applied, and kubeadm's lines.
-pub fn patch_kubelet_config(config: String, patches: &[super::patches::Patch]) -> Result<(String, Vec<String>), Error> {
+pub fn patch_kubelet_config(config: String, patches: &[crate::patches::Patch]) -> Result<(String, Vec<String>), Error> {
     if !patches.iter().any(|p| p.target == "kubeletconfiguration") {
         return Ok((config, Vec::new()));
     }
-    let mut doc = crate::yaml::from_yaml(&config)?;
-    let lines = super::patches::apply_patches("kubeletconfiguration", &mut doc, patches)?;
-    Ok((crate::yaml::to_yaml(&doc), lines))
+    let mut doc = crate::go_format::yaml::from_yaml(&config)?;
+    let lines = crate::patches::apply_patches("kubeletconfiguration", &mut doc, patches)?;
+    Ok((crate::go_format::yaml::to_yaml(&doc), lines))
 }
 
 /// The image tag of a manifest's first container (empty when it has none).
 pub fn manifest_image_tag(yaml: &str) -> String {
-    crate::yaml::from_yaml(yaml)
+    crate::go_format::yaml::from_yaml(yaml)
         .ok()
         .and_then(|p| {
             p.pointer("/spec/containers/0/image")
@@ -225,7 +225,7 @@ pub fn manifest_image_tag(yaml: &str) -> String {
 
 /// kubeadm's `ManifestFilesAreEqual`: both parse, and as objects they are equal (formatting aside).
 pub fn manifests_equal(a: &str, b: &str) -> bool {
-    match (crate::yaml::from_yaml(a), crate::yaml::from_yaml(b)) {
+    match (crate::go_format::yaml::from_yaml(a), crate::go_format::yaml::from_yaml(b)) {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
     }
@@ -235,7 +235,7 @@ pub fn manifests_equal(a: &str, b: &str) -> bool {
 /// (kubelet-config) merged over kubeadm's defaults, as `join` writes it.
 pub fn kubelet_config_yaml(init: &InitConfiguration) -> String {
     let facts = crate::config::HostFacts::default();
-    crate::yaml::to_yaml(&crate::kubelet::kubelet_configuration(init, &facts))
+    crate::go_format::yaml::to_yaml(&crate::kubelet::kubelet_configuration(init, &facts))
 }
 
 /// Rewrites the image tag of the etcd manifest a target would write when etcd must not change (`--etcd-upgrade=

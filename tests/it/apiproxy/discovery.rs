@@ -10,8 +10,8 @@ use kube::config::Kubeconfig;
 use serde_json::{Value, json};
 
 use super::{config, eventually, log};
-use crate::fakeapi::testkit;
-use kbinit::apiproxy::Proxy;
+use crate::support::fakeapi::testkit;
+use kbinit::api_server_proxy::Proxy;
 
 fn slice(name: &str, kind: &str, addresses: &[&str], port: u16) -> Value {
     json!({
@@ -61,7 +61,7 @@ async fn learns_api_servers_from_endpointslices_through_itself() {
     // the cache holds the learned list
     let cache = dir.path().join("endpoints.json");
     eventually(Duration::from_secs(5), "the learned list cached", || {
-        kbinit::apiproxy::cache::load(&cache).unwrap() == Some(two.clone())
+        kbinit::api_server_proxy::cache::load(&cache).unwrap() == Some(two.clone())
     })
     .await;
 

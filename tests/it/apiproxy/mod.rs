@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use backend::{Backend, Pki, connect, ping, pki};
-use kbinit::apiproxy::balancer::Health;
-use kbinit::apiproxy::{Log, Proxy, ProxyConfig, Running, health::CheckTiming};
+use kbinit::api_server_proxy::balancer::Health;
+use kbinit::api_server_proxy::{Log, Proxy, ProxyConfig, Running, health::CheckTiming};
 
 pub fn any() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()

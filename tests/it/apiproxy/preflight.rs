@@ -8,9 +8,10 @@
 use std::net::TcpListener;
 
 use kbinit_phases::api::{ApiOp, ApiStep};
-use kbinit_phases::apiserver_proxy::{ApiServerProxySettings, cluster::plan_upload, node};
+use kbinit_phases::api_server_proxy::{ApiServerProxySettings, config_map::plan_upload, node};
 
 use crate::join_discovery::{TOKEN, fixture, token_config};
+use crate::support::config::init_yaml;
 use crate::support::{Node, snapshot};
 
 const UNIT: &str = "/etc/systemd/system/kbinit-api-server-proxy.service";
@@ -23,24 +24,11 @@ fn held() -> (TcpListener, u16) {
 }
 
 fn init_config(port: u16) -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: 10.0.0.10
-  bindPort: 6443
-nodeRegistration:
-  name: cp1
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: v1.31.0
----
-apiVersion: kbinit.io/v1alpha1
-kind: ApiServerProxyConfiguration
-port: {port}
-"
-    )
+    init_yaml("v1.31.0", "10.0.0.10")
+        .v1beta4()
+        .without_cri_socket()
+        .document(&format!("apiVersion: kbinit.io/v1alpha1\nkind: ApiServerProxyConfiguration\nport: {port}\n"))
+        .build()
 }
 
 fn init_preflight(node: &Node, extra: &[&str]) -> crate::support::Run {

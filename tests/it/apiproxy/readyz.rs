@@ -9,15 +9,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use kbinit::apiproxy::balancer::{Balancer, Health};
-use kbinit::apiproxy::health::Checker;
-use kbinit::apiproxy::readyz::Readyz;
+use kbinit::api_server_proxy::balancer::{Balancer, Health};
+use kbinit::api_server_proxy::health::Checker;
+use kbinit::api_server_proxy::readyz::Readyz;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
 use super::backend::{Pki, pki};
 use super::{config, eventually, start};
-use crate::fakeapi::testkit;
+use crate::support::fakeapi::testkit;
 
 /// An HTTPS server with the test PKI's `kubernetes` certificate answering every request on a connection (kept
 /// alive) as `/readyz` does: 200 `ok`, or 500 with a failed etcd check while `broken`.

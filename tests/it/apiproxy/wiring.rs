@@ -10,31 +10,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kbinit_phases::api::{ApiOp, ApiStep};
-use kbinit_phases::apiserver_proxy::{ApiServerProxySettings, cluster::plan_upload};
+use kbinit_phases::api_server_proxy::{ApiServerProxySettings, config_map::plan_upload};
 use serde_json::json;
 
 use crate::join_discovery::{TOKEN, fixture, token_config};
 use crate::support::Node;
+use crate::support::config::init_yaml;
 
-const CONFIG: &str = "apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: 10.0.0.10
-  bindPort: 6443
-nodeRegistration:
-  name: cp1
-  criSocket: unix:///run/containerd/containerd.sock
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: v1.31.0
-controlPlaneEndpoint: 10.0.0.10:6443
-";
+fn config() -> String {
+    init_yaml("v1.31.0", "10.0.0.10").v1beta4().endpoint("10.0.0.10").build()
+}
 
 #[test]
 fn init_dry_run_shows_the_proxy_everywhere_it_goes() {
     let node = Node::new();
-    node.put("/cfg.yaml", CONFIG.as_bytes());
+    node.put("/cfg.yaml", config().as_bytes());
     let cfg = node.path("/cfg.yaml").display().to_string();
     let out = tempfile::tempdir().unwrap();
     let run = node
@@ -75,7 +65,8 @@ fn init_dry_run_shows_the_proxy_everywhere_it_goes() {
 #[test]
 fn a_settings_document_with_a_wrong_field_is_refused() {
     let node = Node::new();
-    let doc = format!("{CONFIG}---\napiVersion: kbinit.io/v1alpha1\nkind: ApiServerProxyConfiguration\nprot: 7445\n");
+    let doc =
+        format!("{}---\napiVersion: kbinit.io/v1alpha1\nkind: ApiServerProxyConfiguration\nprot: 7445\n", config());
     node.put("/cfg.yaml", doc.as_bytes());
     let cfg = node.path("/cfg.yaml").display().to_string();
     let run = node.kbinit(&["init", "--dry-run", "--ignore-preflight-errors=all", "--config", &cfg]);
@@ -86,7 +77,8 @@ fn a_settings_document_with_a_wrong_field_is_refused() {
         run.stderr
     );
     // the right document turns the proxy on with its port, no flag needed
-    let doc = format!("{CONFIG}---\napiVersion: kbinit.io/v1alpha1\nkind: ApiServerProxyConfiguration\nport: 7446\n");
+    let doc =
+        format!("{}---\napiVersion: kbinit.io/v1alpha1\nkind: ApiServerProxyConfiguration\nport: 7446\n", config());
     node.put("/cfg.yaml", doc.as_bytes());
     let run = node.kbinit(&["init", "--dry-run", "--ignore-preflight-errors=all", "--config", &cfg]).ok();
     assert!(run.stdout.contains("api-server-proxy run --port 7446"), "{}", run.stdout);
@@ -109,7 +101,7 @@ fn worker_join_bootstraps_through_the_proxy_and_uninstall_undoes_it() {
     let mut pcfg = super::config(dir.path(), vec![f.c.listener.addr()]);
     pcfg.listen = SocketAddr::from(([127, 0, 0, 1], port));
     let _proxy = rt.block_on(async {
-        kbinit::apiproxy::Proxy::bind(pcfg, Arc::new(|_: &str| {})).await.unwrap().spawn().unwrap()
+        kbinit::api_server_proxy::Proxy::bind(pcfg, Arc::new(|_: &str| {})).await.unwrap().spawn().unwrap()
     });
 
     let node = Node::new();

@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::node::RealNode;
+use crate::support::realk8s::node::RealNode;
 
 /// Who the real server says the holder of `kubeconfig` (YAML text) is: (username, groups).
 fn whoami(node: &RealNode, kubeconfig: &str) -> (String, Vec<String>) {
@@ -15,7 +15,7 @@ fn whoami(node: &RealNode, kubeconfig: &str) -> (String, Vec<String>) {
     let netns = node.ns.name.clone();
     std::thread::scope(|s| {
         s.spawn(move || {
-            crate::nodes::kubelet::enter_netns(&netns);
+            crate::support::nodes::kubelet::enter_netns(&netns);
             let c = kbinit::api::Cluster::from_kubeconfig_text(&text, std::time::Duration::from_secs(10)).unwrap();
             let review = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"});
             let got = c

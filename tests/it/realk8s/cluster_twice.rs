@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::node::RealNode;
+use crate::support::realk8s::node::RealNode;
 
 /// The objects a run wrote, from its `--output jsonl` api events: (group, resource, namespace, name).
 type Key = (String, String, Option<String>, String);

@@ -7,9 +7,9 @@
 
 use serde_json::Value;
 
-use super::node::RealNode;
-use crate::nodes::lan::Lan;
-use crate::nodes::testnode::join_config;
+use crate::support::nodes::lan::Lan;
+use crate::support::nodes::testnode::join_config;
+use crate::support::realk8s::node::RealNode;
 
 const TOKEN: &str = "abcdef.0123456789abcdef";
 const KEY: &str = "0b3cb3e5d3b4b2b25e0a9cb1b8e3e5a62f0f8e7e1f0c3d2a1b0e9f8d7c6b5a49";

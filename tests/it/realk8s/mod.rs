@@ -1,5 +1,5 @@
 //! Real Kubernetes under test: the real kube-apiserver, kube-controller-manager and kube-scheduler of
-//! `../shared/k8s`, started from the manifests and PKI kbinit writes ([`node::RealNode`]), against which kbinit's
+//! `../shared/k8s`, started from the manifests and PKI kbinit writes (`support::realk8s::node::RealNode`), against which kbinit's
 //! cluster side runs; a 422 or 403 from the real server is a failure of the test, never retried away.
 //!
 //! - `cluster_twice`: every create-or-update of init (ConfigMaps, Secrets, RBAC, Deployment, DaemonSet, Service)
@@ -14,11 +14,9 @@
 //! - `upgrade`: `upgrade apply` on a real control plane updates kube-dns/CoreDNS and kube-proxy to the target and
 //!   renews admin.conf and super-admin.conf as kubeadm does.
 
-pub mod bins;
 mod cluster_side;
 mod cluster_twice;
 mod join;
-pub mod node;
 mod upgrade;
 
 /// An InitConfiguration + ClusterConfiguration for node `cp1` at `address` (also the control-plane endpoint), at

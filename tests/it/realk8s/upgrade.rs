@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::node::RealNode;
+use crate::support::realk8s::node::RealNode;
 
 const UPGRADE: &str = "apiVersion: kubeadm.k8s.io/v1beta4
 kind: UpgradeConfiguration

@@ -10,34 +10,17 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::{apply_killed_at, etcdctl, fresh_init_files, manifests, ok, upgrade_config};
-use crate::fakeapi::FakeApi;
-use crate::nodes::lan::Lan;
-use crate::nodes::testnode::TestNode;
+use crate::support::config::init_yaml;
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::lan::Lan;
+use crate::support::nodes::testnode::TestNode;
 use crate::support::{Run, require_tool, snapshot};
 
 const CP: &str = "10.78.0.1";
 const W: &str = "10.78.0.2";
 
 fn config(version: &str) -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta3
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: {CP}
-  bindPort: 6443
-nodeRegistration:
-  name: cp1
-  criSocket: unix:///run/containerd/containerd.sock
-  ignorePreflightErrors: [all]
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: ClusterConfiguration
-kubernetesVersion: {version}
-controlPlaneEndpoint: {CP}:6443
-networking:
-  podSubnet: 10.244.0.0/16
-"
-    )
+    init_yaml(version, CP).ignore_all_preflight().endpoint(CP).pod_subnet().build()
 }
 
 fn join_config(token: &str, pin: &str) -> String {
@@ -162,7 +145,8 @@ fn a_cluster_goes_one_minor_at_a_time_from_1_28_to_1_30() {
     etcdctl(&cp, CP, &["put", "written-before-the-upgrade", "kept"]);
     let up = upgrade_config(&cp);
     // cp1's container runtime: the upgrade pre-pulls the target release's images through it
-    let cri = crate::cri_stub::CriStub::start(&cp.node.path("/run/containerd/containerd.sock"), Default::default());
+    let cri =
+        crate::support::cri_stub::CriStub::start(&cp.node.path("/run/containerd/containerd.sock"), Default::default());
 
     // plan: the JSON parses, and its rows are the text's rows
     let text = ok(cp.kbinit(&["upgrade", "plan"]), "plan", &cp).stdout;

@@ -9,9 +9,9 @@ use kbinit_phases::version::{KubeVersion, MAX_MINOR};
 use serde_json::Value;
 
 use super::{etcdctl, fresh_init_files, ok, upgrade_config};
-use crate::fakeapi::FakeApi;
-use crate::nodes::lan::Lan;
-use crate::nodes::testnode::{TestNode, init_config, join_config};
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::lan::Lan;
+use crate::support::nodes::testnode::{TestNode, init_config, join_config};
 use crate::support::{Node, require_tool};
 
 const LB: &str = "10.79.0.100";

@@ -10,8 +10,8 @@ use kbinit_phases::version::{KubeVersion, MAX_MINOR};
 use serde_json::{Value, json};
 
 use super::{manifests, ok, upgrade_config};
-use crate::fakeapi::FakeApi;
-use crate::nodes::testnode::{TestNode, init_config};
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::testnode::{TestNode, init_config};
 use crate::support::require_tool;
 
 const ADDRESS: &str = "192.0.2.32";

@@ -24,8 +24,8 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
-use crate::nodes::testnode::TestNode;
 use crate::support::Run;
+use crate::support::nodes::testnode::TestNode;
 
 /// An UpgradeConfiguration with a short per-component timeout (the stand-ins restart in well under a second);
 /// the image pre-pull only warns where a test node has no container runtime (the chain test gives cp1 one).

@@ -5,9 +5,9 @@
 use kbinit_phases::version::{KubeVersion, MAX_MINOR};
 
 use super::{ok, upgrade_config};
-use crate::fakeapi::FakeApi;
-use crate::nodes::lan::Lan;
-use crate::nodes::testnode::{TestNode, init_config};
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::lan::Lan;
+use crate::support::nodes::testnode::{TestNode, init_config};
 use crate::support::require_tool;
 
 const CP: &str = "10.81.0.1";

@@ -5,8 +5,8 @@
 use kbinit_phases::version::{KubeVersion, MAX_MINOR};
 
 use super::{apply_killed_at, etcdctl, fresh_init_files, manifests, ok, upgrade_config};
-use crate::fakeapi::FakeApi;
-use crate::nodes::testnode::{TestNode, init_config};
+use crate::support::fakeapi::FakeApi;
+use crate::support::nodes::testnode::{TestNode, init_config};
 use crate::support::{Run, require_tool};
 
 const ADDRESS: &str = "192.0.2.30";

@@ -146,7 +146,7 @@ fn generate_csr_writes_pairs_and_refuses_existing() {
     let node = reference_node();
     let ctx = PkiContext { cluster: &cluster, node: &node, now: NOW };
     let empty = MemoryNode::default();
-    let steps = crate::certs::csr::plan_generate_csr(&ctx, "/etc/kubernetes", &empty, &OnDemandKeys).unwrap();
+    let steps = crate::csr::plan_generate_csr(&ctx, "/etc/kubernetes", &empty, &OnDemandKeys).unwrap();
     let mut mem = MemoryNode::default();
     mem.absorb(&steps);
     assert!(mem.files.contains_key("/etc/kubernetes/pki/etcd/server.key"));
@@ -158,6 +158,6 @@ fn generate_csr_writes_pairs_and_refuses_existing() {
     assert!(
         !mem.files.contains_key("/etc/kubernetes/pki/ca.csr") && !mem.files.contains_key("/etc/kubernetes/pki/sa.csr")
     );
-    let err = crate::certs::csr::plan_generate_csr(&ctx, "/etc/kubernetes", &mem, &OnDemandKeys).unwrap_err();
+    let err = crate::csr::plan_generate_csr(&ctx, "/etc/kubernetes", &mem, &OnDemandKeys).unwrap_err();
     assert_eq!(err.to_string(), "file already exists: key or CSR /etc/kubernetes/pki/apiserver");
 }

@@ -4,10 +4,10 @@
 //! Fields that exist only in the other version are dropped exactly where the loader drops them (it warns about
 //! them as unknown fields), so the rewrite never gives a value an effect it did not have before.
 
-use super::super::duration::{format_duration, parse_duration};
 use super::super::load::api_version_string;
 use super::super::model::ApiVersion;
 use super::super::wire::*;
+use crate::go_format::duration::{format_duration, parse_duration};
 
 /// kubeadm's feature gate that v1beta4's `encryptionAlgorithm` replaces.
 const PUBLIC_KEYS_ECDSA: &str = "PublicKeysECDSA";

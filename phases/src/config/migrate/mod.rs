@@ -77,7 +77,7 @@ fn put(slot: &mut Option<Value>, doc: Value, name: &str, kind: &str) -> Result<(
 
 fn classify(text: &str) -> Result<Old, Error> {
     let mut old = Old::default();
-    for (i, doc) in crate::yaml::documents(text)?.into_iter().enumerate() {
+    for (i, doc) in crate::go_format::yaml::documents(text)?.into_iter().enumerate() {
         let n = i + 1;
         if !doc.is_object() {
             return Err(Error::Document(format!("document {n} is not a mapping with apiVersion and kind")));
@@ -249,7 +249,7 @@ pub fn migrate(text: &str, allow_experimental: bool, host: &HostFacts) -> Result
     docs.extend(old.kept);
     docs.extend(old.kubelet);
     docs.extend(old.kube_proxy);
-    let text_out = docs.iter().map(crate::yaml::to_yaml).collect::<Vec<_>>().join("---\n");
+    let text_out = docs.iter().map(crate::go_format::yaml::to_yaml).collect::<Vec<_>>().join("---\n");
 
     if let Some(before) = before_init {
         let mut after = load_init(Some(&text_out), &Default::default(), &facts)?.config;

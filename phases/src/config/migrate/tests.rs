@@ -70,7 +70,7 @@ fn assert_same_join(case: &str, a: &JoinConfiguration, b: &JoinConfiguration) {
 fn check(case: &str, old: &str, api: &str) -> Migration {
     let m = migrate(old, false, &facts()).unwrap_or_else(|e| panic!("{case}: {e}"));
     assert_eq!(api_version_string(m.api), api, "{case}");
-    for doc in crate::yaml::documents(&m.text).unwrap() {
+    for doc in crate::go_format::yaml::documents(&m.text).unwrap() {
         let v = doc["apiVersion"].as_str().unwrap();
         assert!(v == api || !v.starts_with(KUBEADM_GROUP), "{case}: a document in {v}");
     }
@@ -129,7 +129,7 @@ fn reference_input_stays_v1beta3_on_1_28_and_becomes_v1beta4_on_1_31() {
         ["InitConfiguration.nodeRegistration.imagePullSerial: new in kubeadm.k8s.io/v1beta4; not written, so it \
           keeps its default true (images are pulled one at a time, as with kubeadm.k8s.io/v1beta3)"]
     );
-    let docs = crate::yaml::documents(&m.text).unwrap();
+    let docs = crate::go_format::yaml::documents(&m.text).unwrap();
     assert_eq!(docs.len(), 2);
     assert_eq!(docs[0]["kind"], "InitConfiguration");
     assert_eq!(docs[0]["nodeRegistration"]["name"], "cp1");
@@ -141,7 +141,7 @@ fn reference_input_stays_v1beta3_on_1_28_and_becomes_v1beta4_on_1_31() {
 fn shapes_written() {
     let text = std::fs::read_to_string(corpus_dir("migrate/01-custom-args/old.yaml")).unwrap();
     let m = migrate(&text, false, &facts()).unwrap();
-    let docs = crate::yaml::documents(&m.text).unwrap();
+    let docs = crate::go_format::yaml::documents(&m.text).unwrap();
     let (init, cluster) = (&docs[0], &docs[1]);
     assert_eq!(init["timeouts"], serde_json::json!({"controlPlaneComponentHealthCheck": "6m0s"}));
     assert_eq!(
@@ -155,12 +155,12 @@ fn shapes_written() {
     assert!(cluster["apiServer"].get("timeoutForControlPlane").is_none());
     let join = std::fs::read_to_string(corpus_dir("migrate/04-join-control-plane/old.yaml")).unwrap();
     let m = migrate(&join, false, &facts()).unwrap();
-    let doc = &crate::yaml::documents(&m.text).unwrap()[0];
+    let doc = &crate::go_format::yaml::documents(&m.text).unwrap()[0];
     assert_eq!(doc["timeouts"], serde_json::json!({"discovery": "1m30s"}));
     assert!(doc["discovery"].get("timeout").is_none());
     let gate = std::fs::read_to_string(corpus_dir("migrate/05-cluster-only-ecdsa-gate/old.yaml")).unwrap();
     let m = migrate(&gate, false, &facts()).unwrap();
-    let docs = crate::yaml::documents(&m.text).unwrap();
+    let docs = crate::go_format::yaml::documents(&m.text).unwrap();
     assert_eq!(docs[0]["kind"], "InitConfiguration", "the moved timeout needs an InitConfiguration");
     assert_eq!(docs[1]["encryptionAlgorithm"], "ECDSA-P256");
     assert_eq!(docs[1]["featureGates"]["PublicKeysECDSA"], true);
@@ -186,7 +186,7 @@ fn reset_and_upgrade_documents_are_kept() {
     let text = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ResetConfiguration\nforce: true\n---\n\
                 apiVersion: kubeadm.k8s.io/v1beta4\nkind: UpgradeConfiguration\napply:\n  etcdUpgrade: false\n";
     let m = migrate(text, false, &facts()).unwrap();
-    let docs = crate::yaml::documents(&m.text).unwrap();
+    let docs = crate::go_format::yaml::documents(&m.text).unwrap();
     assert_eq!(docs.len(), 2);
     assert_eq!(docs[0]["force"], true);
     assert_eq!(docs[1]["apply"]["etcdUpgrade"], false);

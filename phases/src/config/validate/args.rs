@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::Error;
-use crate::config::duration::format_duration;
 use crate::config::model::Arg;
+use crate::go_format::duration::format_duration;
 
 /// Parses `k=v,k=v` extra-args flag strings (`--apiserver-extra-args`), sorted by name like a v1beta3 map.
 pub fn parse_extra_args(field: &str, s: &str) -> Result<BTreeMap<String, String>, Error> {
