@@ -223,6 +223,29 @@ impl KubeVersion {
     pub fn authorization_mode_in_manifest_only(&self) -> bool {
         self.at_least(30)
     }
+    /// 1.29+: the `kubeadm:get-nodes` ClusterRole and ClusterRoleBinding carry no namespace (kubeadm PR 121239,
+    /// approved in October 2023 for 1.29; tlsbootstrap.go of v1.28.3 sets `kube-system`, of v1.30.0 none).
+    pub fn cluster_scoped_get_nodes_without_namespace(&self) -> bool {
+        self.at_least(29)
+    }
+    /// 1.32+: CoreDNS's Corefile: `cache 30` becomes a block that disables caching of success and denial answers
+    /// for the cluster domain (kubeadm PR 128359, CHANGELOG-1.32 v1.32.0; real kubeadm 1.31.2 writes the plain
+    /// line, 1.33.3 the block).
+    pub fn coredns_cache_block(&self) -> bool {
+        self.at_least(32)
+    }
+    /// 1.29+: CoreDNS's container drops capability `ALL` rather than `all` (kubeadm PR 121384, approved in
+    /// October 2023 for 1.29; real kubeadm 1.28.7 writes `all`, 1.30.0 `ALL`).
+    pub fn coredns_drop_all_upper_case(&self) -> bool {
+        self.at_least(29)
+    }
+    /// 1.29+: KubeProxyConfiguration v1alpha1 has `conntrack.tcpBeLiberal`, `conntrack.udpTimeout`,
+    /// `conntrack.udpStreamTimeout` and the `nftables` block, which kubeadm's serializer writes at their zero
+    /// values into the kube-proxy ConfigMap (PRs 120354, 120808, 121046, CHANGELOG-1.29 v1.29.0; types.go of the
+    /// 1.30.0 tree; real kubeadm 1.30.0 writes them).
+    pub fn kube_proxy_conntrack_nftables_fields(&self) -> bool {
+        self.at_least(29)
+    }
     /// 1.29+: `config images list` (and the pre-pull) order: the components, kube-proxy, CoreDNS, pause, etcd
     /// (kubeadm PR 114534, images.go of v1.30.0/v1.33.3 and real kubeadm 1.30.0; 1.28 put CoreDNS last).
     pub fn coredns_image_before_pause(&self) -> bool {
@@ -282,11 +305,10 @@ impl KubeVersion {
             "system:masters"
         }
     }
-    /// 1.35+: CoreDNS declares `liveness-probe` 8080 and `readiness-probe` 8181 container ports, probes them by
-    /// name, drops capability `ALL` (upper case) and its Corefile's `cache 30` is a block disabling caching for
-    /// the cluster domain (kubeadm since 1.32/1.34: PR 131587, PR 128359, §2.5).
+    /// 1.34+: CoreDNS declares `liveness-probe` 8080 and `readiness-probe` 8181 container ports and probes them
+    /// by name (PR 131587, CHANGELOG-1.34 v1.34.0-alpha.1; real kubeadm 1.33.3 does not yet).
     pub fn coredns_named_probe_ports(&self) -> bool {
-        self.at_least(35)
+        self.at_least(34)
     }
     /// `kubeadm.k8s.io/v1beta3` is read before 1.37 (deprecated, with a warning, from 1.31); 1.37 removed it
     /// (PR 136016).

@@ -43,10 +43,20 @@ pub(crate) fn calls(text: &str) -> Vec<Call> {
             });
         } else if let Some(n) = l.strip_prefix("[dryrun] Resource name: ") {
             out.last_mut().unwrap().name = n.trim_matches('"').to_string();
+        } else if let Some(rest) = l.strip_prefix("[dryrun] Resource name \"") {
+            // kubeadm 1.32+: `Resource name "cp1", namespace ""`
+            let c = out.last_mut().unwrap();
+            let mut parts = rest.split('"');
+            c.name = parts.next().unwrap_or_default().to_string();
+            c.namespace = parts.nth(1).unwrap_or_default().to_string();
         } else if l == "[dryrun] Attached object:" || l == "[dryrun] Attached patch:" {
+            // tab-indented through kubeadm 1.31; from 1.32 the object follows as it is, up to a blank line
+            let tabbed = lines.get(i).is_some_and(|n| n.starts_with('\t'));
             let mut block = String::new();
-            while i < lines.len() && lines[i].starts_with('\t') {
-                block.push_str(&lines[i][1..]);
+            while i < lines.len()
+                && if tabbed { lines[i].starts_with('\t') } else { !lines[i].is_empty() && !lines[i].starts_with('[') }
+            {
+                block.push_str(if tabbed { &lines[i][1..] } else { lines[i] });
                 block.push('\n');
                 i += 1;
             }

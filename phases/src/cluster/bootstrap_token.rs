@@ -70,6 +70,7 @@ pub fn cluster_info_configmap(server: &str, ca_pem: &[u8]) -> ConfigMap {
 /// The `bootstrap-token` phase. `print_tokens` is false with `--skip-token-print`; `server` is admin.conf's server
 /// (the control-plane endpoint) and `ca_pem` the cluster CA certificate, which go into cluster-info.
 pub fn plan_bootstrap_token(
+    version: &KubeVersion,
     tokens: &[ResolvedToken],
     print_tokens: bool,
     server: &str,
@@ -93,11 +94,12 @@ pub fn plan_bootstrap_token(
     }
 
     steps.push(ApiStep::say("[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to get nodes"));
-    // kubeadm sets a namespace on this cluster-scoped object; the server ignores it, the body keeps it
-    let get_nodes = cluster_role(meta(Some(KUBE_SYSTEM), GET_NODES), vec![core_rule(&["nodes"], &[], &["get"])]);
+    // kubeadm 1.28 set a namespace on these cluster-scoped objects (the server ignores it); 1.29+ sets none
+    let ns = (!version.cluster_scoped_get_nodes_without_namespace()).then_some(KUBE_SYSTEM);
+    let get_nodes = cluster_role(meta(ns, GET_NODES), vec![core_rule(&["nodes"], &[], &["get"])]);
     steps.push(ApiStep::create_or_update(&get_nodes)?);
     steps.push(ApiStep::create_or_update(&cluster_role_binding(
-        meta(Some(KUBE_SYSTEM), GET_NODES),
+        meta(ns, GET_NODES),
         GET_NODES,
         vec![group(BOOTSTRAPPERS_GROUP)],
     ))?);
@@ -223,12 +225,14 @@ mod tests {
         };
         let now = time::OffsetDateTime::UNIX_EPOCH;
         let tokens = [t("aaaaaa.0000000000000000"), t("bbbbbb.0000000000000000")];
-        let steps = plan_bootstrap_token(&tokens, true, "https://x:6443", b"", now).unwrap();
+        let steps =
+            plan_bootstrap_token(&KubeVersion::default_version(), &tokens, true, "https://x:6443", b"", now).unwrap();
         assert_eq!(
             steps[0],
             ApiStep::say("[bootstrap-token] Using tokens: [aaaaaa.0000000000000000 bbbbbb.0000000000000000]")
         );
-        let hidden = plan_bootstrap_token(&tokens, false, "https://x:6443", b"", now).unwrap();
+        let hidden =
+            plan_bootstrap_token(&KubeVersion::default_version(), &tokens, false, "https://x:6443", b"", now).unwrap();
         assert!(!hidden.iter().any(|s| matches!(s, ApiStep::Say(l) if l.contains("0000000000000000"))));
         assert_eq!(hidden.len(), steps.len() - 1);
     }

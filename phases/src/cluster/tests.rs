@@ -172,7 +172,7 @@ fn reference_steps(init: &InitConfiguration, ca_pem: &[u8]) -> Vec<ApiStep> {
             .unwrap(),
     );
     steps.extend(plan_mark_control_plane(&init.node_registration.name, &init.node_registration.taints));
-    steps.extend(plan_bootstrap_token(&tokens, true, &server, ca_pem, now).unwrap());
+    steps.extend(plan_bootstrap_token(&init.cluster.kubernetes_version, &tokens, true, &server, ca_pem, now).unwrap());
     steps.extend(plan_addons(init, &CoreDnsState::default(), &[]).unwrap());
     steps
 }

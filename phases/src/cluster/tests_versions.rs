@@ -45,11 +45,12 @@ fn coredns_per_release() {
         "{corefile}"
     );
     assert!(is_default_corefile(&corefile, "cluster.local"), "the new layout is still a default Corefile");
-    // 1.34 keeps kbinit's earlier CoreDNS Deployment
-    let old = plan_addons(&init("v1.34.0"), &CoreDnsState::default(), &[]).unwrap();
+    // 1.33 probes by number (named ports from 1.34) and drops ALL (from 1.29; 1.28's `all` is held to real
+    // kubeadm 1.28.7 by tests/it/oracle.rs)
+    let old = plan_addons(&init("v1.33.0"), &CoreDnsState::default(), &[]).unwrap();
     let c = &written(&old, "Deployment", "coredns").unwrap()["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["livenessProbe"]["httpGet"]["port"], 8080);
-    assert_eq!(c["securityContext"]["capabilities"]["drop"][0], "all");
+    assert_eq!(c["securityContext"]["capabilities"]["drop"][0], "ALL");
 }
 
 #[test]

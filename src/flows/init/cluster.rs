@@ -20,14 +20,11 @@ use crate::output::Output;
 
 impl InitData {
     /// The API target of this run: the live cluster (connected on first use through admin.conf, ensuring the
-    /// `kubeadm:cluster-admins` binding on 1.29+ as kubeadm does) or the dry-run printer.
+    /// `kubeadm:cluster-admins` binding on 1.29+ as kubeadm does) or the dry-run printer. A dry run prints no
+    /// call for that binding: kubeadm's dry-run client skips `EnsureAdminClusterRoleBinding` (`initData.Client`,
+    /// cmd/kubeadm/app/cmd/init.go of v1.30.0; real kubeadm 1.30.0-1.33.3 print none).
     fn target(&mut self, out: &Output) -> anyhow::Result<Target<'_>> {
         if self.dry_run() {
-            if !self.admins_ensured {
-                self.admins_ensured = true;
-                let steps = bootstrap_token::plan_cluster_admins(&self.cfg.cluster.kubernetes_version)?;
-                apply_api(&steps, Target::DryRun, out)?;
-            }
             return Ok(Target::DryRun);
         }
         if self.api.is_none() {
@@ -67,6 +64,7 @@ impl InitData {
                 );
                 let sa = Cluster::from_kubeconfig_file(&path, timeout)?.with_events(out);
                 apply_api(&steps, Target::Live(&sa), out)?;
+                wait_authorized(admin, timeout)?;
             }
             Err(e) => return Err(e),
         }
@@ -77,6 +75,29 @@ impl InitData {
     fn apply_cluster(&mut self, steps: &[ApiStep], out: &Output) -> anyhow::Result<()> {
         let target = self.target(out)?;
         apply_api(steps, target, out)
+    }
+}
+
+/// Waits until admin.conf's identity is allowed what the binding just created grants: the API server's RBAC
+/// authorizer learns of a new ClusterRoleBinding through its informer, so the first calls after it can still be
+/// refused (a real API server under load did, with 403 on the kubeadm-config ConfigMap; kubeadm 1.30+ retries
+/// every call for `kubernetesAPICall` instead). Real refusals later on stay errors.
+fn wait_authorized(admin: &Cluster, timeout: Duration) -> anyhow::Result<()> {
+    let configmaps = kbinit_phases::api::ResourceType::of::<k8s_openapi::api::core::v1::ConfigMap>();
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match admin.list(&configmaps, Some("kube-system"), "limit=1") {
+            Err(e) if e.code() == Some(403) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "admin.conf is still not authorized after the {} ClusterRoleBinding was created: {e}",
+                    bootstrap_token::CLUSTER_ADMINS
+                ));
+            }
+            Ok(_) => return Ok(()),
+        }
     }
 }
 
@@ -147,6 +168,7 @@ pub fn admin_server_and_ca(d: &InitData) -> anyhow::Result<(String, Vec<u8>)> {
 pub fn run_bootstrap_token(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
     let (server, ca) = admin_server_and_ca(d)?;
     let mut steps = bootstrap_token::plan_bootstrap_token(
+        &d.cfg.cluster.kubernetes_version,
         &d.tokens,
         !d.opts.skip_token_print,
         &server,

@@ -101,6 +101,7 @@ pub fn cluster_missing(d: &InitData) -> anyhow::Result<Vec<String>> {
     steps.extend(upload_config::plan_upload_kubelet_config(cfg, &d.facts)?);
     steps.extend(mark_control_plane::plan_mark_control_plane(&d.node.name, &cfg.node_registration.taints));
     steps.extend(bootstrap_token::plan_bootstrap_token(
+        &cfg.cluster.kubernetes_version,
         &d.tokens,
         false,
         &server,

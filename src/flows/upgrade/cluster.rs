@@ -23,7 +23,7 @@ pub fn run_bootstrap_token(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow
     let (server, ca) = kbinit_phases::kubeconfig::current_cluster(&admin, &|p| host.read(p).ok())?;
     let mut steps = bootstrap_token::plan_cluster_admins(&d.target)?;
     steps.extend(
-        bootstrap_token::plan_bootstrap_token(&[], false, &server, &ca, time::OffsetDateTime::now_utc())?
+        bootstrap_token::plan_bootstrap_token(&d.target, &[], false, &server, &ca, time::OffsetDateTime::now_utc())?
             .into_iter()
             .filter(|s| !matches!(s, ApiStep::Say(l) if l.contains("Configuring bootstrap tokens") || l.contains("Creating the"))),
     );

@@ -129,13 +129,21 @@ fn join_against(release: &str, tag: &str) {
     // cp2's own API server answers with the cluster's CA
     crate::support::require_tool("curl");
     let ca = cp2.node.path("/etc/kubernetes/pki/ca.crt");
-    let o = cp2
-        .ns
-        .command("curl")
-        .args(["-s", "--max-time", "10", "--cacert", ca.to_str().unwrap(), "https://10.77.0.2:6443/readyz"])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "ok", "{release}: cp2's API server\n{}", cp2.report());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let answer = loop {
+        let o = cp2
+            .ns
+            .command("curl")
+            .args(["-s", "--max-time", "10", "--cacert", ca.to_str().unwrap(), "https://10.77.0.2:6443/readyz"])
+            .output()
+            .unwrap();
+        let answer = String::from_utf8_lossy(&o.stdout).into_owned();
+        if answer == "ok" || std::time::Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    };
+    assert_eq!(answer, "ok", "{release}: cp2's API server is not ready\n{}", cp2.report());
 }
 
 #[test]

@@ -104,11 +104,11 @@ pub fn default_corefile(dns_domain: &str) -> String {
     )
 }
 
-/// The default Corefile of a release: from 1.35 (kubeadm since 1.32, PR 128359; rendered so by v1.37.0) the
-/// `cache 30` line is a block that disables caching of success and denial answers for the cluster domain.
+/// The default Corefile of a release: where [`KubeVersion::coredns_cache_block`] holds, the `cache 30` line is
+/// a block that disables caching of success and denial answers for the cluster domain.
 pub fn default_corefile_for(version: &KubeVersion, dns_domain: &str) -> String {
     let plain = default_corefile(dns_domain);
-    if !version.coredns_named_probe_ports() || dns_domain.is_empty() {
+    if !version.coredns_cache_block() || dns_domain.is_empty() {
         return plain;
     }
     plain.replace(
@@ -173,7 +173,11 @@ pub fn coredns_deployment(cluster: &ClusterConfiguration, replicas: i32) -> Depl
             allow_privilege_escalation: Some(false),
             capabilities: Some(Capabilities {
                 add: Some(strings(&["NET_BIND_SERVICE"])),
-                drop: Some(strings(&[if named { "ALL" } else { "all" }])),
+                drop: Some(strings(&[if cluster.kubernetes_version.coredns_drop_all_upper_case() {
+                    "ALL"
+                } else {
+                    "all"
+                }])),
             }),
             read_only_root_filesystem: Some(true),
             ..Default::default()

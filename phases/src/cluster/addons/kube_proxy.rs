@@ -26,10 +26,10 @@ use crate::kubelet::component_config_hash;
 
 pub(super) const KUBE_PROXY: &str = "kube-proxy";
 
-/// kube-proxy's `KubeProxyConfiguration` (v1alpha1) with every field at its zero value, as Go marshals the
-/// struct, before kubeadm's defaults.
-pub(super) fn kube_proxy_zero_config() -> Value {
-    json!({
+/// kube-proxy's `KubeProxyConfiguration` (v1alpha1) of `version` with every field at its zero value, as Go
+/// marshals the struct, before kubeadm's defaults.
+pub(super) fn kube_proxy_zero_config(version: &crate::version::KubeVersion) -> Value {
+    let mut zero = json!({
         "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
         "kind": "KubeProxyConfiguration",
         "bindAddress": "",
@@ -62,14 +62,26 @@ pub(super) fn kube_proxy_zero_config() -> Value {
             "enableDSR": false, "forwardHealthCheckVip": false, "networkName": "", "rootHnsEndpointName": "",
             "sourceVip": "",
         },
-    })
+    });
+    if version.kube_proxy_conntrack_nftables_fields() {
+        zero["conntrack"]["tcpBeLiberal"] = json!(false);
+        zero["conntrack"]["udpTimeout"] = json!("0s");
+        zero["conntrack"]["udpStreamTimeout"] = json!("0s");
+        zero["nftables"] =
+            json!({"masqueradeAll": false, "masqueradeBit": null, "minSyncPeriod": "0s", "syncPeriod": "0s"});
+    }
+    if version.kubelet_text_logging_options() {
+        // the same component-base logging options as the kubelet's (PR 114672)
+        zero["logging"]["options"]["text"] = json!({"infoBufferSize": "0"});
+    }
+    zero
 }
 
 /// The KubeProxyConfiguration kbinit stores (§F.3): a user-supplied document merged over the zero values, then
 /// kubeadm's defaults for the fields still empty: `bindAddress` (`0.0.0.0`, `::` for an IPv6 advertise address),
 /// `clusterCIDR` (the pod subnet), `clientConnection.kubeconfig`.
 pub fn kube_proxy_configuration(init: &InitConfiguration) -> Value {
-    let mut config = kube_proxy_zero_config();
+    let mut config = kube_proxy_zero_config(&init.cluster.kubernetes_version);
     if let Some(user) = &init.kube_proxy {
         crate::patches::overlay(&mut config, user);
     }
