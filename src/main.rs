@@ -6,6 +6,7 @@ use kbinit::error::{Exit, exit_code};
 
 fn main() -> ExitCode {
     let argv: Vec<_> = std::env::args_os().collect();
+    let argv0 = argv.first().cloned();
     match kbinit::cli::run(argv) {
         Ok(()) => ExitCode::from(Exit::Ok as u8),
         Err(e) => {
@@ -20,7 +21,8 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(if ok { 0 } else { Exit::Failure as u8 });
             }
-            kbinit::output::Output::new(0).err_line(&format!("error: {e:#}"));
+            let program = kbinit::output::Program::from_argv0(argv0.as_deref());
+            kbinit::output::Output::new(0).with_program(program).err_line(&format!("error: {e:#}"));
             ExitCode::from(exit_code(&e) as u8)
         }
     }

@@ -21,17 +21,64 @@ pub enum Format {
     Jsonl,
 }
 
+/// The name kbinit answers to: its own, or `kubeadm` when it is installed or linked under that name, where every
+/// line that names the program (`kbinit join …`, `'kbinit init phase …'`) names `kubeadm` instead, as the
+/// commands an operator or a tool (Cluster API, kubespray) copies from the output must run again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Program {
+    /// `kbinit`.
+    #[default]
+    Kbinit,
+    /// `kubeadm`.
+    Kubeadm,
+}
+
+impl Program {
+    /// The program as invoked: `kubeadm` when the file name of `argv[0]` is `kubeadm`.
+    pub fn from_argv0(argv0: Option<&std::ffi::OsStr>) -> Program {
+        let name = argv0.map(std::path::Path::new).and_then(std::path::Path::file_name);
+        if name.is_some_and(|n| n == "kubeadm") { Program::Kubeadm } else { Program::Kbinit }
+    }
+
+    /// The command name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Program::Kbinit => "kbinit",
+            Program::Kubeadm => "kubeadm",
+        }
+    }
+
+    /// A human line with the program's commands named as invoked.
+    fn words<'a>(self, line: &'a str) -> std::borrow::Cow<'a, str> {
+        match self {
+            Program::Kubeadm if line.contains("kbinit ") => line.replace("kbinit ", "kubeadm ").into(),
+            _ => line.into(),
+        }
+    }
+}
+
 /// Where kbinit's lines go, and how much detail is wanted (`-v`/`--v=N`).
 #[derive(Debug, Clone, Default)]
 pub struct Output {
     verbosity: u8,
     format: Format,
+    program: Program,
 }
 
 impl Output {
     /// A text output at the given verbosity (0 = kubeadm's default).
     pub fn new(verbosity: u8) -> Output {
-        Output { verbosity, format: Format::Text }
+        Output { verbosity, format: Format::Text, program: Program::Kbinit }
+    }
+
+    /// The same output for a program invoked as `program`.
+    pub fn with_program(self, program: Program) -> Output {
+        Output { program, ..self }
+    }
+
+    /// The name kbinit was invoked as.
+    pub fn program(&self) -> Program {
+        self.program
     }
 
     /// The same output printing in `format`.
@@ -60,6 +107,7 @@ impl Output {
 
     /// One line of progress, e.g. `[certs] Generating "ca" certificate and key`.
     pub fn say(&self, line: &str) {
+        let line = &*self.program.words(line);
         if self.is_jsonl() {
             // the same lines text mode prints: an empty line too
             return line.split('\n').for_each(|l| self.log(l, Stream::Stdout, None));
@@ -71,6 +119,7 @@ impl Output {
 
     /// Text printed exactly as given (no newline added), e.g. a whole YAML document.
     pub fn raw(&self, text: &str) {
+        let text = &*self.program.words(text);
         if self.is_jsonl() {
             let text = text.strip_suffix('\n').unwrap_or(text);
             if !text.is_empty() {
@@ -84,6 +133,7 @@ impl Output {
 
     /// A warning on stderr, prefixed like kubeadm's (`W…` lines become `[WARNING]`).
     pub fn warn(&self, line: &str) {
+        let line = &*self.program.words(line);
         if self.is_jsonl() {
             return self.log(&format!("[WARNING] {line}"), Stream::Stderr, None);
         }
@@ -92,6 +142,7 @@ impl Output {
 
     /// A line on stderr as is (preflight findings use this).
     pub fn err_line(&self, line: &str) {
+        let line = &*self.program.words(line);
         if self.is_jsonl() {
             return line.split('\n').for_each(|l| self.log(l, Stream::Stderr, None));
         }
@@ -103,6 +154,7 @@ impl Output {
         if self.verbosity < level {
             return;
         }
+        let line = &*self.program.words(line);
         if self.is_jsonl() {
             return self.log(&format!("I {line}"), Stream::Stderr, Some(level));
         }

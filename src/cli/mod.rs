@@ -88,9 +88,10 @@ pub fn command() -> clap::Command {
 
 /// Parses the command line and runs the command.
 pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
-    let matches = command().try_get_matches_from(argv)?;
+    let program = crate::output::Program::from_argv0(argv.first().map(|a| a.as_os_str()));
+    let matches = command().name(program.name()).bin_name(program.name()).try_get_matches_from(argv)?;
     let global = Global::from_arg_matches(&matches)?;
-    let out = Output::new(global.verbosity);
+    let out = Output::new(global.verbosity).with_program(program);
     let (name, sub) = matches.subcommand().ok_or_else(|| anyhow::anyhow!("no command given"))?;
     match (name, sub.subcommand()) {
         ("init", Some(("phase", _))) => {

@@ -14,6 +14,7 @@
 //! - `upgrade`: `upgrade apply` on a real control plane updates kube-dns/CoreDNS and kube-proxy to the target and
 //!   renews admin.conf and super-admin.conf as kubeadm does.
 
+mod cluster_api;
 mod cluster_side;
 mod cluster_twice;
 mod join;

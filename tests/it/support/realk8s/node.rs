@@ -123,7 +123,13 @@ impl RealNode {
 
     /// Runs kbinit with `--root` inside the node's namespace.
     pub fn kbinit(&self, args: &[&str]) -> Run {
-        let mut c = self.ns.command(env!("CARGO_BIN_EXE_kbinit"));
+        self.run_as(std::path::Path::new(env!("CARGO_BIN_EXE_kbinit")), args)
+    }
+
+    /// Runs `program` (kbinit under another name, e.g. a `kubeadm` link to it) with `--root` inside the node's
+    /// namespace.
+    pub fn run_as(&self, program: &std::path::Path, args: &[&str]) -> Run {
+        let mut c = self.ns.command(program.to_str().unwrap());
         c.arg("--root").arg(self.node.root()).args(args).env_remove("KUBECONFIG");
         c.output().unwrap().into()
     }
