@@ -112,6 +112,57 @@ pub fn apply_patches(target: &str, doc: &mut Value, patches: &[Patch]) -> Result
     Ok(lines)
 }
 
+/// The file steps of a phase with the patches applied to what they write for a patch target: the static Pod
+/// manifests (`/etc/kubernetes/manifests/<target>.yaml`) and the kubelet's `config.yaml`
+/// (`kubeletconfiguration`), each write preceded by kubeadm's `[patches]` lines. Other steps pass unchanged.
+pub fn patch_steps(steps: Vec<crate::plan::Step>, patches: &[Patch]) -> Result<Vec<crate::plan::Step>, Error> {
+    use crate::plan::Step;
+    if patches.is_empty() {
+        return Ok(steps);
+    }
+    let kubelet_config = crate::paths::join(crate::paths::KUBELET_DIR, "config.yaml");
+    let mut out = Vec::with_capacity(steps.len());
+    for step in steps {
+        let Step::WriteFile { path, bytes, kind } = step else {
+            out.push(step);
+            continue;
+        };
+        let manifest = path
+            .strip_prefix(crate::paths::MANIFESTS_DIR)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .and_then(|f| f.strip_suffix(".yaml"))
+            .filter(|t| MANIFEST_TARGETS.contains(t));
+        let target = match manifest {
+            Some(t) => t,
+            None if path == kubelet_config => "kubeletconfiguration",
+            None => {
+                out.push(Step::WriteFile { path, bytes, kind });
+                continue;
+            }
+        };
+        if !patches.iter().any(|p| p.target == target) {
+            out.push(Step::WriteFile { path, bytes, kind });
+            continue;
+        }
+        let text = String::from_utf8(bytes).map_err(|_| Error::invalid("--patches", target, "not UTF-8 text"))?;
+        let mut doc = crate::go_format::yaml::from_yaml(&text)?;
+        let lines = apply_patches(target, &mut doc, patches)?;
+        let patched = if manifest.is_some() {
+            let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(doc)
+                .map_err(|e| Error::invalid("--patches", target, format!("the patched manifest is not a Pod: {e}")))?;
+            crate::manifests::pod_yaml(&pod)?
+        } else {
+            crate::go_format::yaml::to_yaml(&doc)
+        };
+        out.extend(lines.into_iter().map(Step::Say));
+        out.push(Step::WriteFile { path, bytes: patched.into_bytes(), kind });
+    }
+    Ok(out)
+}
+
+/// The targets written as static Pod manifests.
+const MANIFEST_TARGETS: [&str; 4] = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+
 /// JSON merge patch (RFC 7386): objects merge key by key, a `null` in `patch` deletes the key, anything else
 /// replaces.
 pub fn merge_patch(doc: &mut Value, patch: &Value) {

@@ -19,6 +19,7 @@ pub mod config;
 pub mod init;
 pub mod join;
 pub mod kubeconfig_user;
+pub mod patches;
 pub mod reset;
 pub mod token;
 pub mod upgrade;

@@ -26,7 +26,8 @@ mod key_modes; // a watcher over real runs: no key or kubeconfig is ever readabl
 mod kill_rerun; // kill -9 at each phase boundary of init and control-plane join, then the same command again: same node
 mod kubeconfig_user; // kubeconfig user: openssl judges the certificate, the fake API authenticates both forms
 mod oracle; // real kubeadm of ../shared/k8s as the oracle: the same inputs rendered by both, compared file by file
-mod output_jsonl; // --output jsonl: events parse, phases pair up, files match the disk, failures end in error
+mod output_jsonl;
+mod patches; // patches.directory on init and join: kubeadm's lines, bad patches refused before any write // --output jsonl: events parse, phases pair up, files match the disk, failures end in error
 mod pki_openssl; // openssl as an independent judge of the generated PKI
 mod preflight; // check names, kubeadm's output format, exit codes 2/3, --ignore-preflight-errors
 mod proxy_e2e; // HA with no load balancer: the node-local api-server-proxy on netns nodes, failover, a late control-plane node, the cache

@@ -113,6 +113,30 @@ fn diff_lines(theirs: &str, ours: &str) -> Vec<String> {
     out
 }
 
+/// A patches directory with a patch of every node target and type, kubeadm's file naming (target, optional
+/// suffix, `+type`, extension): strategic, merge and JSON patches on the four manifests and the kubelet
+/// configuration, two files for one target applied in file-name order, and a file of an unknown target that both
+/// skip with a warning.
+fn patches_dir() -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("oracle-patches");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in [
+        ("etcd.yaml", "metadata:\n  labels:\n    patched: etcd\n"),
+        ("kube-apiserver0+merge.yaml", "metadata:\n  annotations:\n    patched: first\n"),
+        ("kube-apiserver1+merge.json", "{\"metadata\": {\"annotations\": {\"patched\": \"second\"}}}"),
+        ("kube-controller-manager+json.yaml", "- op: add\n  path: /spec/containers/0/command/-\n  value: --v=4\n"),
+        (
+            "kube-scheduler+strategic.yaml",
+            "spec:\n  containers:\n  - name: kube-scheduler\n    resources:\n      requests:\n        cpu: 200m\n",
+        ),
+        ("kubeletconfiguration+merge.yaml", "maxPods: 123\nserializeImagePulls: false\n"),
+        ("unknown-target.yaml", "a: b\n"),
+    ] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    dir
+}
+
 /// The corpus: (case name, configuration) for `release`, in the config API that release reads best (v1beta3
 /// before 1.31, v1beta4 from 1.31).
 pub fn corpus(release: &str) -> Vec<(&'static str, String)> {
@@ -172,6 +196,7 @@ pub fn corpus(release: &str) -> Vec<(&'static str, String)> {
     } else {
         cases.push(("ecdsa", init("") + &cluster("featureGates:\n  PublicKeysECDSA: true\n")));
     }
+    cases.push(("patches", init(&format!("patches:\n  directory: {}\n", patches_dir().display())) + &cluster("")));
     cases.push((
         "component-configs",
         init("")

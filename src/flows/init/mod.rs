@@ -10,6 +10,7 @@ use kbinit_phases::certs::{self, KeyPool, KeySource, OnDemandKeys, PkiContext};
 use kbinit_phases::cluster::bootstrap_token::ResolvedToken;
 use kbinit_phases::cluster::certkey::CertificateKey;
 use kbinit_phases::config::{self, EnvVar, HostFacts, InitConfiguration, NodeIdentity};
+use kbinit_phases::patches::patch_steps;
 use kbinit_phases::{kubeconfig, kubelet, manifests, paths};
 
 use crate::host::apply::apply;
@@ -45,6 +46,8 @@ pub struct InitData {
     pub admins_ensured: bool,
     /// The node-local API server proxy (`--api-server-proxy` or an `ApiServerProxyConfiguration` document).
     pub api_server_proxy: Option<kbinit_phases::api_server_proxy::ApiServerProxySettings>,
+    /// The patches of `patches.directory` / `--patches`, applied to the manifests and the kubelet configuration.
+    pub patches: Vec<kbinit_phases::patches::Patch>,
 }
 
 impl InitData {
@@ -118,7 +121,8 @@ fn has_super_admin(d: &InitData) -> bool {
 }
 
 fn run_etcd_local(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
-    apply(&manifests::plan_etcd_local(&d.cfg.cluster, &d.node, &[], false)?, &d.host, out)
+    let steps = manifests::plan_etcd_local(&d.cfg.cluster, &d.node, &[], false)?;
+    apply(&patch_steps(steps, &d.patches)?, &d.host, out)
 }
 
 fn run_control_planes(_: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
@@ -129,13 +133,13 @@ fn run_control_planes(_: &mut InitData, out: &Output, _: &str) -> anyhow::Result
 fn run_control_plane(d: &mut InitData, out: &Output, name: &str) -> anyhow::Result<()> {
     let component = format!("kube-{name}");
     let steps = manifests::plan_control_plane(&component, &d.cfg.cluster, &d.node, &d.host, &d.proxy_env)?;
-    apply(&steps, &d.host, out)
+    apply(&patch_steps(steps, &d.patches)?, &d.host, out)
 }
 
 fn run_kubelet_start(d: &mut InitData, out: &Output, _: &str) -> anyhow::Result<()> {
     let kubelet = services::KubeletService::new(&d.host, d.dry_run());
     kubelet.stop(out);
-    apply(&kubelet::plan_kubelet_start(&d.cfg, &d.facts)?, &d.host, out)?;
+    apply(&patch_steps(kubelet::plan_kubelet_start(&d.cfg, &d.facts)?, &d.patches)?, &d.host, out)?;
     if let Some(settings) = d.api_server_proxy {
         // the kubelet reaches its own API server through the proxy from the start
         let seeds = crate::flows::api_server_proxy::setup::seeds_from_urls(&[kubeconfig::local_endpoint(&d.node)])?;
@@ -315,6 +319,7 @@ pub fn run(opts: InitOptions, only: Option<&str>, out: &Output) -> anyhow::Resul
     let api_server_proxy =
         crate::flows::api_server_proxy::setup::init_settings(text.as_deref(), opts.api_server_proxy)?;
     let tokens = ResolvedToken::resolve_all(&cfg.bootstrap_tokens)?;
+    let patches = crate::flows::patches::load(&cfg.patches_dir, out)?;
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
     let host = Host::for_command(&opts.root, opts.dry_run, opts.dry_run_dir.as_ref(), "init", out)?;
@@ -333,6 +338,7 @@ pub fn run(opts: InitOptions, only: Option<&str>, out: &Output) -> anyhow::Resul
         api: None,
         admins_ensured: false,
         api_server_proxy,
+        patches,
     };
     let pki = data.cfg.cluster.certificates_dir.clone();
     let etcd_pki = paths::join(&pki, "etcd");

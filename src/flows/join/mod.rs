@@ -37,6 +37,8 @@ pub struct JoinData {
     pub selected: Vec<String>,
     /// The time certificates are issued at.
     pub now: time::OffsetDateTime,
+    /// The patches of `patches.directory` / `--patches`, applied to the manifests and the kubelet configuration.
+    pub patches: Vec<kbinit_phases::patches::Patch>,
     ctx: Option<JoinContext>,
 }
 
@@ -219,6 +221,7 @@ pub fn run(opts: JoinOptions, only: Option<&str>, out: &Output) -> anyhow::Resul
     if opts.check {
         return crate::flows::join::context::check(&cfg, &Host::new(opts.root.clone(), None), out);
     }
+    let patches = crate::flows::patches::load(&cfg.patches_dir, out)?;
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
     let host = Host::for_command(&opts.root, opts.dry_run, opts.dry_run_dir.as_ref(), "join", out)?;
@@ -240,6 +243,7 @@ pub fn run(opts: JoinOptions, only: Option<&str>, out: &Output) -> anyhow::Resul
         cfg,
         selected: selected.clone(),
         now: time::OffsetDateTime::now_utc(),
+        patches,
         ctx: None,
     };
     wf.run(&selected, &mut data, out)?;

@@ -51,7 +51,10 @@ pub fn prepare(d: &mut JoinData, out: &Output, which: &str) -> anyhow::Result<()
             control_plane::plan_certs(&init, &d.host, &OnDemandKeys, now)?
         }
         "kubeconfig" => control_plane::plan_kubeconfigs(&init, &d.host, &OnDemandKeys, now)?,
-        _ => control_plane::plan_control_plane(&init, &d.host, &proxy_env)?,
+        _ => kbinit_phases::patches::patch_steps(
+            control_plane::plan_control_plane(&init, &d.host, &proxy_env)?,
+            &d.patches,
+        )?,
     };
     apply(&steps, &d.host, out)
 }
@@ -147,7 +150,7 @@ pub fn etcd_join(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
     let deadline = Instant::now() + d.cfg.timeouts.etcd_api_call;
     let rest = (|| -> anyhow::Result<()> {
         let plan = etcd_plan::plan_etcd_join(&init.cluster, &node, &members)?;
-        apply(&plan.steps, &d.host, out)?;
+        apply(&kbinit_phases::patches::patch_steps(plan.steps, &d.patches)?, &d.host, out)?;
         if added.is_learner {
             etcd.promote_when_ready(added.id, deadline, Duration::from_millis(500))?;
             out.say(&format!("[etcd] Promoted the learner {:x} to a voting member", added.id));
@@ -256,7 +259,7 @@ pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
         bootstrap_kubeconfig: &bootstrap_kc,
         ca_pem: &ctx.trusted.ca_pem,
     };
-    let steps = kubelet::plan_kubelet_start(&inputs, &d.host)?;
+    let steps = kbinit_phases::patches::patch_steps(kubelet::plan_kubelet_start(&inputs, &d.host)?, &d.patches)?;
     apply(&steps, &d.host, out)?;
     if let Some(settings) = ctx.api_server_proxy {
         // the kubelet bootstraps through the proxy; it starts from the API server discovery used. Installed

@@ -5,7 +5,7 @@
 //! - each manifest under `/etc/kubernetes/manifests` → the real binary with exactly the manifest's command line,
 //!   paths under the node root (what the kubelet's hostPath mounts do): etcd is Debian's etcd-server, the others
 //!   come from `../shared/k8s/<release>` ([`super::bins`]); a changed manifest restarts its process, a removed one
-//!   stops it; each process's output goes to `<root>/logs/<component>.log`, shown when a test fails;
+//!   stops it, one that exited is started again; each process's output goes to `<root>/logs/<component>.log`, shown when a test fails;
 //! - its mirror Pod (`<component>-<node>`, `kubernetes.io/config.hash` of the manifest) posted to the real API
 //!   server and replaced when the manifest changes, as the kubelet does;
 //! - the kubelet's healthz on 127.0.0.1:10248 once `/var/lib/kubelet/config.yaml` exists, the Node registered with
@@ -246,6 +246,19 @@ fn tick(root: &std::path::Path, node: &str, release: &str, st: &Arc<Mutex<State>
         let text = std::fs::read_to_string(root.join(format!("etc/kubernetes/manifests/{c}.yaml"))).ok();
         let text = text.filter(|t| t.ends_with('\n'));
         let current = s.running.get(c).map(|(t, _)| t.clone());
+        // a container that exited is started again, as the kubelet restarts it (a kube-apiserver started before
+        // its etcd gives up after a while), at most once a second
+        let exited = match s.running.get_mut(c) {
+            Some((_, Some(child))) => child.try_wait().ok().flatten(),
+            _ => None,
+        };
+        if let (Some(status), Some(yaml)) = (exited, text.as_ref().filter(|t| current.as_ref() == Some(*t))) {
+            std::thread::sleep(Duration::from_secs(1));
+            let child = spawn(root, release, c, yaml)?;
+            s.events.push(format!("restarted {c} ({status})"));
+            s.running.insert(c.to_string(), (yaml.clone(), child));
+            continue;
+        }
         if current == text {
             continue;
         }
