@@ -10,10 +10,6 @@
 //! every action is listed as `[reset] Would …` and nothing changes. Failures to remove the etcd member, stop the
 //! kubelet, unmount or remove containers are warnings that say what to do by hand, as kubeadm's are.
 
-// Still removes and writes with std::fs directly: this file is being changed on main concurrently, so the
-// restructure only moved it; routing these calls through host::Host follows after that merge.
-#![allow(clippy::disallowed_methods)]
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -287,7 +283,7 @@ pub fn cleanup_node(d: &ResetData, out: &Output) -> anyhow::Result<()> {
     }
     out.say(&format!("[reset] Deleting files: [{}]", files.join(" ")));
     for f in files {
-        match std::fs::remove_file(d.host.path(f)) {
+        match d.host.remove(f) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => out.warn(&format!("[reset] Failed to remove file: {f:?} [{e}]")),

@@ -17,10 +17,6 @@
 //! manifest is already in place is checked for health (and rolled back to the first run's backup if it is not
 //! healthy) instead of being taken as done.
 
-// Still removes and writes with std::fs directly: this file is being changed on main concurrently, so the
-// restructure only moved it; routing these calls through host::Host follows after that merge.
-#![allow(clippy::disallowed_methods)]
-
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
@@ -306,7 +302,9 @@ impl StaticPodUpgrade<'_> {
         if !self.dry_run {
             let j = self.host().path(backup::JOURNAL);
             if j.exists() {
-                std::fs::remove_file(&j).map_err(|e| anyhow::anyhow!("removing {}: {e}", backup::JOURNAL))?;
+                self.host()
+                    .remove(backup::JOURNAL)
+                    .map_err(|e| anyhow::anyhow!("removing {}: {e}", backup::JOURNAL))?;
             }
             out.say("[upgrade/control-plane] The control plane instance for this node was successfully upgraded!");
         }
@@ -376,7 +374,7 @@ impl StaticPodUpgrade<'_> {
         }
         let again = self.wait_healthy(failed, self.timeout);
         if again.is_ok() && problems.is_empty() {
-            let _ = std::fs::remove_file(self.host().path(backup::JOURNAL));
+            let _ = self.host().remove(backup::JOURNAL);
         }
         let state = match &again {
             Ok(()) => format!("the previous {failed} is healthy again"),
