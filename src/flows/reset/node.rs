@@ -103,7 +103,7 @@ pub fn remove_etcd_member(d: &ResetData, out: &Output) -> anyhow::Result<()> {
     };
     if member.peer_url.is_none() {
         out.debug(1, &format!("no {ETCD_MANIFEST}: no etcd member to remove from a cluster"));
-    } else if d.dry_run() {
+    } else if d.host.is_dry_run() {
         out.say("[reset] Would remove the etcd member on this node from the etcd cluster");
     } else if let Err(e) = leave_etcd_cluster(d, &member, out) {
         out.warn(&format!(
@@ -114,7 +114,7 @@ pub fn remove_etcd_member(d: &ResetData, out: &Output) -> anyhow::Result<()> {
     if !crate::preflight::machine::dir_non_empty(&d.host, dir) {
         return Ok(());
     }
-    if d.dry_run() {
+    if d.host.is_dry_run() {
         out.say(&format!("[reset] Would delete contents of the etcd data directory: {dir}"));
         return Ok(());
     }
@@ -153,7 +153,7 @@ fn not_real_root(d: &ResetData) -> Option<String> {
 }
 
 fn stop_kubelet(d: &ResetData, out: &Output) {
-    if d.dry_run() {
+    if d.host.is_dry_run() {
         return out.say("[reset] Would stop the kubelet service");
     }
     if let Some(why) = not_real_root(d) {
@@ -178,7 +178,7 @@ fn unescape_mount(p: &str) -> String {
 
 fn unmount_kubelet_dirs(d: &ResetData, out: &Output) {
     let dir = paths::KUBELET_DIR;
-    if d.dry_run() {
+    if d.host.is_dry_run() {
         return out.say(&format!("[reset] Would unmount mounted directories in {dir:?}"));
     }
     if let Some(why) = not_real_root(d) {
@@ -223,7 +223,7 @@ fn cri_socket(d: &ResetData) -> String {
 /// CRI ([`crate::cri::ops`], five attempts each); a failure is the warning kubeadm logs. The socket is a node
 /// path: under another `--root` the runtime listening there (if any) is asked, never the real host's.
 fn remove_containers(d: &ResetData, out: &Output) {
-    if d.dry_run() {
+    if d.host.is_dry_run() {
         return out.say("[reset] Would remove Kubernetes-managed containers");
     }
     let socket = cri_socket(d);
@@ -256,7 +256,7 @@ fn is_socket(path: &Path) -> bool {
 pub fn cleanup_node(d: &ResetData, out: &Output) -> anyhow::Result<()> {
     stop_kubelet(d, out);
     // kbinit's node-local API server proxy, if this node has it (says nothing otherwise)
-    if let Err(e) = crate::flows::api_server_proxy::setup::remove(&d.host, d.dry_run(), out) {
+    if let Err(e) = crate::flows::api_server_proxy::setup::remove(&d.host, d.host.is_dry_run(), out) {
         out.warn(&format!("[reset] Failed to remove the API server proxy: {e:#}"));
     }
     unmount_kubelet_dirs(d, out);
@@ -270,7 +270,7 @@ pub fn cleanup_node(d: &ResetData, out: &Output) -> anyhow::Result<()> {
         dirs.push("/etc/kubernetes/tmp".into());
     }
     let files: Vec<&str> = KUBECONFIG_FILES.to_vec();
-    if d.dry_run() {
+    if d.host.is_dry_run() {
         out.say(&format!("[reset] Would delete contents of directories: [{}]", dirs.join(" ")));
         out.say(&format!("[reset] Would delete files: [{}]", files.join(" ")));
         return Ok(());

@@ -35,10 +35,7 @@ fn apply_data(a: &ApplyOptions, out: &Output) -> anyhow::Result<UpgradeData> {
         ));
     }
     let target = crate::flows::upgrade::resolve_target(&version)?;
-    if !a.root.is_dir() {
-        return Err(invalid(format!("--root {:?} is not a directory", a.root.display())));
-    }
-    let host = Host::new(a.root.clone(), None);
+    let host = Host::for_listing_command(&a.root, a.dry_run || s.dry_run)?;
     if !host.path(APISERVER_MANIFEST).exists() {
         return Err(invalid(format!(
             "kbinit upgrade apply runs on a control-plane node, and {APISERVER_MANIFEST} does not exist here: on a \
@@ -51,7 +48,6 @@ fn apply_data(a: &ApplyOptions, out: &Output) -> anyhow::Result<UpgradeData> {
     let init = ctx.node_init(&target, &cfg.timeouts);
     Ok(UpgradeData {
         mode: Mode::Apply,
-        dry_run: a.dry_run || s.dry_run,
         yes: a.yes,
         force: a.force || s.force,
         renew_certs: a.certificate_renewal.unwrap_or(s.certificate_renewal),
@@ -188,7 +184,7 @@ pub fn run(a: ApplyOptions, only: Option<&str>, out: &Output) -> anyhow::Result<
     let mut data = apply_data(&a, out)?;
     wf.run(&selected, &mut data, out)?;
     if only.is_none() {
-        if data.dry_run {
+        if data.ctx.host.is_dry_run() {
             out.say("[upgrade/successful] Finished dryrunning successfully!");
         } else {
             out.say("");

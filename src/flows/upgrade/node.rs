@@ -7,7 +7,6 @@
 
 use anyhow::Context as _;
 
-use crate::error::invalid;
 use crate::flows::upgrade::cluster::addon_phase;
 use crate::flows::upgrade::data::{Mode, UpgradeData};
 use crate::flows::upgrade::phases;
@@ -45,10 +44,7 @@ pub fn run(a: NodeOptions, only: Option<&str>, out: &Output) -> anyhow::Result<(
     let selected = wf.select(only, &a.skip_phases)?;
     let cfg = crate::flows::upgrade::load_config(a.config.as_ref())?;
     let s = &cfg.node;
-    if !a.root.is_dir() {
-        return Err(invalid(format!("--root {:?} is not a directory", a.root.display())));
-    }
-    let host = Host::new(a.root.clone(), None);
+    let host = Host::for_listing_command(&a.root, a.dry_run || s.dry_run)?;
     let control_plane = host.path(APISERVER_MANIFEST).exists();
     let default_kc = if control_plane { "/etc/kubernetes/admin.conf" } else { "/etc/kubernetes/kubelet.conf" };
     let kubeconfig = a.kubeconfig.clone().unwrap_or_else(|| default_kc.to_string());
@@ -59,7 +55,6 @@ pub fn run(a: NodeOptions, only: Option<&str>, out: &Output) -> anyhow::Result<(
     let init = ctx.node_init(&target, &cfg.timeouts);
     let mut data = UpgradeData {
         mode: Mode::Node,
-        dry_run: a.dry_run || s.dry_run,
         yes: true,
         force: false,
         renew_certs: a.certificate_renewal.unwrap_or(s.certificate_renewal),
