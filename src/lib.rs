@@ -9,7 +9,8 @@
 //!
 //! Every layer points only down: [`cli`] converts flags into a flow's plain `Options` and calls it; [`flows`]
 //! never names `cli`; [`preflight`], [`host`], [`api`], [`cri`] and [`etcd`] never name a flow (`.ci/run` greps for
-//! both). Only [`output`] prints and only [`host`] writes files (clippy's fences).
+//! both), and no module imports a module that imports it back (`.ci/module_cycles.py`, a parent and its own
+//! children excepted). Only [`output`] prints and only [`host`] writes files (clippy's fences).
 //!
 //! | module | holds |
 //! |---|---|
