@@ -9,7 +9,8 @@
 //!
 //! Every layer points only down: [`cli`] converts flags into a flow's plain `Options` and calls it; [`flows`]
 //! never names `cli`; [`preflight`], [`host`], [`api`], [`cri`] and [`etcd`] never name a flow (`.ci/run` greps for
-//! both). Only [`output`] prints and only [`host`] writes files (clippy's fences).
+//! both), and no module imports a module that imports it back (`.ci/module_cycles.py`, a parent and its own
+//! children excepted). Only [`output`] prints and only [`host`] writes files (clippy's fences).
 //!
 //! | module | holds |
 //! |---|---|
@@ -21,7 +22,7 @@
 //! | [`cri`] | the container runtime over the CRI gRPC API on its unix socket (no crictl): status, RuntimeConfig, images and pulls, pod sandbox removal |
 //! | [`etcd`] | the etcd v3 membership client over mTLS: member list/add (learner)/promote/remove, endpoint status, over tonic with its messages in [`etcd::proto`] (no protoc) |
 //! | [`grpc`] | one unary gRPC call with hand-declared prost messages: how kbinit speaks to etcd and the CRI without generated code |
-//! | [`host`] | every node path under `--root`, atomic writes, dry-run (decided once: `Host::for_command`), planner file steps applied (`host::apply`), whole trees, host facts, systemctl |
+//! | [`host`] | every node path under `--root`, atomic writes, dry-run (decided once: `Host::for_command` renders into a directory, `Host::for_listing_command` only lists; flows ask `is_dry_run()`), planner file steps applied (`host::apply`), whole trees, host facts, systemctl |
 //! | [`preflight`] | kubeadm's check catalogue by theme with its names, the per-command lists, `--ignore-preflight-errors`, exit code 2; plain inputs only: what an earlier run left comes in as a [`preflight::Leftovers`] value |
 //! | [`output`] | the only module that prints: kubeadm's text, or JSON events with `--output jsonl` |
 //! | [`events`] | the `--output jsonl` event schema: phases, files written, API calls, log lines, done |

@@ -3,7 +3,8 @@
 //!
 //! The crate's dependency tree is the proof of that: no tokio, no kube, no nix, no file system access. The
 //! binary (`kbinit`) observes the node through a [`plan::NodeView`], calls a planner, and applies the returned
-//! [`plan::Step`]s.
+//! [`plan::Step`]s. No module imports a module that imports it back (a parent and its own children excepted;
+//! `.ci/module_cycles.py` checks it).
 //!
 //! | module | holds |
 //! |---|---|

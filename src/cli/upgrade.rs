@@ -1,11 +1,16 @@
 //! `kbinit upgrade`: the flags of `plan`, `apply` (and `apply phase …`), `node` (and `node phase …`) and `diff`,
 //! as kubeadm's `cmd/kubeadm/app/cmd/upgrade` defines them (sheet §1). Flags default to "unset" so that an
 //! `UpgradeConfiguration` given with `--config` fills what the command line does not say (kubeadm's
-//! `ValueFromFlagsOrConfig`).
+//! `ValueFromFlagsOrConfig`). `exec` converts them into the plain options of [`crate::flows::upgrade`] and runs
+//! the flow.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+
+use super::Global;
+use crate::flows::upgrade::{self, ApplyOptions, CommonOptions, DiffOptions, NodeOptions, PlanOptions};
+use crate::output::Output;
 
 /// `kbinit upgrade …`.
 #[derive(Subcommand, Debug)]
@@ -152,36 +157,101 @@ pub struct DiffArgs {
 /// Adds the generated `phase` trees to `upgrade apply` and `upgrade node`.
 pub fn with_phase_commands(c: clap::Command) -> clap::Command {
     use clap::Args as _;
-    c.mut_subcommand("apply", |a| {
-        super::phases::attach(a, &crate::flows::upgrade::apply::workflow(), ApplyArgs::augment_args)
-    })
-    .mut_subcommand("node", |n| {
-        super::phases::attach(n, &crate::flows::upgrade::node::workflow(), NodeArgs::augment_args)
-    })
+    c.mut_subcommand("apply", |a| super::phases::attach(a, &upgrade::apply::workflow(), ApplyArgs::augment_args))
+        .mut_subcommand("node", |n| super::phases::attach(n, &upgrade::node::workflow(), NodeArgs::augment_args))
 }
 
-/// Runs `kbinit upgrade apply|node phase …`.
-pub fn exec_phase(
-    g: &super::Global,
-    cmd: &str,
-    m: &clap::ArgMatches,
-    out: &crate::output::Output,
-) -> anyhow::Result<()> {
-    use clap::FromArgMatches as _;
-    let Some((phase, leaf)) = super::phases::phase_of(m) else { anyhow::bail!("no phase given") };
-    if cmd == "apply" {
-        crate::flows::upgrade::apply::exec(g, ApplyArgs::from_arg_matches(leaf)?, Some(&phase), out)
-    } else {
-        crate::flows::upgrade::node::exec(g, NodeArgs::from_arg_matches(leaf)?, Some(&phase), out)
+impl ApplyPlanFlags {
+    /// What plan and apply share, as plain options.
+    fn options(self) -> CommonOptions {
+        CommonOptions {
+            kubeconfig: self.kubeconfig,
+            config: self.config,
+            allow_experimental_upgrades: self.allow_experimental_upgrades,
+            allow_release_candidate_upgrades: self.allow_release_candidate_upgrades,
+            print_config: self.print_config,
+            ignore_preflight_errors: self.ignore_preflight_errors,
+            etcd_upgrade: self.etcd_upgrade,
+        }
     }
 }
 
-/// Runs `kbinit upgrade …`.
-pub fn exec(g: &super::Global, c: UpgradeCommand, out: &crate::output::Output) -> anyhow::Result<()> {
+impl PlanArgs {
+    /// The plain options of `upgrade plan`: these flags, under `root`.
+    pub fn options(self, root: &Path) -> PlanOptions {
+        PlanOptions {
+            root: root.to_path_buf(),
+            version: self.version,
+            common: self.common.options(),
+            output: self.output,
+        }
+    }
+}
+
+impl ApplyArgs {
+    /// The plain options of `upgrade apply`: these flags, under `root`.
+    pub fn options(self, root: &Path) -> ApplyOptions {
+        ApplyOptions {
+            root: root.to_path_buf(),
+            version: self.version,
+            common: self.common.options(),
+            yes: self.yes,
+            force: self.force,
+            dry_run: self.dry_run,
+            certificate_renewal: self.certificate_renewal,
+            patches: self.patches,
+            skip_phases: self.skip_phases.unwrap_or_default(),
+        }
+    }
+}
+
+impl NodeArgs {
+    /// The plain options of `upgrade node`: these flags, under `root`.
+    pub fn options(self, root: &Path) -> NodeOptions {
+        NodeOptions {
+            root: root.to_path_buf(),
+            kubeconfig: self.kubeconfig,
+            config: self.config,
+            dry_run: self.dry_run,
+            certificate_renewal: self.certificate_renewal,
+            etcd_upgrade: self.etcd_upgrade,
+            ignore_preflight_errors: self.ignore_preflight_errors,
+            patches: self.patches,
+            skip_phases: self.skip_phases.unwrap_or_default(),
+        }
+    }
+}
+
+impl DiffArgs {
+    /// The plain options of `upgrade diff`: these flags, under `root`.
+    pub fn options(self, root: &Path) -> DiffOptions {
+        DiffOptions {
+            root: root.to_path_buf(),
+            version: self.version,
+            kubeconfig: self.kubeconfig,
+            config: self.config,
+            context_lines: self.context_lines,
+        }
+    }
+}
+
+/// Runs `kbinit upgrade apply|node phase …`: the leaf's flags become the flow's options.
+pub fn exec_phase(g: &Global, cmd: &str, m: &clap::ArgMatches, out: &Output) -> anyhow::Result<()> {
+    use clap::FromArgMatches as _;
+    let Some((phase, leaf)) = super::phases::phase_of(m) else { anyhow::bail!("no phase given") };
+    if cmd == "apply" {
+        upgrade::apply::run(ApplyArgs::from_arg_matches(leaf)?.options(&g.root), Some(&phase), out)
+    } else {
+        upgrade::node::run(NodeArgs::from_arg_matches(leaf)?.options(&g.root), Some(&phase), out)
+    }
+}
+
+/// Runs `kbinit upgrade …`: the flags become the flow's options, and the flow runs.
+pub fn exec(g: &Global, c: UpgradeCommand, out: &Output) -> anyhow::Result<()> {
     match c {
-        UpgradeCommand::Plan(a) => crate::flows::upgrade::plan(g, a, out),
-        UpgradeCommand::Apply(a) => crate::flows::upgrade::apply::exec(g, a, None, out),
-        UpgradeCommand::Node(a) => crate::flows::upgrade::node::exec(g, a, None, out),
-        UpgradeCommand::Diff(a) => crate::flows::upgrade::diff(g, a, out),
+        UpgradeCommand::Plan(a) => upgrade::plan(a.options(&g.root), out),
+        UpgradeCommand::Apply(a) => upgrade::apply::run(a.options(&g.root), None, out),
+        UpgradeCommand::Node(a) => upgrade::node::run(a.options(&g.root), None, out),
+        UpgradeCommand::Diff(a) => upgrade::diff(a.options(&g.root), out),
     }
 }

@@ -6,7 +6,7 @@
 //! | [`init`] | init's workflow and run data; [`init::cluster`]: the phases that talk to the cluster |
 //! | [`join`] | join's workflow and run data; [`join::context`]: discovery and what the cluster says, before any write; [`join::node`]: the phases that act |
 //! | [`reset`] | reset's workflow; [`reset::node`]: what it removes and stops |
-//! | [`upgrade`] | reading the cluster, plan, diff; [`upgrade::apply`], [`upgrade::node`]: the two workflows; [`upgrade::data`]: their run data; [`upgrade::phases`]: the phases they share; [`upgrade::cluster`]: bootstrap-token and addon; [`upgrade::health`]: apply's cluster health checks; [`upgrade::static_pods`]: backup, swap, hash and health wait, rollback; [`upgrade::etcd`]: etcd data backup/restore |
+//! | [`upgrade`] | reading the cluster, plan, diff; [`upgrade::options`]: the plain options of plan, apply, node and diff; [`upgrade::apply`], [`upgrade::node`]: the two workflows; [`upgrade::data`]: their run data; [`upgrade::phases`]: the phases they share; [`upgrade::cluster`]: bootstrap-token and addon; [`upgrade::health`]: apply's cluster health checks; [`upgrade::static_pods`]: backup, swap, hash and health wait, rollback; [`upgrade::etcd`]: etcd data backup/restore |
 //! | [`certs`] | check-expiration, renew, generate-csr; [`certs::care`]: renew what is due and the renew timer; [`certs::restart`]: one static Pod restarted and seen healthy |
 //! | [`token`] | create, list, delete; [`token::control_plane`]: a fresh kubeadm-certs and a control-plane join command |
 //! | [`config`] | [`config::migrate`], [`config::images`] (`config images list|pull`) |

@@ -1,6 +1,8 @@
 //! The node as kbinit sees it: every node path resolved under one root directory (`--root`, default `/`),
 //! atomic writes with the right mode from the first byte, and `--dry-run`, which sends every write into a fresh
-//! directory instead while reads still see the real node.
+//! directory instead while reads still see the real node ([`Host::for_command`]), or, for the commands that only
+//! list what they would do (reset, upgrade), refuses every write ([`Host::for_listing_command`]). Flows ask
+//! [`Host::is_dry_run`]; nothing else decides dry-run.
 //!
 //! This is the only module that writes to the file system: `.clippy.toml` refuses `std::fs` writes everywhere
 //! else, and allows them here.
@@ -28,13 +30,15 @@ pub use atomic::{remove_stale_temps, write_atomic};
 pub struct Host {
     root: PathBuf,
     dry_run_dir: Option<PathBuf>,
+    /// A dry run that renders nothing: the flow only says what it would do (reset, upgrade).
+    listing: bool,
 }
 
 impl Host {
     /// A host rooted at `root`; with `dry_run_dir`, writes go there (as a tree mirroring the node) and nothing
     /// under `root` changes.
     pub fn new(root: PathBuf, dry_run_dir: Option<PathBuf>) -> Host {
-        Host { root, dry_run_dir }
+        Host { root, dry_run_dir, listing: false }
     }
 
     /// The host for a command: the root, and with `--dry-run` a fresh directory (or `--dry-run-dir`, which must
@@ -77,9 +81,29 @@ impl Host {
         Ok(Host::new(root.to_path_buf(), dir))
     }
 
-    /// `true` when dry-running: writes go to the dry-run directory and nothing on the node changes.
+    /// The host for a command whose `--dry-run` renders nothing and only lists what it would do (`reset`,
+    /// `upgrade apply|node`): no directory is made and nothing is said here; [`Host::is_dry_run`] tells the flow to
+    /// say `Would …` instead of acting, and every write or removal is refused. The other half of where dry-run is
+    /// decided, beside [`Host::for_command`].
+    pub fn for_listing_command(root: &Path, dry_run: bool) -> anyhow::Result<Host> {
+        if !root.is_dir() {
+            return Err(invalid(format!("--root {:?} is not a directory", root.display())));
+        }
+        Ok(Host { root: root.to_path_buf(), dry_run_dir: None, listing: dry_run })
+    }
+
+    /// `true` when dry-running: writes go to the dry-run directory (or, for a listing dry run, nowhere) and nothing
+    /// on the node changes.
     pub fn is_dry_run(&self) -> bool {
-        self.dry_run_dir.is_some()
+        self.dry_run_dir.is_some() || self.listing
+    }
+
+    /// An error when this is a listing dry run, which must not change anything.
+    fn refuse_listing(&self, what: &str) -> std::io::Result<()> {
+        if self.listing {
+            return Err(std::io::Error::other(format!("{what} in a dry run")));
+        }
+        Ok(())
     }
 
     /// `true` when the root is `/`, i.e. kbinit acts on the real machine (services may be started).
@@ -123,6 +147,7 @@ impl Host {
 
     /// Writes a file atomically with its final mode (see [`write_atomic`]).
     pub fn write(&self, node_path: &str, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+        self.refuse_listing(&format!("writing {node_path}"))?;
         let p = self.write_path(node_path);
         write_atomic(&p, bytes, mode).with_context(|| format!("writing {node_path}"))
     }
@@ -147,17 +172,20 @@ impl Host {
     /// Removes a file on the node (under the root; a dry run does not call this). `NotFound` is the caller's to
     /// judge.
     pub fn remove(&self, node_path: &str) -> std::io::Result<()> {
+        self.refuse_listing(&format!("removing {node_path}"))?;
         std::fs::remove_file(self.path(node_path))
     }
 
     /// Removes a directory tree on the node (under the root; a dry run does not call this).
     pub fn remove_tree(&self, node_path: &str) -> std::io::Result<()> {
+        self.refuse_listing(&format!("removing {node_path}"))?;
         std::fs::remove_dir_all(self.path(node_path))
     }
 
     /// Creates a directory and its missing parents; new directories get `mode`.
     pub fn ensure_dir(&self, node_path: &str, mode: u32) -> anyhow::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
+        self.refuse_listing(&format!("creating directory {node_path}"))?;
         let p = self.write_path(node_path);
         if p.is_dir() {
             return Ok(());
@@ -172,7 +200,7 @@ impl Host {
     /// Moves a node path to another in the same file system (`rename(2)`, atomic), then fsyncs both
     /// directories, so a crash leaves the file in exactly one of the two places. Not for dry runs.
     pub fn rename(&self, from: &str, to: &str) -> anyhow::Result<()> {
-        anyhow::ensure!(self.dry_run_dir.is_none(), "moving {from} to {to} in a dry run");
+        anyhow::ensure!(!self.is_dry_run(), "moving {from} to {to} in a dry run");
         let (a, b) = (self.path(from), self.path(to));
         std::fs::rename(&a, &b).with_context(|| format!("moving {from} to {to}"))?;
         for dir in [a.parent(), b.parent()].into_iter().flatten() {
@@ -185,7 +213,7 @@ impl Host {
 
     /// Removes a file; one that does not exist is not an error. Not for dry runs.
     pub fn remove_file(&self, node_path: &str) -> anyhow::Result<()> {
-        anyhow::ensure!(self.dry_run_dir.is_none(), "removing {node_path} in a dry run");
+        anyhow::ensure!(!self.is_dry_run(), "removing {node_path} in a dry run");
         match std::fs::remove_file(self.path(node_path)) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -1,4 +1,6 @@
-//! Whole directory trees on the node: emptying one (reset) and copying one (the etcd data backup of upgrade).
+//! Whole directory trees on the node: emptying one (reset), copying one and marking the copy complete (the etcd
+//! data backup of upgrade). Removing a tree or a single file is [`super::Host::remove_tree`] /
+//! [`super::Host::remove`].
 //! They act on machine paths the caller resolved through [`super::Host`].
 
 use std::path::Path;
@@ -20,6 +22,11 @@ pub fn clean_dir(dir: &Path) -> anyhow::Result<()> {
         }
     }
     if failed.is_empty() { Ok(()) } else { anyhow::bail!("{}", failed.join("; ")) }
+}
+
+/// Marks a copied tree complete: writes the empty file `name` inside `dir`, which a copy cut short lacks.
+pub fn mark_complete(dir: &Path, name: &str) -> std::io::Result<()> {
+    std::fs::write(dir.join(name), b"")
 }
 
 /// Copies a directory tree, keeping file modes.

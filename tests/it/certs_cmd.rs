@@ -8,6 +8,7 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use crate::support::config::init_yaml;
 use crate::support::{Node, mode, require_tool, run_ok, snapshot};
 
 const PKI: &str = "/etc/kubernetes/pki";
@@ -261,13 +262,7 @@ fn generate_csr_writes_verifiable_requests_and_refuses_to_overwrite() {
     }
     let n = Node::new();
     let cfg = n.path("/cfg.yaml");
-    std::fs::write(
-        &cfg,
-        "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: 10.0.0.10\n\
-         nodeRegistration:\n  name: cp1\n---\napiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\n\
-         kubernetesVersion: v1.29.2\n",
-    )
-    .unwrap();
+    std::fs::write(&cfg, init_yaml("v1.29.2", "10.0.0.10").without_cri_socket().build()).unwrap();
     let cfg = cfg.display().to_string();
     let run = n.kbinit(&["certs", "generate-csr", "--config", &cfg]).ok();
     assert!(run.stdout.starts_with("generating keys and CSRs in /etc/kubernetes/pki\n  apiserver\n"), "{}", run.stdout);

@@ -8,6 +8,7 @@ use kbinit::cri::proto::path;
 use tonic::Code;
 
 use crate::support::Node;
+use crate::support::config::init_yaml;
 use crate::support::cri_stub::{CriStub, Sandbox, State};
 
 const VERSION: &str = "v1.28.7";
@@ -84,20 +85,10 @@ fn config_images_pull_with_no_runtime_names_the_socket() {
 }
 
 fn preflight_config(policy: &str) -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta3
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: 10.0.0.10
-nodeRegistration:
-  name: cp1
-  imagePullPolicy: {policy}
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: ClusterConfiguration
-kubernetesVersion: {VERSION}
-"
-    )
+    init_yaml(VERSION, "10.0.0.10")
+        .without_cri_socket()
+        .node_registration(&format!("imagePullPolicy: {policy}"))
+        .build()
 }
 
 fn preflight(node: &Node, policy: &str) -> crate::support::Run {
@@ -224,19 +215,11 @@ fn config_images_pull_reads_the_config_and_refuses_bad_input_before_pulling() {
     assert_eq!(bad.code, 3, "{}\n{}", bad.stdout, bad.stderr);
     assert!(s.calls().is_empty(), "{:?}", s.calls());
     // --config: its imageRepository and criSocket are used
-    node.put(
-        "/cfg.yaml",
-        b"apiVersion: kubeadm.k8s.io/v1beta3
-kind: InitConfiguration
-nodeRegistration:
-  criSocket: unix:///var/run/containerd/containerd.sock
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: ClusterConfiguration
-kubernetesVersion: v1.29.0
-imageRepository: mirror.example.com/k8s
-",
-    );
+    let text = init_yaml("v1.29.0", "10.0.0.10")
+        .cri_socket("unix:///var/run/containerd/containerd.sock")
+        .cluster("imageRepository: mirror.example.com/k8s\n")
+        .build();
+    node.put("/cfg.yaml", text.as_bytes());
     let cfg = node.path("/cfg.yaml");
     let run = node.kbinit(&["config", "images", "pull", "--config", cfg.to_str().unwrap()]).ok();
     let images = pulled(&s);
@@ -250,20 +233,11 @@ imageRepository: mirror.example.com/k8s
 fn preflight_pulls_all_at_once_without_image_pull_serial() {
     let node = Node::new();
     let cfg = |serial: bool| {
-        format!(
-            "apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: 10.0.0.10
-nodeRegistration:
-  name: cp1
-  imagePullSerial: {serial}
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: v1.31.0
-"
-        )
+        init_yaml("v1.31.0", "10.0.0.10")
+            .v1beta4()
+            .without_cri_socket()
+            .node_registration(&format!("imagePullSerial: {serial}"))
+            .build()
     };
     let run = |serial: bool| {
         node.put("/kbinit.yaml", cfg(serial).as_bytes());

@@ -24,7 +24,7 @@ pub struct ResetOptions {
     pub cleanup_tmp_dir: bool,
     /// `--cri-socket` (default: detected).
     pub cri_socket: Option<String>,
-    /// `--dry-run`: list every action, change nothing.
+    /// `--dry-run`: list every action, change nothing (the host, built from it, is asked from then on).
     pub dry_run: bool,
     /// `--force`: do not ask for confirmation.
     pub force: bool,
@@ -38,17 +38,11 @@ pub struct ResetOptions {
 pub struct ResetData {
     /// The flags.
     pub opts: ResetOptions,
-    /// The node (reset never writes, it only deletes; `--dry-run` deletes nothing).
+    /// The node (reset never writes, it only deletes; with `--dry-run`, [`Host::is_dry_run`], it deletes
+    /// nothing).
     pub host: Host,
     /// `--ignore-preflight-errors`, lower-cased and checked.
     pub ignore: Vec<String>,
-}
-
-impl ResetData {
-    /// `true` with `--dry-run`.
-    pub fn dry_run(&self) -> bool {
-        self.opts.dry_run
-    }
 }
 
 /// What kubeadm's reset prints about what it leaves alone.
@@ -66,7 +60,7 @@ Please, check the contents of the $HOME/.kube/config file.
 ";
 
 fn run_preflight(d: &mut ResetData, out: &Output, _: &str) -> anyhow::Result<()> {
-    if !d.opts.force && !d.dry_run() {
+    if !d.opts.force && !d.host.is_dry_run() {
         out.err_line("[reset] WARNING: Changes made to this host by 'kbinit init' or 'kbinit join' will be reverted.");
         let stdin = std::io::stdin();
         if !stdin.is_terminal() {
@@ -110,10 +104,7 @@ pub fn run(opts: ResetOptions, only: Option<&str>, out: &Output) -> anyhow::Resu
     let wf = workflow();
     let selected = wf.select(only, &opts.skip_phases)?;
     let ignore = crate::preflight::normalize_ignore(&opts.ignore_preflight_errors)?;
-    if !opts.root.is_dir() {
-        return Err(crate::error::invalid(format!("--root {:?} is not a directory", opts.root.display())));
-    }
-    let host = Host::new(opts.root.clone(), None);
+    let host = Host::for_listing_command(&opts.root, opts.dry_run)?;
     let cleans = selected.iter().any(|p| p == "cleanup-node");
     let mut data = ResetData { opts, host, ignore };
     wf.run(&selected, &mut data, out)?;

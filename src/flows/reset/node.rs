@@ -10,10 +10,6 @@
 //! every action is listed as `[reset] Would …` and nothing changes. Failures to remove the etcd member, stop the
 //! kubelet, unmount or remove containers are warnings that say what to do by hand, as kubeadm's are.
 
-// Still removes and writes with std::fs directly: this file is being changed on main concurrently, so the
-// restructure only moved it; routing these calls through host::Host follows after that merge.
-#![allow(clippy::disallowed_methods)]
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -107,7 +103,7 @@ pub fn remove_etcd_member(d: &ResetData, out: &Output) -> anyhow::Result<()> {
     };
     if member.peer_url.is_none() {
         out.debug(1, &format!("no {ETCD_MANIFEST}: no etcd member to remove from a cluster"));
-    } else if d.dry_run() {
+    } else if d.host.is_dry_run() {
         out.say("[reset] Would remove the etcd member on this node from the etcd cluster");
     } else if let Err(e) = leave_etcd_cluster(d, &member, out) {
         out.warn(&format!(
@@ -118,7 +114,7 @@ pub fn remove_etcd_member(d: &ResetData, out: &Output) -> anyhow::Result<()> {
     if !crate::preflight::machine::dir_non_empty(&d.host, dir) {
         return Ok(());
     }
-    if d.dry_run() {
+    if d.host.is_dry_run() {
         out.say(&format!("[reset] Would delete contents of the etcd data directory: {dir}"));
         return Ok(());
     }
@@ -157,7 +153,7 @@ fn not_real_root(d: &ResetData) -> Option<String> {
 }
 
 fn stop_kubelet(d: &ResetData, out: &Output) {
-    if d.dry_run() {
+    if d.host.is_dry_run() {
         return out.say("[reset] Would stop the kubelet service");
     }
     if let Some(why) = not_real_root(d) {
@@ -182,7 +178,7 @@ fn unescape_mount(p: &str) -> String {
 
 fn unmount_kubelet_dirs(d: &ResetData, out: &Output) {
     let dir = paths::KUBELET_DIR;
-    if d.dry_run() {
+    if d.host.is_dry_run() {
         return out.say(&format!("[reset] Would unmount mounted directories in {dir:?}"));
     }
     if let Some(why) = not_real_root(d) {
@@ -227,7 +223,7 @@ fn cri_socket(d: &ResetData) -> String {
 /// CRI ([`crate::cri::ops`], five attempts each); a failure is the warning kubeadm logs. The socket is a node
 /// path: under another `--root` the runtime listening there (if any) is asked, never the real host's.
 fn remove_containers(d: &ResetData, out: &Output) {
-    if d.dry_run() {
+    if d.host.is_dry_run() {
         return out.say("[reset] Would remove Kubernetes-managed containers");
     }
     let socket = cri_socket(d);
@@ -260,7 +256,7 @@ fn is_socket(path: &Path) -> bool {
 pub fn cleanup_node(d: &ResetData, out: &Output) -> anyhow::Result<()> {
     stop_kubelet(d, out);
     // kbinit's node-local API server proxy, if this node has it (says nothing otherwise)
-    if let Err(e) = crate::flows::api_server_proxy::setup::remove(&d.host, d.dry_run(), out) {
+    if let Err(e) = crate::flows::api_server_proxy::setup::remove(&d.host, d.host.is_dry_run(), out) {
         out.warn(&format!("[reset] Failed to remove the API server proxy: {e:#}"));
     }
     unmount_kubelet_dirs(d, out);
@@ -274,7 +270,7 @@ pub fn cleanup_node(d: &ResetData, out: &Output) -> anyhow::Result<()> {
         dirs.push("/etc/kubernetes/tmp".into());
     }
     let files: Vec<&str> = KUBECONFIG_FILES.to_vec();
-    if d.dry_run() {
+    if d.host.is_dry_run() {
         out.say(&format!("[reset] Would delete contents of directories: [{}]", dirs.join(" ")));
         out.say(&format!("[reset] Would delete files: [{}]", files.join(" ")));
         return Ok(());
@@ -287,7 +283,7 @@ pub fn cleanup_node(d: &ResetData, out: &Output) -> anyhow::Result<()> {
     }
     out.say(&format!("[reset] Deleting files: [{}]", files.join(" ")));
     for f in files {
-        match std::fs::remove_file(d.host.path(f)) {
+        match d.host.remove(f) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => out.warn(&format!("[reset] Failed to remove file: {f:?} [{e}]")),

@@ -14,20 +14,18 @@ use kbinit_phases::config::HostFacts;
 use kbinit_phases::upgrade::{backup, policy};
 
 use crate::api::apply_api;
-use crate::cli::Global;
-use crate::cli::upgrade::ApplyArgs;
 use crate::error::invalid;
 use crate::flows::upgrade::data::{Mode, UpgradeData, merged_ignores};
 use crate::flows::upgrade::phases::{
     run_control_plane, run_kubeconfig, run_kubelet_config, run_post_upgrade, run_preflight,
 };
-use crate::flows::upgrade::{APISERVER_MANIFEST, Context};
+use crate::flows::upgrade::{APISERVER_MANIFEST, ApplyOptions, Context};
 use crate::host::Host;
 use crate::output::Output;
 use crate::workflow::{Phase, Workflow};
 
 /// Builds the data of `upgrade apply`, refusing bad input before anything changes.
-fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<UpgradeData> {
+fn apply_data(a: &ApplyOptions, out: &Output) -> anyhow::Result<UpgradeData> {
     let cfg = crate::flows::upgrade::load_config(a.common.config.as_ref())?;
     let s = &cfg.apply;
     let version = a.version.clone().unwrap_or_else(|| s.kubernetes_version.clone());
@@ -37,10 +35,7 @@ fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<Upgrade
         ));
     }
     let target = crate::flows::upgrade::resolve_target(&version)?;
-    if !g.root.is_dir() {
-        return Err(invalid(format!("--root {:?} is not a directory", g.root.display())));
-    }
-    let host = Host::new(g.root.clone(), None);
+    let host = Host::for_listing_command(&a.root, a.dry_run || s.dry_run)?;
     if !host.path(APISERVER_MANIFEST).exists() {
         return Err(invalid(format!(
             "kbinit upgrade apply runs on a control-plane node, and {APISERVER_MANIFEST} does not exist here: on a \
@@ -48,12 +43,11 @@ fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<Upgrade
              control-plane node"
         )));
     }
-    let patches = crate::flows::upgrade::load_patches(a.patches.as_deref().unwrap_or(&s.patches_dir), out)?;
+    let patches = crate::flows::patches::load(a.patches.as_deref().unwrap_or(&s.patches_dir), out)?;
     let ctx = Context::read(host, &a.common.kubeconfig, &cfg.timeouts, Some("upgrade"), out)?;
     let init = ctx.node_init(&target, &cfg.timeouts);
     Ok(UpgradeData {
         mode: Mode::Apply,
-        dry_run: a.dry_run || s.dry_run,
         yes: a.yes,
         force: a.force || s.force,
         renew_certs: a.certificate_renewal.unwrap_or(s.certificate_renewal),
@@ -184,14 +178,13 @@ pub fn workflow() -> Workflow<UpgradeData> {
 }
 
 /// Runs `kbinit upgrade apply` (or one phase of it).
-pub fn exec(g: &Global, a: ApplyArgs, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
+pub fn run(a: ApplyOptions, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
     let wf = workflow();
-    let skips = a.skip_phases.clone().unwrap_or_default();
-    let selected = wf.select(only, &skips)?;
-    let mut data = apply_data(g, &a, out)?;
+    let selected = wf.select(only, &a.skip_phases)?;
+    let mut data = apply_data(&a, out)?;
     wf.run(&selected, &mut data, out)?;
     if only.is_none() {
-        if data.dry_run {
+        if data.ctx.host.is_dry_run() {
             out.say("[upgrade/successful] Finished dryrunning successfully!");
         } else {
             out.say("");

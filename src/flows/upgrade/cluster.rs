@@ -41,11 +41,11 @@ fn addon_allowed(d: &mut UpgradeData, out: &Output, which: &str, disabled: bool)
         out.say(&format!("[upgrade/addon] Skipping the addon/{which} phase. The addon is disabled."));
         return Ok(false);
     }
-    if !d.dry_run {
+    if !d.ctx.host.is_dry_run() {
         d.ctx.refresh()?;
     }
     let behind = d.ctx.state.unupgraded_control_planes(&d.ctx.node_name);
-    if !behind.is_empty() && !d.dry_run {
+    if !behind.is_empty() && !d.ctx.host.is_dry_run() {
         out.say(&format!(
             "[upgrade/addon] Skipping upgrade of addons because control plane instances [{}] have not been upgraded",
             behind.join(" ")

@@ -1,5 +1,6 @@
 //! The run data `upgrade apply` and `upgrade node` share ([`UpgradeData`], plain values read from the flags, the
-//! UpgradeConfiguration and the cluster) and which of the two commands runs ([`Mode`]).
+//! UpgradeConfiguration and the cluster) and which of the two commands runs ([`Mode`]). Whether this is a dry run
+//! (`--dry-run` or `dryRun`) is the host's to say: `ctx.host.is_dry_run()`.
 
 use kbinit_phases::config::{InitConfiguration, Timeouts};
 use kbinit_phases::version::KubeVersion;
@@ -20,8 +21,6 @@ pub enum Mode {
 pub struct UpgradeData {
     /// Which command.
     pub mode: Mode,
-    /// `--dry-run` / `dryRun`.
-    pub dry_run: bool,
     /// Do not prompt.
     pub yes: bool,
     /// `--force`.
@@ -53,7 +52,7 @@ pub struct UpgradeData {
 impl UpgradeData {
     /// Where API steps go: the cluster, or the dry-run printer.
     pub(super) fn target(&self) -> Target<'_> {
-        if self.dry_run { Target::DryRun } else { Target::Live(&self.ctx.api) }
+        if self.ctx.host.is_dry_run() { Target::DryRun } else { Target::Live(&self.ctx.api) }
     }
 }
 

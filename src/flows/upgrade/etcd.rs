@@ -3,18 +3,17 @@
 //! new etcd never becomes healthy (with the failed member stopped first), and the v1.31+ restart of an unchanged
 //! etcd whose certificates were renewed because kube-apiserver changes (PR 124688).
 
-// Still removes and writes with std::fs directly: this file is being changed on main concurrently, so the
-// restructure only moved it; routing these calls through host::Host follows after that merge.
-#![allow(clippy::disallowed_methods)]
-
 use std::time::{Duration, Instant};
 
 use kbinit_phases::config::Etcd;
 use kbinit_phases::upgrade::{backup, target};
 
 use crate::flows::upgrade::static_pods::{StaticPodUpgrade, fmt_timeout, manifest_path};
-use crate::host::tree::copy_dir;
+use crate::host::tree::{copy_dir, mark_complete};
 use crate::output::Output;
+
+/// The empty file inside the etcd data backup that says the copy finished.
+const COMPLETE: &str = ".kbinit-complete";
 
 impl StaticPodUpgrade<'_> {
     /// v1.31+ (PR 124688): an unchanged etcd manifest is still restarted with renewed certificates when the
@@ -52,7 +51,7 @@ impl StaticPodUpgrade<'_> {
         out.say(&format!(
             "[upgrade/staticpods] Restarting the etcd static pod and backing up its manifest to {backup_file:?}"
         ));
-        std::fs::remove_file(self.host().path(&path)).map_err(|e| anyhow::anyhow!("removing {path}: {e}"))?;
+        self.host().remove(&path).map_err(|e| anyhow::anyhow!("removing {path}: {e}"))?;
         let stop = Instant::now();
         while stop.elapsed() < Duration::from_secs(30) && self.wait_healthy("etcd", Duration::from_millis(1)).is_ok() {
             std::thread::sleep(Duration::from_millis(300));
@@ -78,20 +77,19 @@ impl StaticPodUpgrade<'_> {
     pub(super) fn backup_etcd_data(&self, etcd_dir: &str) -> anyhow::Result<()> {
         let Some(data) = self.data_dir() else { return Ok(()) };
         let dst = self.host().path(etcd_dir);
-        if dst.join(".kbinit-complete").exists() {
+        if dst.join(COMPLETE).exists() {
             return Ok(());
         }
-        let _ = std::fs::remove_dir_all(&dst);
+        let _ = self.host().remove_tree(etcd_dir);
         copy_dir(&self.host().path(&data), &dst).map_err(|e| anyhow::anyhow!("failed to back up etcd data: {e}"))?;
-        std::fs::write(dst.join(".kbinit-complete"), b"")
-            .map_err(|e| anyhow::anyhow!("failed to back up etcd data: {e}"))
+        mark_complete(&dst, COMPLETE).map_err(|e| anyhow::anyhow!("failed to back up etcd data: {e}"))
     }
 
     pub(super) fn restore_etcd_data(&self, etcd_dir: &str, out: &Output) -> Result<(), String> {
         let Some(data) = self.data_dir() else { return Ok(()) };
         // the failed member must be stopped before its data is replaced: take its manifest away first
         let path = manifest_path("etcd");
-        let _ = std::fs::remove_file(self.host().path(&path));
+        let _ = self.host().remove(&path);
         let stop = Instant::now();
         while stop.elapsed() < Duration::from_secs(20) && self.wait_healthy("etcd", Duration::from_millis(1)).is_ok() {
             std::thread::sleep(Duration::from_millis(500));
@@ -100,11 +98,11 @@ impl StaticPodUpgrade<'_> {
         out.say("[upgrade/etcd] Rolling back etcd data");
         let src = self.host().path(etcd_dir);
         let dst = self.host().path(&data);
-        let _ = std::fs::remove_dir_all(&dst);
+        let _ = self.host().remove_tree(&data);
         copy_dir(&src, &dst).map_err(|e| {
             format!("fatal error rolling back local etcd cluster datadir: {e}, the backup of etcd database is stored here:({etcd_dir})")
         })?;
-        let _ = std::fs::remove_file(dst.join(".kbinit-complete"));
+        let _ = self.host().remove(&format!("{data}/{COMPLETE}"));
         out.say("[upgrade/etcd] Etcd data rollback successful");
         Ok(())
     }

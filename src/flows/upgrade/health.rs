@@ -58,7 +58,7 @@ fn poll<T>(timeout: Duration, pending: &str, mut f: impl FnMut() -> Result<Optio
 
 /// `CreateJob`: a Job running the pause image must complete, wherever a Pod can be scheduled.
 fn create_job(d: &UpgradeData, out: &Output) -> Result<(), String> {
-    if d.dry_run {
+    if d.ctx.host.is_dry_run() {
         out.say(&format!(
             "[upgrade/health] Would create the Job with the prefix {JOB_PREFIX:?} in namespace {JOB_NAMESPACE:?} and wait until it completes"
         ));

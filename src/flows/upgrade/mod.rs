@@ -1,5 +1,6 @@
 //! `kbinit upgrade`: what every upgrade command reads first (the cluster's configuration and state, this node's
-//! identity), and the two read-only commands, `plan` and `diff`. `apply` and `node` are in
+//! identity), and the two read-only commands, `plan` and `diff`. What each command takes is a plain value of
+//! [`crate::flows::upgrade::options`] (the command line fills it in). `apply` and `node` are in
 //! [`crate::flows::upgrade::apply`] and [`crate::flows::upgrade::node`]; the static Pod swap with backup and rollback both use
 //! is [`crate::flows::upgrade::static_pods`].
 
@@ -9,6 +10,7 @@ pub mod data;
 pub mod etcd;
 pub mod health;
 pub mod node;
+pub mod options;
 pub mod phases;
 pub mod static_pods;
 
@@ -27,11 +29,10 @@ use kbinit_phases::version::KubeVersion;
 use serde_json::Value;
 
 use crate::api::Cluster;
-use crate::cli::Global;
-use crate::cli::upgrade::{DiffArgs, PlanArgs};
 use crate::error::invalid;
 use crate::host::Host;
 use crate::output::Output;
+pub use options::{ApplyOptions, CommonOptions, DiffOptions, NodeOptions, PlanOptions};
 
 /// The kube-apiserver manifest: its presence makes a node a control-plane node (kubeadm's test).
 pub const APISERVER_MANIFEST: &str = "/etc/kubernetes/manifests/kube-apiserver.yaml";
@@ -66,28 +67,6 @@ pub fn load_config(path: Option<&std::path::PathBuf>) -> anyhow::Result<UpgradeC
         Some(text) => Ok(parse_upgrade_configuration(&text)?),
         None => Ok(UpgradeConfiguration::default()),
     }
-}
-
-/// Reads a `--patches` directory (a path on the machine running kbinit, like `--config`); warnings name skipped
-/// files.
-pub fn load_patches(dir: &str, out: &Output) -> anyhow::Result<Vec<kbinit_phases::patches::Patch>> {
-    if dir.is_empty() {
-        return Ok(Vec::new());
-    }
-    let entries = std::fs::read_dir(dir).map_err(|e| invalid(format!("--patches {dir:?}: {e}")))?;
-    let mut files = Vec::new();
-    for e in entries.flatten() {
-        if e.path().is_file() {
-            let text =
-                std::fs::read_to_string(e.path()).map_err(|err| invalid(format!("{}: {err}", e.path().display())))?;
-            files.push((e.file_name().to_string_lossy().into_owned(), text));
-        }
-    }
-    let (patches, warnings) = kbinit_phases::patches::parse_patch_files(&files)?;
-    for w in warnings {
-        out.warn(&w);
-    }
-    Ok(patches)
 }
 
 /// Resolves a target version, refusing one outside kbinit's table with the table named.
@@ -219,14 +198,14 @@ fn node_name(host: &Host) -> anyhow::Result<String> {
 }
 
 /// `kbinit upgrade plan [version]`.
-pub fn plan(g: &Global, a: PlanArgs, out: &Output) -> anyhow::Result<()> {
+pub fn plan(a: PlanOptions, out: &Output) -> anyhow::Result<()> {
     if !matches!(a.output.as_str(), "text" | "json" | "yaml") {
         return Err(invalid(format!("--output {:?}: expected text, json or yaml", a.output)));
     }
     let cfg = load_config(a.common.config.as_ref())?;
     let version = a.version.clone().unwrap_or(cfg.plan.kubernetes_version.clone());
     let wanted = if version.is_empty() { None } else { Some(resolve_target(&version)?) };
-    let host = Host::new(g.root.clone(), None);
+    let host = Host::new(a.root.clone(), None);
     // structured output keeps stdout for the document alone
     let log = |line: &str| {
         if a.output == "text" {
@@ -278,9 +257,9 @@ pub fn plan(g: &Global, a: PlanArgs, out: &Output) -> anyhow::Result<()> {
 
 /// `kbinit upgrade diff [version]`: every static Pod manifest and the kubelet config, on disk vs. what `version`
 /// would write.
-pub fn diff(g: &Global, a: DiffArgs, out: &Output) -> anyhow::Result<()> {
+pub fn diff(a: DiffOptions, out: &Output) -> anyhow::Result<()> {
     let cfg = load_config(a.config.as_ref())?;
-    let host = Host::new(g.root.clone(), None);
+    let host = Host::new(a.root.clone(), None);
     for c in kbinit_phases::upgrade::state::CONTROL_PLANE {
         let p = format!("{}/{c}.yaml", paths::MANIFESTS_DIR);
         if !host.path(&p).is_file() {

@@ -7,13 +7,10 @@
 
 use anyhow::Context as _;
 
-use crate::cli::Global;
-use crate::cli::upgrade::NodeArgs;
-use crate::error::invalid;
 use crate::flows::upgrade::cluster::addon_phase;
 use crate::flows::upgrade::data::{Mode, UpgradeData};
 use crate::flows::upgrade::phases;
-use crate::flows::upgrade::{APISERVER_MANIFEST, Context};
+use crate::flows::upgrade::{APISERVER_MANIFEST, Context, NodeOptions};
 use crate::host::Host;
 use crate::output::Output;
 use crate::workflow::{Phase, Workflow};
@@ -42,26 +39,22 @@ pub fn workflow() -> Workflow<UpgradeData> {
 }
 
 /// Runs `kbinit upgrade node` (or one phase of it).
-pub fn exec(g: &Global, a: NodeArgs, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
+pub fn run(a: NodeOptions, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
     let wf = workflow();
-    let selected = wf.select(only, &a.skip_phases.clone().unwrap_or_default())?;
+    let selected = wf.select(only, &a.skip_phases)?;
     let cfg = crate::flows::upgrade::load_config(a.config.as_ref())?;
     let s = &cfg.node;
-    if !g.root.is_dir() {
-        return Err(invalid(format!("--root {:?} is not a directory", g.root.display())));
-    }
-    let host = Host::new(g.root.clone(), None);
+    let host = Host::for_listing_command(&a.root, a.dry_run || s.dry_run)?;
     let control_plane = host.path(APISERVER_MANIFEST).exists();
     let default_kc = if control_plane { "/etc/kubernetes/admin.conf" } else { "/etc/kubernetes/kubelet.conf" };
     let kubeconfig = a.kubeconfig.clone().unwrap_or_else(|| default_kc.to_string());
-    let patches = crate::flows::upgrade::load_patches(a.patches.as_deref().unwrap_or(&s.patches_dir), out)?;
+    let patches = crate::flows::patches::load(a.patches.as_deref().unwrap_or(&s.patches_dir), out)?;
     let ctx = Context::read(host, &kubeconfig, &cfg.timeouts, Some("upgrade"), out)
         .context("unable to fetch the kubeadm-config ConfigMap")?;
     let target = ctx.cluster.kubernetes_version.clone();
     let init = ctx.node_init(&target, &cfg.timeouts);
     let mut data = UpgradeData {
         mode: Mode::Node,
-        dry_run: a.dry_run || s.dry_run,
         yes: true,
         force: false,
         renew_certs: a.certificate_renewal.unwrap_or(s.certificate_renewal),

@@ -32,7 +32,7 @@ pub fn run_preflight(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Resu
     ));
     out.say(&format!("[upgrade/versions] Cluster version: {}", d.ctx.state.cluster_version()?));
     out.say(&format!("[upgrade/versions] kubeadm version: {}", d.target));
-    if !(d.yes || d.force || d.dry_run) {
+    if !(d.yes || d.force || d.ctx.host.is_dry_run()) {
         let stdin = std::io::stdin();
         if !stdin.is_terminal() {
             anyhow::bail!("won't proceed: upgrade apply asks for confirmation and stdin is not a terminal; pass --yes");
@@ -56,7 +56,7 @@ fn prepull(d: &UpgradeData, out: &Output) -> anyhow::Result<()> {
         policy: &d.image_pull.0,
         serial: d.image_pull.1,
         ignore: &d.ignore_preflight_errors,
-        dry_run: d.dry_run,
+        dry_run: d.ctx.host.is_dry_run(),
     };
     crate::preflight::run_upgrade_prepull(&p, &d.ctx.host, out)
 }
@@ -72,7 +72,6 @@ pub fn run_control_plane(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::
         init: &d.init,
         renew_certs: d.renew_certs,
         etcd_upgrade: d.etcd_upgrade,
-        dry_run: d.dry_run,
         timeout: crate::flows::upgrade::upgrade_timeout(&d.timeouts),
         patches: &d.patches,
         instance: d.mode == Mode::Node,
@@ -119,7 +118,7 @@ pub fn kubelet_local_mode(d: &mut UpgradeData, out: &Output) -> anyhow::Result<(
     if cpe == local || !text.contains(&from) {
         return Ok(());
     }
-    if d.dry_run {
+    if d.ctx.host.is_dry_run() {
         out.say(&format!(
             "[dryrun] Would change the Server URL from {cpe:?} to {local:?} in {path} and try to restart kubelet"
         ));
@@ -145,7 +144,7 @@ pub fn write_kubelet_files(d: &mut UpgradeData, out: &Output) -> anyhow::Result<
         &kbinit_phases::go_format::yaml::from_yaml(&config)?,
     ));
     let mode = FileKind::Kubelet.mode();
-    if d.dry_run {
+    if d.ctx.host.is_dry_run() {
         out.say(&format!("[dryrun] Would back up kubelet config file to {dir}/config.yaml"));
         out.say(&format!("[dryrun] Would write file {:?} with content:", paths::KUBELET_CONFIG));
         out.raw(&config.lines().map(|l| format!("\t{l}\n")).collect::<String>());

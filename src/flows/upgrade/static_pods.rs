@@ -17,10 +17,6 @@
 //! manifest is already in place is checked for health (and rolled back to the first run's backup if it is not
 //! healthy) instead of being taken as done.
 
-// Still removes and writes with std::fs directly: this file is being changed on main concurrently, so the
-// restructure only moved it; routing these calls through host::Host follows after that merge.
-#![allow(clippy::disallowed_methods)]
-
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
@@ -46,8 +42,6 @@ pub struct StaticPodUpgrade<'a> {
     pub renew_certs: bool,
     /// `--etcd-upgrade`.
     pub etcd_upgrade: bool,
-    /// `--dry-run`.
-    pub dry_run: bool,
     /// Per component.
     pub timeout: Duration,
     /// `--patches`.
@@ -167,7 +161,7 @@ impl StaticPodUpgrade<'_> {
     /// v1.31.2 and v1.33.3; v1.28's renews admin.conf only, and has no super-admin.conf), quietly: only an
     /// external CA is reported. Every run does it, also one whose manifests were all unchanged.
     fn renew_admin_kubeconfigs(&self, out: &Output) -> anyhow::Result<()> {
-        if !self.renew_certs || self.dry_run {
+        if !self.renew_certs || self.host().is_dry_run() {
             return Ok(());
         }
         let super_admin = self.init.cluster.kubernetes_version.has_super_admin()
@@ -182,7 +176,7 @@ impl StaticPodUpgrade<'_> {
     /// Upgrades every component in order; on a failure rolls back and returns the error.
     pub fn run(&self, out: &Output) -> anyhow::Result<()> {
         let v = &self.init.cluster.kubernetes_version;
-        if self.dry_run {
+        if self.host().is_dry_run() {
             out.say(&format!(
                 "[dryrun] Would upgrade your static Pod-hosted control plane to version {:?}",
                 v.to_string()
@@ -215,7 +209,7 @@ impl StaticPodUpgrade<'_> {
             let path = manifest_path(c);
             let backup_file = format!("{backup_dir}/{c}.yaml");
             if self.read(&path).is_none()
-                && !self.dry_run
+                && !self.host().is_dry_run()
                 && let Some(saved) = self.read(&backup_file)
             {
                 // an interrupted restart took the manifest away: put the saved one back first
@@ -249,13 +243,13 @@ impl StaticPodUpgrade<'_> {
                 out.say(line);
             }
             if target::manifests_equal(&current_text, &new) {
-                if c == "etcd" && self.etcd_restart_wanted(&proxy, &membership)? && !self.dry_run {
+                if c == "etcd" && self.etcd_restart_wanted(&proxy, &membership)? && !self.host().is_dry_run() {
                     self.restart_etcd(&current, &backup_dir, &etcd_dir, out)?;
                     continue;
                 }
                 let earlier = self.read(&backup_file).filter(|b| *b != current);
                 match earlier {
-                    Some(old) if !self.dry_run => {
+                    Some(old) if !self.host().is_dry_run() => {
                         // a previous run swapped this one and was interrupted: it is done only when it is healthy
                         out.say(&format!("[upgrade/staticpods] The new manifest of {c} is in place from an interrupted run; checking that it is healthy"));
                         if let Err(why) = self.wait_healthy(c, self.timeout) {
@@ -270,7 +264,7 @@ impl StaticPodUpgrade<'_> {
                 }
                 continue;
             }
-            if self.dry_run {
+            if self.host().is_dry_run() {
                 out.say(&format!("[dryrun] Would write file {path:?} with content:"));
                 out.raw(&new.lines().map(|l| format!("\t{l}\n")).collect::<String>());
                 continue;
@@ -303,10 +297,12 @@ impl StaticPodUpgrade<'_> {
         if let Err(e) = self.renew_admin_kubeconfigs(out) {
             return Err(self.roll_back_all(e, &swapped, &backup_dir, out));
         }
-        if !self.dry_run {
+        if !self.host().is_dry_run() {
             let j = self.host().path(backup::JOURNAL);
             if j.exists() {
-                std::fs::remove_file(&j).map_err(|e| anyhow::anyhow!("removing {}: {e}", backup::JOURNAL))?;
+                self.host()
+                    .remove(backup::JOURNAL)
+                    .map_err(|e| anyhow::anyhow!("removing {}: {e}", backup::JOURNAL))?;
             }
             out.say("[upgrade/control-plane] The control plane instance for this node was successfully upgraded!");
         }
@@ -376,7 +372,7 @@ impl StaticPodUpgrade<'_> {
         }
         let again = self.wait_healthy(failed, self.timeout);
         if again.is_ok() && problems.is_empty() {
-            let _ = std::fs::remove_file(self.host().path(backup::JOURNAL));
+            let _ = self.host().remove(backup::JOURNAL);
         }
         let state = match &again {
             Ok(()) => format!("the previous {failed} is healthy again"),

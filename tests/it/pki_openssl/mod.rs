@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::support::config::init_yaml;
 use crate::support::{Node, mode, reference, require_tool, run_ok};
 
 mod judge;
@@ -95,22 +96,11 @@ struct Case {
 }
 
 fn v1beta4(version: &str, alg: &str, node: &str, extra_cluster: &str) -> String {
-    format!(
-        "apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: 192.168.5.20
-  bindPort: 6443
-nodeRegistration:
-  name: {node}
-  criSocket: unix:///run/containerd/containerd.sock
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: {version}
-encryptionAlgorithm: {alg}
-{extra_cluster}"
-    )
+    init_yaml(version, "192.168.5.20")
+        .v1beta4()
+        .node_name(node)
+        .cluster(&format!("encryptionAlgorithm: {alg}\n{extra_cluster}"))
+        .build()
 }
 
 /// The v1beta4 cluster with an IP endpoint, extra SANs (one upper-case), a custom service subnet and DNS domain.

@@ -1,6 +1,7 @@
 //! The InitConfiguration documents the cases start from, built in one place: node `cp1`, one advertise address,
-//! a Kubernetes version, and only what a case needs on top (an endpoint, a pod subnet, `ignorePreflightErrors`,
-//! extra ClusterConfiguration fields or further documents).
+//! a Kubernetes version, and only what a case needs on top (another node name or CRI socket, further
+//! nodeRegistration fields, an endpoint, a pod subnet, `ignorePreflightErrors`, extra ClusterConfiguration fields
+//! or further documents).
 
 /// A builder of init's `--config` text; [`init_yaml`] starts one.
 #[derive(Debug, Clone)]
@@ -9,7 +10,9 @@ pub struct InitYaml {
     version: String,
     address: String,
     bind_port: u16,
-    cri_socket: bool,
+    node: String,
+    cri_socket: Option<String>,
+    node_extra: String,
     ignore_all: bool,
     endpoint: Option<String>,
     pod_subnet: bool,
@@ -25,7 +28,9 @@ pub fn init_yaml(version: &str, address: &str) -> InitYaml {
         version: version.to_string(),
         address: address.to_string(),
         bind_port: 6443,
-        cri_socket: true,
+        node: "cp1".to_string(),
+        cri_socket: Some("unix:///run/containerd/containerd.sock".to_string()),
+        node_extra: String::new(),
         ignore_all: false,
         endpoint: None,
         pod_subnet: false,
@@ -47,9 +52,29 @@ impl InitYaml {
         self
     }
 
+    /// `nodeRegistration.name` (default `cp1`).
+    pub fn node_name(mut self, name: &str) -> Self {
+        self.node = name.to_string();
+        self
+    }
+
     /// No `criSocket` (the socket is then detected).
     pub fn without_cri_socket(mut self) -> Self {
-        self.cri_socket = false;
+        self.cri_socket = None;
+        self
+    }
+
+    /// `criSocket: <url>` instead of containerd's `/run` socket.
+    pub fn cri_socket(mut self, url: &str) -> Self {
+        self.cri_socket = Some(url.to_string());
+        self
+    }
+
+    /// Further nodeRegistration fields (`field: value`, one a line, each ending in a newline).
+    pub fn node_registration(mut self, lines: &str) -> Self {
+        for l in lines.lines() {
+            self.node_extra.push_str(&format!("  {l}\n"));
+        }
         self
     }
 
@@ -89,12 +114,13 @@ impl InitYaml {
         let (api, address) = (self.api, &self.address);
         let mut s = format!(
             "apiVersion: kubeadm.k8s.io/{api}\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: {address}\n  \
-             bindPort: {}\nnodeRegistration:\n  name: cp1\n",
-            self.bind_port
+             bindPort: {}\nnodeRegistration:\n  name: {}\n",
+            self.bind_port, self.node
         );
-        if self.cri_socket {
-            s.push_str("  criSocket: unix:///run/containerd/containerd.sock\n");
+        if let Some(url) = &self.cri_socket {
+            s.push_str(&format!("  criSocket: {url}\n"));
         }
+        s.push_str(&self.node_extra);
         if self.ignore_all {
             s.push_str("  ignorePreflightErrors: [all]\n");
         }
