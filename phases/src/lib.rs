@@ -23,6 +23,7 @@
 //! | [`join`] | join planning: kubeadm-config, a joining node's PKI/kubeconfigs/manifests, kubelet files, etcd |
 //! | [`plan`] | [`plan::Step`], [`plan::NodeView`] |
 //! | [`paths`] | fixed node paths |
+//! | [`etcd_snapshot`] | etcd snapshots: names, JSON records, list/prune, the integrity check, the snapshot timer's units, restore's decisions, etcd version rules |
 //! | [`upgrade`] | `upgrade plan/apply/node/diff`: cluster state, skew policy, UpgradePlan, target manifests, UpgradeConfiguration |
 
 #![warn(missing_docs)]
@@ -34,6 +35,7 @@ pub mod cluster;
 pub mod config;
 pub mod discovery;
 mod error;
+pub mod etcd_snapshot;
 pub mod features;
 pub mod join;
 pub mod jws;

@@ -3,6 +3,7 @@
 //! wrapper over a flow or a small operation.
 
 pub mod apiproxy;
+pub mod etcd;
 pub mod init;
 pub mod join;
 pub mod kubeconfig;
@@ -68,6 +69,9 @@ pub enum Command {
     Version(misc::VersionArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completion(misc::CompletionArgs),
+    /// etcd snapshots on demand and on a schedule, and restoring one.
+    #[command(subcommand)]
+    Etcd(etcd::EtcdCommand),
     /// The node-local API server proxy (HA without a load balancer).
     #[command(subcommand, name = "api-server-proxy")]
     ApiServerProxy(apiproxy::ApiProxyCommand),
@@ -136,6 +140,7 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
             Command::Version(a) => misc::version(a, &out),
             Command::Completion(a) => misc::completion(a, &out),
             Command::ApiServerProxy(c) => flows::apiproxy::exec(&global, c, &out),
+            Command::Etcd(c) => etcd::exec(&global, c, &out),
         },
     }
 }

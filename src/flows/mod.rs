@@ -6,6 +6,7 @@ pub mod apiproxy_setup;
 pub mod certs;
 pub mod certs_care;
 pub mod config_migrate;
+pub mod etcd;
 pub mod images;
 pub mod init;
 pub mod init_cluster;
