@@ -160,14 +160,21 @@ pub fn stop(host: &Host, component: &str, out: &Output) -> anyhow::Result<Option
     Ok(Some(stopped))
 }
 
-/// Moves a stopped static Pod's manifest back and waits until its liveness endpoint answers 200 (at most
-/// `healthy_timeout`).
-pub fn start(host: &Host, stopped: &Stopped, healthy_timeout: Duration, out: &Output) -> anyhow::Result<()> {
-    let Stopped { component, manifest, parked, url } = stopped;
+/// Moves a stopped static Pod's manifest back (the caller judges its health itself).
+pub fn unpark(host: &Host, stopped: &Stopped, out: &Output) -> anyhow::Result<()> {
+    let Stopped { component, manifest, parked, .. } = stopped;
     if host.read(manifest).is_err() {
         host.rename(parked, manifest)?;
     }
     out.say(&format!("[restart] Moved {manifest:?} back: the kubelet starts {component} again"));
+    Ok(())
+}
+
+/// Moves a stopped static Pod's manifest back and waits until its liveness endpoint answers 200 (at most
+/// `healthy_timeout`).
+pub fn start(host: &Host, stopped: &Stopped, healthy_timeout: Duration, out: &Output) -> anyhow::Result<()> {
+    unpark(host, stopped, out)?;
+    let Stopped { component, url, .. } = stopped;
     let Some(url) = url else {
         out.say(&format!("[restart] {component} has no HTTP liveness probe: not waiting for it"));
         return Ok(());

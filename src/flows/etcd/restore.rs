@@ -172,7 +172,8 @@ pub fn restore(host: &Host, o: &RestoreOptions, out: &Output) -> anyhow::Result<
     let etcd = static_pod_restart::stop(host, "etcd", out)?
         .ok_or_else(|| anyhow::anyhow!("{ETCD_MANIFEST} vanished while restoring"))?;
     rebuild(host, &j, &member, tool, out)?;
-    static_pod_restart::start(host, &etcd, HEALTHY_TIMEOUT, out)?;
+    static_pod_restart::unpark(host, &etcd, out)?;
+    wait_etcd(host, o, &j, out)?;
     if let Some(a) = &apiserver {
         static_pod_restart::start(host, a, HEALTHY_TIMEOUT, out)?;
     }
@@ -184,6 +185,21 @@ pub fn restore(host: &Host, o: &RestoreOptions, out: &Output) -> anyhow::Result<
     for line in next_steps(&member, &o.snapshot) {
         out.say(&format!("[etcd-restore] {line}"));
     }
+    Ok(())
+}
+
+/// Waits until the restored member answers etcd's Status with a leader (etcd's own view of its health, the same
+/// for every etcd version; the manifest's liveness path differs between 3.4 and 3.5+).
+fn wait_etcd(host: &Host, o: &RestoreOptions, j: &Journal, out: &Output) -> anyhow::Result<()> {
+    let src = source(host, &o.config, out)?;
+    let client = src.client()?;
+    let deadline = std::time::Instant::now() + HEALTHY_TIMEOUT;
+    let ep = src.endpoints.first().cloned().unwrap_or_default();
+    let up = client
+        .wait_endpoints_healthy(std::slice::from_ref(&ep), deadline, Duration::from_millis(500))
+        .map_err(|e| anyhow::anyhow!("{e:#}; the old data is in {}", j.aside))?;
+    let rev = up.first().map(|s| s.revision).unwrap_or_default();
+    out.say(&format!("[etcd-restore] etcd is healthy at {ep}: a one-member cluster at revision {rev}"));
     Ok(())
 }
 

@@ -6,11 +6,13 @@
 //!   run twice, by a second init and by each cluster phase alone, leaves the objects as one run does (v1.33.3 and
 //!   v1.28.7);
 //! - `upgrade`: `upgrade apply` on a real control plane updates kube-dns/CoreDNS and kube-proxy to the target and
-//!   renews admin.conf and super-admin.conf as kubeadm does.
+//!   renews admin.conf and super-admin.conf as kubeadm does;
+//! - `restore`: `etcd restore` under the real API server: objects from before the snapshot only, the API back.
 
 pub mod bins;
 mod cluster_twice;
 pub mod node;
+mod restore;
 mod upgrade;
 
 /// An InitConfiguration + ClusterConfiguration for node `cp1` at `address` (also the control-plane endpoint), at
