@@ -135,7 +135,8 @@ pub fn stop(host: &Host, component: &str, out: &Output) -> anyhow::Result<Option
         out.say(&format!("[restart] Moved {manifest:?} out of the manifests directory: the kubelet stops {component}"));
     }
     let stopped = Stopped { component: component.to_string(), manifest, parked, url };
-    match (&stopped.url, answered_before) {
+    // an earlier run parked it already: silence now is the kubelet having stopped it, no blind wait needed
+    match (&stopped.url, answered_before || already) {
         (Some(u), true) => match wait_stopped(u) {
             Ok(took) => {
                 out.say(&format!("[restart] {component} stopped answering at {u} after {}", format_duration(took)))

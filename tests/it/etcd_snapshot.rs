@@ -450,3 +450,58 @@ fn snapshot_timer_units_pass_systemd_analyze_and_bad_schedules_are_refused() {
         assert!(!timer.exists(), "a refused install wrote a unit");
     }
 }
+
+#[test]
+fn a_restore_killed_half_way_converges_when_run_again() {
+    if !require_tool("etcd") || !require_tool("etcdctl") || !require_tool("ip") {
+        return;
+    }
+    let api = FakeApi::new();
+    let tn = control_plane("snaprst", "192.0.2.34", &api);
+    let n = &tn.node;
+    for i in 0..3 {
+        etcdctl(&tn, &["put", &format!("/kbinit/before/{i}"), "v"]);
+    }
+    let rev = revision(&tn);
+    assert_eq!(tn.kbinit(&["etcd", "snapshot", "save", "--name", "s1"]).code, 0);
+    etcdctl(&tn, &["put", "/kbinit/after/0", "v"]);
+    assert_eq!(tn.kbinit(&["etcd", "snapshot", "save", "--name", "s2"]).code, 0);
+    let snapshot = format!("{DIR}/s1.db");
+    let mut child = tn
+        .ns
+        .command(env!("CARGO_BIN_EXE_kbinit"))
+        .arg("--root")
+        .arg(n.root())
+        .args(["etcd", "restore", "--force", "--snapshot", &snapshot])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // kill -9 right after the old data dir was moved aside: etcd stopped, no data dir in place
+    let start = Instant::now();
+    while aside_dirs(n).is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "the restore ended before it could be killed");
+        assert!(start.elapsed() < Duration::from_secs(60), "the data dir was never moved aside");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(n.path("/var/lib/kbinit/etcd-restore-in-progress.json").exists());
+    assert!(!n.path("/etc/kubernetes/manifests/etcd.yaml").exists(), "etcd's manifest is parked while restoring");
+
+    // another snapshot is refused until this restore is finished, and says which
+    let run = tn.kbinit(&["etcd", "restore", "--snapshot", &format!("{DIR}/s2.db")]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(&format!("a restore of {snapshot} was interrupted")), "{}", run.stderr);
+
+    // the same command again converges
+    let run = tn.kbinit(&["etcd", "restore", "--snapshot", &snapshot]);
+    assert_eq!(run.code, 0, "{}{}\n{:?}", run.stdout, run.stderr, tn.standin.events());
+    assert!(run.stdout.contains("Resuming the interrupted restore"), "{}", run.stdout);
+    let want: Vec<String> = (0..3).map(|i| format!("/kbinit/before/{i}")).collect();
+    assert_eq!(keys(&tn, "/kbinit/"), want);
+    assert_eq!(revision(&tn), rev);
+    assert_eq!(aside_dirs(n).len(), 1, "the old data dir is kept, once");
+    assert!(n.path("/etc/kubernetes/manifests/kube-apiserver.yaml").exists());
+    assert!(!n.path("/var/lib/kbinit/etcd-restore-in-progress.json").exists());
+}
