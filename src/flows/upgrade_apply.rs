@@ -65,6 +65,8 @@ pub struct UpgradeData {
     pub ignore_preflight_errors: Vec<String>,
     /// The configuration's `imagePullPolicy` and `imagePullSerial` for the pre-pull.
     pub image_pull: (String, bool),
+    /// `--etcd-snapshot` (apply only): take a snapshot before etcd is touched.
+    pub etcd_snapshot: bool,
 }
 
 impl UpgradeData {
@@ -118,6 +120,7 @@ fn apply_data(g: &Global, a: &ApplyArgs, out: &Output) -> anyhow::Result<Upgrade
             &s.ignore_preflight_errors,
         ),
         image_pull: (s.image_pull_policy.clone(), s.image_pull_serial),
+        etcd_snapshot: a.etcd_snapshot,
     })
     .and_then(|d| {
         let allow = (
@@ -191,6 +194,7 @@ pub fn run_preflight(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Resu
     }
     out.say("[upgrade/preflight] Running preflight checks");
     super::upgrade_health::check_cluster_health(d, out)?;
+    super::etcd::upgrade::check_zombie_trap(d, out)?;
     out.say(&format!(
         "[upgrade/preflight] You have chosen to upgrade the cluster version to {:?}",
         d.target.to_string()
@@ -242,7 +246,8 @@ pub fn run_control_plane(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::
         patches: &d.patches,
         instance: d.mode == Mode::Node,
     };
-    up.run(out)
+    let snapshot = super::etcd::upgrade::snapshot_before(d, out)?;
+    up.run(out).map_err(|e| super::etcd::upgrade::name_snapshot(e, snapshot.as_deref()))
 }
 
 fn run_upload_config(d: &mut UpgradeData, out: &Output, name: &str) -> anyhow::Result<()> {

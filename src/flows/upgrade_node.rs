@@ -82,6 +82,7 @@ pub fn exec(g: &Global, a: NodeArgs, only: Option<&str>, out: &Output) -> anyhow
             &s.ignore_preflight_errors,
         ),
         image_pull: (s.image_pull_policy.clone(), s.image_pull_serial),
+        etcd_snapshot: false,
     };
     wf.run(&selected, &mut data, out)?;
     if only.is_none() && !data.target.has_v1beta4() {

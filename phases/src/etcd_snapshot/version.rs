@@ -68,6 +68,21 @@ pub fn zombie_trap(running: &str, target: &str) -> Option<String> {
     })
 }
 
+/// The trap's warnings for an `upgrade plan`: one per available upgrade whose etcd row goes from a 3.5 below
+/// [`SAFE_FOR_36`] to 3.6 or later, naming the upgrade.
+pub fn plan_warnings(plan: &crate::upgrade::plan::UpgradePlan) -> Vec<String> {
+    plan.available_upgrades
+        .iter()
+        .flat_map(|up| {
+            up.components
+                .iter()
+                .filter(|c| c.name == "etcd")
+                .filter_map(|c| zombie_trap(&c.current_version, &c.new_version))
+                .map(move |w| format!("{} ({}): {w}", up.description, "upgrade apply refuses it unless told to go on"))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -12,6 +12,7 @@
 pub mod restore;
 pub mod snapshot;
 pub mod timer;
+pub mod upgrade;
 
 use std::path::PathBuf;
 use std::time::Duration;
