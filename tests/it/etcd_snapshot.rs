@@ -4,6 +4,7 @@
 //!   are back at the snapshot's revision, the old data dir is kept beside, etcd and kube-apiserver serve again;
 //! - a healthy etcd is not restored without `--force`; a corrupted, truncated or other cluster's snapshot is
 //!   refused with nothing on the node changed;
+//! - an external etcd named by `etcd.external` (`--config`), with `--output jsonl` events; its missing files named;
 //! - kill -9 during `save` leaves nothing `list` shows as a snapshot, and the next save cleans up after it;
 //! - `list -o json|yaml` and `prune --keep N`; bad `--name` and `--dir` exit 3 before etcd is asked;
 //! - the `snapshot-timer` units pass `systemd-analyze verify`; a schedule systemd cannot parse is refused.
@@ -231,6 +232,48 @@ fn bad_snapshots_are_refused_with_nothing_changed() {
     tn.kbinit(&["etcd", "snapshot", "save", "--name", "good"]);
     assert!(n.path(&format!("{DIR}/good.db")).is_file(), "no snapshot saved");
     let good = std::fs::read(n.path(&format!("{DIR}/good.db"))).unwrap();
+
+    // an external etcd named by ClusterConfiguration's etcd.external (here: this node's, by its address, with the
+    // API server's client files), into another directory, with --output jsonl events
+    let ext = tn.config(
+        "apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+kubernetesVersion: v1.28.7
+etcd:
+  external:
+    endpoints: [https://192.0.2.32:2379]
+    caFile: /etc/kubernetes/pki/etcd/ca.crt
+    certFile: /etc/kubernetes/pki/apiserver-etcd-client.crt
+    keyFile: /etc/kubernetes/pki/apiserver-etcd-client.key
+",
+    );
+    let run = tn.kbinit(&[
+        "etcd", "snapshot", "save", "--config", &ext, "--dir", "/backups", "--name", "ext", "--output", "jsonl",
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let events: Vec<Value> = run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let last = events.last().unwrap();
+    assert_eq!((last["event"].as_str(), last["exit_code"].as_u64()), (Some("done"), Some(0)), "{events:?}");
+    assert!(run.stdout.contains("integrity hash checked"), "{}", run.stdout);
+    let ext_record: Value = serde_json::from_slice(&n.read("/backups/ext.json")).unwrap();
+    assert_eq!(ext_record["endpoint"], "https://192.0.2.32:2379");
+    assert_eq!(mode(&n.path("/backups/ext.db")), 0o600);
+    // an external etcd whose files are not there: named, exit 3
+    let missing = tn.config(
+        "apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+kubernetesVersion: v1.28.7
+etcd:
+  external:
+    endpoints: [https://192.0.2.32:2379]
+    caFile: /nowhere/ca.crt
+    certFile: /nowhere/c.crt
+    keyFile: /nowhere/c.key
+",
+    );
+    let run = tn.kbinit(&["etcd", "snapshot", "save", "--config", &missing, "--dir", "/backups"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("etcd.external.caFile /nowhere/ca.crt"), "{}", run.stderr);
     let record: Value = serde_json::from_slice(&n.read(&format!("{DIR}/good.json"))).unwrap();
     let put = |name: &str, bytes: &[u8], rec: &Value| {
         n.put(&format!("{DIR}/{name}.db"), bytes);
