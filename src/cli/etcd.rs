@@ -1,4 +1,5 @@
-//! `kbinit etcd …`: the flags of `snapshot save|list|prune`, `snapshot-timer install|uninstall` and `restore`,
+//! `kbinit etcd …`: the flags of `snapshot save|list|prune`, `snapshot-timer install|uninstall`, `restore` and
+//! `rejoin`,
 //! turned into the plain options of [`crate::flows::etcd`].
 
 use std::path::PathBuf;
@@ -21,6 +22,22 @@ pub enum EtcdCommand {
     SnapshotTimer(TimerCommand),
     /// Restore this control-plane node's etcd from a snapshot, as a new one-member cluster.
     Restore(RestoreArgs),
+    /// After a restore on another control-plane node: join this node's etcd to the restored cluster.
+    Rejoin(RejoinArgs),
+}
+
+/// `kbinit etcd rejoin`.
+#[derive(Args, Debug)]
+pub struct RejoinArgs {
+    /// A client URL of the restored etcd (restore prints it), e.g. https://10.0.0.10:2379.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: String,
+    /// Check and say what would happen; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format: text or jsonl (one JSON event per line).
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Format,
 }
 
 /// Where the configuration comes from.
@@ -143,6 +160,10 @@ pub fn exec(g: &Global, cmd: EtcdCommand, out: &Output) -> anyhow::Result<()> {
                 config: a.source.flags(),
             };
             super::with_events(out.clone().with_format(a.output), |out| flow::restore::restore(&host, &o, out))
+        }
+        EtcdCommand::Rejoin(a) => {
+            let o = flow::rejoin::RejoinOptions { endpoint: a.endpoint, dry_run: a.dry_run };
+            super::with_events(out.clone().with_format(a.output), |out| flow::rejoin::rejoin(&host, &o, out))
         }
     }
 }

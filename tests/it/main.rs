@@ -13,6 +13,7 @@ mod cri; // the CRI client against the CRI server stand-in: every RPC, retries, 
 mod cri_commands; // config images pull, preflight CRI/ImagePull and reset through the CRI stand-in
 mod cri_stub; // the CRI server stand-in on a unix socket (a fixture answering as containerd does)
 mod etcd; // real etcd started from the rendered manifest with the generated PKI
+mod etcd_rejoin; // three stacked members, two lost: restore on the survivor, etcd rejoin on the others
 mod etcd_snapshot; // etcd snapshot save/list/prune and restore against real etcd on a netns node: keys, revision, kill -9, bad snapshots
 mod fakeapi; // the fake kube-apiserver fixture (no kube-apiserver binary exists here)
 mod fakeapi_conformance; // the fake held to a recorded v1.28.7 server's answers

@@ -8,6 +8,7 @@
 //! kbinit's own.
 
 pub mod integrity;
+pub mod rejoin;
 pub mod restore;
 pub mod timer;
 pub mod version;

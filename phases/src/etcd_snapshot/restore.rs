@@ -116,9 +116,12 @@ pub fn tool_version(output: &str) -> Option<String> {
 pub fn next_steps(member: &Member, snapshot: &str) -> Vec<String> {
     vec![
         format!("etcd now runs as a one-member cluster on {} with the data of {snapshot}.", member.name),
-        "On every other control-plane node, run 'kbinit etcd rejoin': it moves that node's stale etcd data aside \
-         and joins it to the restored cluster as a learner, promoted once in sync (as join --control-plane does)."
-            .to_string(),
+        format!(
+            "On every other control-plane node, one at a time, run 'kbinit etcd rejoin --endpoint {}': it moves that \
+             node's stale etcd data aside and joins it to the restored cluster as a learner, promoted once in sync \
+             (as join --control-plane does).",
+            member.client_url
+        ),
         "Worker nodes need nothing.".to_string(),
     ]
 }

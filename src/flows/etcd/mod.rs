@@ -1,6 +1,6 @@
 //! `kbinit etcd …`: snapshots of the cluster's etcd (`snapshot save|list|prune`, [`snapshot`]), a schedule for
 //! them (`snapshot-timer install|uninstall`, [`timer`]) and a one-command restore on a control-plane node
-//! ([`restore`]). What to name, record, keep and refuse is decided in [`kbinit_phases::etcd_snapshot`]; this
+//! ([`restore`]) and, on the other control-plane nodes, a rejoin of the restored cluster ([`rejoin`]). What to name, record, keep and refuse is decided in [`kbinit_phases::etcd_snapshot`]; this
 //! module streams, writes and runs.
 //!
 //! Which etcd ([`source`]): `--config` naming an external etcd (ClusterConfiguration's `etcd.external`: its
@@ -9,6 +9,7 @@
 //! manifest uses, as kubeadm's own etcd client does); else the cluster's ClusterConfiguration, read with
 //! `--kubeconfig`, when it names an external etcd.
 
+pub mod rejoin;
 pub mod restore;
 pub mod snapshot;
 pub mod timer;
