@@ -1,6 +1,6 @@
 //! A blocking etcd v3 membership client over mTLS with the node's etcd client certificate: member list, add (as
-//! a learner or voting), promote, remove, per-endpoint status, and a snapshot stream (`snapshot.rs`). Used by `join --control-plane` to add this
-//! node's member and by `reset` to remove it.
+//! a learner or voting), promote, remove, per-endpoint status, and a snapshot stream (`snapshot.rs`). Used by
+//! `join --control-plane` to add this node's member, by `reset` to remove it, and by `kbinit etcd …`.
 //!
 //! kubeadm connects with `<pki>/etcd/ca.crt` and `<pki>/etcd/healthcheck-client.{crt,key}` ([`EtcdTls::from_pki`]).
 //! Every call has its own deadline ([`EtcdClient::call_timeout`]); the retrying helpers

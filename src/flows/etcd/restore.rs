@@ -205,8 +205,8 @@ fn wait_etcd(host: &Host, o: &RestoreOptions, j: &Journal, out: &Output) -> anyh
 
 /// Refuses when this node's etcd answers healthy (unless `--force`).
 fn refuse_healthy(host: &Host, o: &RestoreOptions, out: &Output) -> anyhow::Result<()> {
-    let Ok(src) = source(host, &o.config, out) else { return Ok(()) };
-    let Ok(client) = src.client() else { return Ok(()) };
+    let src = source(host, &o.config, out)?;
+    let client = src.client()?;
     let healthy =
         src.endpoints.iter().find_map(|ep| client.status(ep).ok().filter(|s| s.leader != 0 && s.errors.is_empty()));
     match healthy {
