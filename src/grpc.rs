@@ -1,4 +1,4 @@
-//! One unary gRPC call over a tonic [`Channel`], with messages declared in Rust through prost's derive.
+//! One unary or server-streaming gRPC call over a tonic [`Channel`], with messages declared in Rust through prost's derive.
 //!
 //! kbinit speaks gRPC to two servers it does not own: etcd's v3 API and the container runtime's CRI. Neither
 //! needs generated stubs: a unary call is a POST of one length-prefixed protobuf message to
@@ -30,6 +30,26 @@ where
         request.set_timeout(d);
     }
     grpc.unary(request, PathAndQuery::from_static(path), codec).await.map(|r| r.into_inner())
+}
+
+/// Sends `request` to the server-streaming method at `path` (`/etcdserverpb.Maintenance/Snapshot`) and returns
+/// the stream of answers; the caller reads it with [`tonic::Streaming::message`] (and bounds each read itself:
+/// the channel's timeout covers only the call's start).
+pub async fn server_streaming<Req, Resp>(
+    channel: Channel,
+    path: &'static str,
+    request: Req,
+) -> Result<tonic::Streaming<Resp>, tonic::Status>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+{
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.map_err(|e| tonic::Status::unavailable(chain(&e)))?;
+    let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
+    grpc.server_streaming(tonic::Request::new(request), PathAndQuery::from_static(path), codec)
+        .await
+        .map(|r| r.into_inner())
 }
 
 /// A status as one line: its message, then the causes tonic keeps behind it (the TCP or TLS error that made a

@@ -16,11 +16,11 @@
 //! |---|---|
 //! | [`cli`] | the command tree: clap flags per command, each `exec` turning them into the flow's plain `Options`; [`cli::phases`] attaches the generated `phase` sub-commands |
 //! | [`workflow`] | the phase runner: [`workflow::Phase`], selection, `--skip-phases`, help listing |
-//! | [`flows`] | one folder per command (init, join, reset, upgrade, certs, token, config, api-server-proxy) and `kubeconfig user`: phase trees, run data, what each phase does; the map is in [`flows`]'s own doc |
+//! | [`flows`] | one folder per command (init, join, reset, upgrade, certs, token, config, api-server-proxy, etcd) and `kubeconfig user`: phase trees, run data, what each phase does; the map is in [`flows`]'s own doc |
 //! | [`api`] | the API client (explicit kubeconfig, retries), the applier of planned API steps and its dry-run printer, wait-control-plane, join discovery fetching |
 //! | [`api_server_proxy`] | the node-local API server proxy (`api-server-proxy run`): TLS pass-through on 127.0.0.1:7445 over every healthy kube-apiserver (splice(2) both ways), `/readyz` health checks over TLS (TCP without a CA), EndpointSlice discovery through itself, the on-disk cache and status |
 //! | [`cri`] | the container runtime over the CRI gRPC API on its unix socket (no crictl): status, RuntimeConfig, images and pulls, pod sandbox removal |
-//! | [`etcd`] | the etcd v3 membership client over mTLS: member list/add (learner)/promote/remove, endpoint status, over tonic with its messages in [`etcd::proto`] (no protoc) |
+//! | [`etcd`] | the etcd v3 membership client over mTLS: member list/add (learner)/promote/remove, endpoint status, the snapshot stream, over tonic with its messages in [`etcd::proto`] (no protoc) |
 //! | [`grpc`] | one unary gRPC call with hand-declared prost messages: how kbinit speaks to etcd and the CRI without generated code |
 //! | [`host`] | every node path under `--root`, atomic writes, dry-run (decided once: `Host::for_command` renders into a directory, `Host::for_listing_command` only lists; flows ask `is_dry_run()`), planner file steps applied (`host::apply`), whole trees, host facts, systemctl |
 //! | [`preflight`] | kubeadm's check catalogue by theme with its names, the per-command lists, `--ignore-preflight-errors`, exit code 2; plain inputs only: what an earlier run left comes in as a [`preflight::Leftovers`] value |

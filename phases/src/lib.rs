@@ -26,6 +26,7 @@
 //! | [`plan`] | [`plan::Step`], [`plan::NodeView`] |
 //! | [`paths`] | fixed node paths |
 //! | [`patches`] | `--patches` (strategic, merge, JSON patches) and the overlay of user component configuration |
+//! | [`etcd_snapshot`] | etcd snapshots: names, JSON records, list/prune, the integrity check, the snapshot timer's units, restore's decisions, etcd version rules |
 //! | [`upgrade`] | `upgrade plan/apply/node/diff`: cluster state, skew policy, UpgradePlan, target manifests, UpgradeConfiguration |
 
 #![warn(missing_docs)]
@@ -38,6 +39,7 @@ pub mod config;
 pub mod csr;
 pub mod discovery;
 mod error;
+pub mod etcd_snapshot;
 pub mod features;
 pub mod go_format;
 pub mod join;

@@ -5,6 +5,7 @@
 pub mod api_server_proxy;
 pub mod certs;
 pub mod config;
+pub mod etcd;
 pub mod init;
 pub mod join;
 pub mod kubeconfig;
@@ -72,6 +73,9 @@ pub enum Command {
     Version(version::VersionArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completion(version::CompletionArgs),
+    /// etcd snapshots on demand and on a schedule, and restoring one.
+    #[command(subcommand)]
+    Etcd(etcd::EtcdCommand),
     /// The node-local API server proxy (HA without a load balancer).
     #[command(subcommand, name = "api-server-proxy")]
     ApiServerProxy(api_server_proxy::ApiProxyCommand),
@@ -124,6 +128,7 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
             Command::Version(a) => version::version(a, &out),
             Command::Completion(a) => version::completion(a, &out),
             Command::ApiServerProxy(c) => api_server_proxy::exec(&global, c, &out),
+            Command::Etcd(c) => etcd::exec(&global, c, &out),
         },
     }
 }

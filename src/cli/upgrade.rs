@@ -103,6 +103,9 @@ pub struct ApplyArgs {
     /// List of phases to be skipped.
     #[arg(long, value_name = "PHASES", value_delimiter = ',')]
     pub skip_phases: Option<Vec<String>>,
+    /// Take an etcd snapshot (under /var/lib/kbinit/etcd-snapshots) before etcd is touched (stacked etcd).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool, default_value = "true")]
+    pub etcd_snapshot: bool,
 }
 
 /// `kbinit upgrade node` and every `kbinit upgrade node phase …`.
@@ -201,6 +204,7 @@ impl ApplyArgs {
             certificate_renewal: self.certificate_renewal,
             patches: self.patches,
             skip_phases: self.skip_phases.unwrap_or_default(),
+            etcd_snapshot: self.etcd_snapshot,
         }
     }
 }

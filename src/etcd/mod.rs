@@ -1,6 +1,6 @@
 //! A blocking etcd v3 membership client over mTLS with the node's etcd client certificate: member list, add (as
-//! a learner or voting), promote, remove, and per-endpoint status. Used by `join --control-plane` to add this
-//! node's member and by `reset` to remove it.
+//! a learner or voting), promote, remove, per-endpoint status, and a snapshot stream (`snapshot.rs`). Used by
+//! `join --control-plane` to add this node's member, by `reset` to remove it, and by `kbinit etcd …`.
 //!
 //! kubeadm connects with `<pki>/etcd/ca.crt` and `<pki>/etcd/healthcheck-client.{crt,key}` ([`EtcdTls::from_pki`]).
 //! Every call has its own deadline ([`EtcdClient::call_timeout`]); the retrying helpers
@@ -17,6 +17,9 @@ use crate::grpc::{status_text, unary};
 use crate::host::Host;
 
 pub mod proto;
+mod snapshot;
+
+pub use snapshot::Streamed;
 
 /// The client credentials for etcd: its CA bundle and a client certificate with its key (PEM).
 #[derive(Clone)]
@@ -66,6 +69,10 @@ pub struct EndpointStatus {
     pub is_learner: bool,
     /// Errors the member reports (alarms and the like).
     pub errors: Vec<String>,
+    /// The cluster ID (from the answer's header).
+    pub cluster_id: u64,
+    /// The store revision when it answered.
+    pub revision: i64,
 }
 
 /// A connection to an etcd cluster: one lazily connected channel per endpoint, with a blocking API. A call goes to
@@ -299,9 +306,12 @@ impl EtcdClient {
             .rt
             .block_on(unary(ch, proto::STATUS, proto::StatusRequest {}, None))
             .map_err(|e| anyhow::anyhow!("etcd at {endpoint}: {}", status_text(&e)))?;
+        let header = s.header.unwrap_or_default();
         Ok(EndpointStatus {
             endpoint: endpoint.to_string(),
-            member_id: s.header.map(|h| h.member_id).unwrap_or_default(),
+            member_id: header.member_id,
+            cluster_id: header.cluster_id,
+            revision: header.revision,
             version: s.version,
             leader: s.leader,
             is_learner: s.is_learner,

@@ -1,5 +1,6 @@
 //! The etcd v3 messages kbinit sends and reads, declared by hand with prost's derive (no `protoc`): the
-//! membership calls of `etcdserverpb.Cluster` and `Status` of `etcdserverpb.Maintenance`.
+//! membership calls of `etcdserverpb.Cluster`, and `Status` and the server-streaming `Snapshot` of
+//! `etcdserverpb.Maintenance`.
 //!
 //! Field numbers and types are those of etcd's `api/etcdserverpb/rpc.proto` (unchanged from 3.4 to 3.6; fields
 //! kbinit does not read are left out, which protobuf allows: a decoder skips unknown fields).
@@ -14,6 +15,9 @@ pub const MEMBER_REMOVE: &str = "/etcdserverpb.Cluster/MemberRemove";
 pub const MEMBER_PROMOTE: &str = "/etcdserverpb.Cluster/MemberPromote";
 /// `/etcdserverpb.Maintenance/Status`.
 pub const STATUS: &str = "/etcdserverpb.Maintenance/Status";
+
+/// `/etcdserverpb.Maintenance/Snapshot` (server streaming).
+pub const SNAPSHOT: &str = "/etcdserverpb.Maintenance/Snapshot";
 
 /// `ResponseHeader`: which member answered.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -146,6 +150,24 @@ pub struct StatusResponse {
     pub is_learner: bool,
 }
 
+/// `SnapshotRequest` (empty).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SnapshotRequest {}
+
+/// `SnapshotResponse`: one chunk of the snapshot stream.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SnapshotResponse {
+    /// `header = 1`: the first in the stream is the point in time of the snapshot (etcd 3.5+; 3.4 sends none).
+    #[prost(message, optional, tag = "1")]
+    pub header: Option<ResponseHeader>,
+    /// `remaining_bytes = 2`: blob bytes still to come after this message.
+    #[prost(uint64, tag = "2")]
+    pub remaining_bytes: u64,
+    /// `blob = 3`: the next chunk.
+    #[prost(bytes = "vec", tag = "3")]
+    pub blob: Vec<u8>,
+}
+
 #[cfg(test)]
 mod tests {
     use prost::Message;
@@ -160,6 +182,15 @@ mod tests {
         want.extend_from_slice(b"https://a:2380");
         want.extend_from_slice(&[0x10, 1]);
         assert_eq!(r.encode_to_vec(), want);
+    }
+
+    #[test]
+    fn snapshot_response_decodes_with_rpc_proto_field_numbers() {
+        // header {revision 7} (field 1), remaining_bytes 5 (field 2 varint), blob "ab" (field 3 bytes)
+        let b = [0x0a, 2, 0x18, 7, 0x10, 5, 0x1a, 2, b'a', b'b'];
+        let r = SnapshotResponse::decode(b.as_slice()).expect("decodes");
+        assert_eq!(r.header.map(|h| h.revision), Some(7));
+        assert_eq!((r.remaining_bytes, r.blob.as_slice()), (5, b"ab".as_slice()));
     }
 
     #[test]

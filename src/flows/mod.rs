@@ -12,10 +12,13 @@
 //! | [`config`] | [`config::migrate`], [`config::images`] (`config images list|pull`) |
 //! | [`api_server_proxy`] | run and status; [`api_server_proxy::setup`]: install/uninstall and the init/join/reset hooks |
 //! | [`kubeconfig_user`] | `kubeconfig user` |
+//! | [`etcd`] | `etcd snapshot save|list|prune`, `snapshot-timer`, `restore`, `rejoin`, and the snapshot `upgrade apply` takes first |
+//! | [`patches`] | the patches directory init, join and upgrade apply to what they render |
 
 pub mod api_server_proxy;
 pub mod certs;
 pub mod config;
+pub mod etcd;
 pub mod init;
 pub mod join;
 pub mod kubeconfig_user;

@@ -93,6 +93,65 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
     result
 }
 
+/// A file written atomically in pieces (a stream too large to hold in memory): the same temporary file, mode and
+/// fsyncs as [`write_atomic`]; nothing appears at the target until [`AtomicFile::commit`], and a writer dropped
+/// (or an error) before that removes its temporary file. One killed with -9 leaves it, for [`remove_stale_temps`].
+pub struct AtomicFile {
+    tmp: PathBuf,
+    target: PathBuf,
+    file: Option<File>,
+}
+
+impl AtomicFile {
+    /// Opens the temporary file for `path` with `mode` (the directory must exist).
+    pub fn create(path: &Path, mode: u32) -> std::io::Result<AtomicFile> {
+        let dir = path.parent().unwrap_or(Path::new("/"));
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let _ = remove_stale(dir, Some(&name));
+        let mut attempt = 0u32;
+        let (tmp, file) = loop {
+            let tmp = dir.join(format!(".{name}.kbinit-{}-{attempt}.tmp", std::process::id()));
+            match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp) {
+                Ok(f) => break (tmp, f),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        };
+        let mut w = AtomicFile { tmp, target: path.to_path_buf(), file: Some(file) };
+        if mode != 0o600 {
+            w.file()?.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        Ok(w)
+    }
+
+    fn file(&mut self) -> std::io::Result<&mut File> {
+        self.file.as_mut().ok_or_else(|| std::io::Error::other("the file was already committed"))
+    }
+
+    /// Appends bytes.
+    pub fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file()?.write_all(bytes)
+    }
+
+    /// fsyncs the data, renames it over the target and fsyncs the directory.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        let file = self.file.take().ok_or_else(|| std::io::Error::other("the file was already committed"))?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.target)?;
+        let dir = self.target.parent().unwrap_or(Path::new("/"));
+        File::open(dir)?.sync_all()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +216,23 @@ mod tests {
         ] {
             assert_eq!(stale_temp_target(&not), None, "{not}");
         }
+    }
+
+    #[test]
+    fn a_streamed_file_appears_only_on_commit_and_a_dropped_one_leaves_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("snap.db");
+        let mut w = AtomicFile::create(&p, 0o600).unwrap();
+        w.write_all(b"one ").unwrap();
+        w.write_all(b"two").unwrap();
+        assert!(!p.exists(), "nothing at the target before commit");
+        w.commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"one two");
+        assert_eq!(std::fs::metadata(&p).unwrap().mode() & 0o777, 0o600);
+        let mut w = AtomicFile::create(&d.path().join("other.db"), 0o600).unwrap();
+        w.write_all(b"half").unwrap();
+        drop(w);
+        let names: Vec<_> = std::fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("snap.db")]);
     }
 }

@@ -23,7 +23,7 @@ use kbinit_phases::plan::NodeView;
 use crate::error::invalid;
 use crate::output::Output;
 
-pub use atomic::{remove_stale_temps, write_atomic};
+pub use atomic::{AtomicFile, remove_stale_temps, write_atomic};
 
 /// The node's file system, under a root, with an optional dry-run redirect.
 #[derive(Debug, Clone)]
@@ -150,6 +150,24 @@ impl Host {
         self.refuse_listing(&format!("writing {node_path}"))?;
         let p = self.write_path(node_path);
         write_atomic(&p, bytes, mode).with_context(|| format!("writing {node_path}"))
+    }
+
+    /// Starts an atomic write of a node path in pieces (see [`AtomicFile`]); its directory must exist. Not for
+    /// dry runs.
+    pub fn create_atomic(&self, node_path: &str, mode: u32) -> anyhow::Result<AtomicFile> {
+        anyhow::ensure!(self.dry_run_dir.is_none(), "streaming {node_path} in a dry run");
+        AtomicFile::create(&self.path(node_path), mode).with_context(|| format!("creating {node_path}"))
+    }
+
+    /// Removes a directory tree that kbinit itself made and that holds nothing to keep (a half-built
+    /// restore). Not for dry runs.
+    pub fn remove_dir_all(&self, node_path: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(self.dry_run_dir.is_none(), "removing {node_path} in a dry run");
+        match std::fs::remove_dir_all(self.path(node_path)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(anyhow::Error::new(e).context(format!("removing {node_path}"))),
+        }
     }
 
     /// Removes what writers killed mid-write left in these node directories (see [`remove_stale_temps`]) and

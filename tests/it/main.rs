@@ -15,6 +15,8 @@ mod config_migrate; // config migrate: warnings, old and new files render the sa
 mod cri; // the CRI client against the CRI server stand-in: every RPC, retries, a runtime down or refusing
 mod cri_commands; // config images pull, preflight CRI/ImagePull and reset through the CRI stand-in
 mod etcd; // real etcd started from the rendered manifest with the generated PKI
+mod etcd_rejoin; // three stacked members, two lost: restore on the survivor, etcd rejoin on the others
+mod etcd_snapshot; // etcd snapshot save/list/prune and restore against real etcd on a netns node: keys, revision, kill -9, bad snapshots
 mod fakeapi_conformance; // the fake held to a recorded v1.28.7 server's answers
 mod golden; // renders compared with kubeadm's and with manifests/<scenario>/
 mod ha_e2e; // an HA cluster: init, concurrent control-plane joins, a failed member removed, a worker

@@ -56,9 +56,9 @@ pub fn renew_due(host: &Host, name: &str, window_text: &str, src: &ConfigSource,
     Ok(())
 }
 
-/// `certs renew-timer install`: writes the service and timer under `--root`; on `/` also reloads systemd and
-/// enables the timer. `binary` overrides the kbinit path the service runs (default: this executable).
-pub fn timer_install(host: &Host, binary: Option<&str>, out: &Output) -> anyhow::Result<()> {
+/// The kbinit a systemd service runs: `binary` (`--kbinit-path`), else this executable; it must be an absolute
+/// path systemd's `ExecStart=` takes as it is.
+pub(crate) fn kbinit_path(binary: Option<&str>) -> anyhow::Result<String> {
     let binary = match binary {
         Some(b) => b.to_string(),
         None => std::env::current_exe()
@@ -72,6 +72,13 @@ pub fn timer_install(host: &Host, binary: Option<&str>, out: &Output) -> anyhow:
             "--kbinit-path {binary:?}: must be an absolute path without spaces, '%' or '\\' (systemd's ExecStart)"
         )));
     }
+    Ok(binary)
+}
+
+/// `certs renew-timer install`: writes the service and timer under `--root`; on `/` also reloads systemd and
+/// enables the timer. `binary` overrides the kbinit path the service runs (default: this executable).
+pub fn timer_install(host: &Host, binary: Option<&str>, out: &Output) -> anyhow::Result<()> {
+    let binary = kbinit_path(binary)?;
     for (path, text) in timer::units(&binary) {
         host.write(&path, text.as_bytes(), 0o644)?;
         out.say(&format!("[renew-timer] Wrote {path:?}"));

@@ -90,45 +90,92 @@ pub fn restore_parked(host: &Host, out: &Output) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A static Pod whose manifest is parked and which was seen (or, without a liveness endpoint, waited for) to
+/// stop; [`start`] moves it back.
+#[derive(Debug)]
+pub struct Stopped {
+    component: String,
+    manifest: String,
+    parked: String,
+    url: Option<String>,
+}
+
 /// Restarts the static Pod `component` (see the module documentation); `healthy_timeout` bounds the wait for
 /// it to answer again. A component without a manifest here is not run by this kubelet: nothing to do.
 pub fn restart(host: &Host, component: &str, healthy_timeout: Duration, out: &Output) -> anyhow::Result<()> {
+    match stop(host, component, out)? {
+        Some(stopped) => start(host, &stopped, healthy_timeout, out),
+        None => {
+            let manifest = paths::join(paths::MANIFESTS_DIR, &format!("{component}.yaml"));
+            out.say(&format!(
+                "[restart] No static Pod manifest {manifest:?}: {component} does not run here, nothing to restart"
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// Stops the static Pod `component` by parking its manifest and waits until it stops answering. A manifest
+/// already parked (by an interrupted run) counts as moved. `None` when there is no manifest at either place.
+/// When the component keeps answering, its manifest is moved back and the error says so.
+pub fn stop(host: &Host, component: &str, out: &Output) -> anyhow::Result<Option<Stopped>> {
     let manifest = paths::join(paths::MANIFESTS_DIR, &format!("{component}.yaml"));
-    let Ok(bytes) = host.read(&manifest) else {
-        out.say(&format!(
-            "[restart] No static Pod manifest {manifest:?}: {component} does not run here, nothing to restart"
-        ));
-        return Ok(());
-    };
-    let url = care::liveness_url(&String::from_utf8_lossy(&bytes));
     let parked = format!("{PARK_DIR}/{component}.yaml");
-    host.ensure_dir(PARK_DIR, 0o700)?;
+    let already = host.read(&manifest).is_err() && host.read(&parked).is_ok();
+    let Ok(bytes) = host.read(if already { &parked } else { &manifest }) else { return Ok(None) };
+    let url = care::liveness_url(&String::from_utf8_lossy(&bytes));
     let answered_before = url.as_deref().map(probe).is_some_and(|s| matches!(s, Seen::Healthy | Seen::Unhealthy(_)));
-    host.rename(&manifest, &parked)?;
-    out.say(&format!("[restart] Moved {manifest:?} out of the manifests directory: the kubelet stops {component}"));
-    let stopped = match (&url, answered_before) {
-        (Some(u), true) => wait_stopped(u).map(|took| {
-            out.say(&format!("[restart] {component} stopped answering at {u} after {}", format_duration(took)));
-        }),
+    if already {
+        out.say(&format!(
+            "[restart] {manifest:?} is parked in {PARK_DIR} by an interrupted run: {component} stays stopped"
+        ));
+    } else {
+        host.ensure_dir(PARK_DIR, 0o700)?;
+        host.rename(&manifest, &parked)?;
+        out.say(&format!("[restart] Moved {manifest:?} out of the manifests directory: the kubelet stops {component}"));
+    }
+    let stopped = Stopped { component: component.to_string(), manifest, parked, url };
+    // an earlier run parked it already: silence now is the kubelet having stopped it, no blind wait needed
+    match (&stopped.url, answered_before || already) {
+        (Some(u), true) => match wait_stopped(u) {
+            Ok(took) => {
+                out.say(&format!("[restart] {component} stopped answering at {u} after {}", format_duration(took)))
+            }
+            Err(still) => {
+                host.rename(&stopped.parked, &stopped.manifest)?;
+                anyhow::bail!(
+                    "{component} still answered at {u} {} after its manifest was moved away ({still}): is the kubelet \
+                     running? The manifest is back; restart {component} by hand",
+                    format_duration(STOP_TIMEOUT)
+                );
+            }
+        },
         _ => {
             out.say(&format!(
                 "[restart] {component} has no answering liveness endpoint; waiting {} for the kubelet to stop it",
                 format_duration(BLIND_WAIT)
             ));
             std::thread::sleep(BLIND_WAIT);
-            Ok(())
         }
-    };
-    host.rename(&parked, &manifest)?;
-    out.say(&format!("[restart] Moved {manifest:?} back: the kubelet starts {component} again"));
-    if let Err(still) = stopped {
-        anyhow::bail!(
-            "{component} still answered at {} {} after its manifest was moved away ({still}): is the kubelet running? \
-             The manifest is back; restart {component} by hand",
-            url.unwrap_or_default(),
-            format_duration(STOP_TIMEOUT)
-        );
     }
+    Ok(Some(stopped))
+}
+
+/// Moves a stopped static Pod's manifest back (the caller judges its health itself).
+pub fn unpark(host: &Host, stopped: &Stopped, out: &Output) -> anyhow::Result<()> {
+    let Stopped { component, manifest, parked, .. } = stopped;
+    if host.read(manifest).is_err() {
+        host.rename(parked, manifest)?;
+    }
+    out.say(&format!("[restart] Moved {manifest:?} back: the kubelet starts {component} again"));
+    Ok(())
+}
+
+/// Moves a stopped static Pod's manifest back and waits until its liveness endpoint answers 200 (at most
+/// `healthy_timeout`).
+pub fn start(host: &Host, stopped: &Stopped, healthy_timeout: Duration, out: &Output) -> anyhow::Result<()> {
+    unpark(host, stopped, out)?;
+    let Stopped { component, url, .. } = stopped;
     let Some(url) = url else {
         out.say(&format!("[restart] {component} has no HTTP liveness probe: not waiting for it"));
         return Ok(());
@@ -136,7 +183,7 @@ pub fn restart(host: &Host, component: &str, healthy_timeout: Duration, out: &Ou
     let start = Instant::now();
     let mut last = String::new();
     while start.elapsed() < healthy_timeout {
-        match probe(&url) {
+        match probe(url) {
             Seen::Healthy => {
                 out.say(&format!(
                     "[restart] {component} is healthy again at {url} after {}",

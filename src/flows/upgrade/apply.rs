@@ -64,6 +64,7 @@ fn apply_data(a: &ApplyOptions, out: &Output) -> anyhow::Result<UpgradeData> {
             &s.ignore_preflight_errors,
         ),
         image_pull: (s.image_pull_policy.clone(), s.image_pull_serial),
+        etcd_snapshot: a.etcd_snapshot,
     })
     .and_then(|d| {
         let allow = (

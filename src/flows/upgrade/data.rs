@@ -47,6 +47,8 @@ pub struct UpgradeData {
     pub ignore_preflight_errors: Vec<String>,
     /// The configuration's `imagePullPolicy` and `imagePullSerial` for the pre-pull.
     pub image_pull: (String, bool),
+    /// `--etcd-snapshot` (apply only): take a snapshot before etcd is touched.
+    pub etcd_snapshot: bool,
 }
 
 impl UpgradeData {

@@ -247,6 +247,7 @@ pub fn plan(a: PlanOptions, out: &Output) -> anyhow::Result<()> {
         configs.remove(0);
     }
     let p = plan::upgrade_plan(&ctx.state, &ctx.cluster, wanted.as_ref(), &configs)?;
+    kbinit_phases::etcd_snapshot::version::plan_warnings(&p).iter().for_each(|w| out.warn(w));
     match a.output.as_str() {
         "json" => out.say(&serde_json::to_string_pretty(&p)?),
         "yaml" => out.raw(&kbinit_phases::go_format::yaml::to_yaml(&serde_json::to_value(&p)?)),

@@ -71,6 +71,7 @@ pub fn run(a: NodeOptions, only: Option<&str>, out: &Output) -> anyhow::Result<(
             &s.ignore_preflight_errors,
         ),
         image_pull: (s.image_pull_policy.clone(), s.image_pull_serial),
+        etcd_snapshot: false,
     };
     wf.run(&selected, &mut data, out)?;
     if only.is_none() && !data.target.has_v1beta4() {

@@ -57,6 +57,8 @@ pub struct ApplyOptions {
     pub patches: Option<String>,
     /// `--skip-phases`.
     pub skip_phases: Vec<String>,
+    /// `--etcd-snapshot`: take an etcd snapshot before etcd is touched.
+    pub etcd_snapshot: bool,
 }
 
 /// The options of `kbinit upgrade node` (or one phase of it).

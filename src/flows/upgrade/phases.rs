@@ -26,6 +26,7 @@ pub fn run_preflight(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::Resu
     }
     out.say("[upgrade/preflight] Running preflight checks");
     crate::flows::upgrade::health::check_cluster_health(d, out)?;
+    crate::flows::etcd::upgrade::check_zombie_trap(d, out)?;
     out.say(&format!(
         "[upgrade/preflight] You have chosen to upgrade the cluster version to {:?}",
         d.target.to_string()
@@ -76,7 +77,8 @@ pub fn run_control_plane(d: &mut UpgradeData, out: &Output, _: &str) -> anyhow::
         patches: &d.patches,
         instance: d.mode == Mode::Node,
     };
-    up.run(out)
+    let snapshot = crate::flows::etcd::upgrade::snapshot_before(d, out)?;
+    up.run(out).map_err(|e| crate::flows::etcd::upgrade::name_snapshot(e, snapshot.as_deref()))
 }
 
 /// Phase `kubeconfig`.

@@ -12,12 +12,14 @@
 //!   and signed by the real controller-manager) and a second control plane (kubeadm-certs, etcd member on real
 //!   etcd, its own API server) on a test LAN (v1.33.3 and v1.28.7);
 //! - `upgrade`: `upgrade apply` on a real control plane updates kube-dns/CoreDNS and kube-proxy to the target and
-//!   renews admin.conf and super-admin.conf as kubeadm does.
+//!   renews admin.conf and super-admin.conf as kubeadm does;
+//! - `restore`: `etcd restore` under the real API server: objects from before the snapshot only, the API back.
 
 mod cluster_api;
 mod cluster_side;
 mod cluster_twice;
 mod join;
+mod restore;
 mod upgrade;
 
 /// An InitConfiguration + ClusterConfiguration for node `cp1` at `address` (also the control-plane endpoint), at

@@ -5,14 +5,17 @@
 //!   upgraded files equal a fresh init at the new version;
 //! - `rollback`: the second-newest → newest minor of kbinit's table with a new kube-apiserver (then a new etcd)
 //!   that never becomes healthy (old manifest back byte for byte, etcd data restored, exit non-zero naming it),
-//!   and `kill -9` during the control-plane phase followed by a re-run that converges;
+//!   and `kill -9` during the control-plane phase followed by a re-run that converges; the snapshot apply takes
+//!   first is named in the rollback message and restores;
 //! - `ha`: three control planes and a worker, apply on cp1 and node on the others, addons by the last one;
 //! - `health`: apply's cluster health checks: a NotReady control plane, the health-check Job, `--dry-run`;
 //! - `local_mode`: kubelet.conf moved to the local API server with the minor that wants it;
-//! - `proxy`: a cluster on kbinit's node-local API server proxy stays on it.
+//! - `proxy`: a cluster on kbinit's node-local API server proxy stays on it;
+//! - `etcd_trap`: etcd 3.5 below 3.5.26 → 3.6 warned in plan, refused in apply; the pre-upgrade snapshot in a dry run.
 
 mod bad_input;
 mod chain;
+mod etcd_trap;
 mod ha;
 mod health;
 mod local_mode;

@@ -38,6 +38,14 @@ fn failed_components_are_rolled_back_and_a_killed_upgrade_converges() {
             "{said}"
         );
         assert!(said.contains("[upgrade/etcd] Rolling back etcd data"), "{said}");
+        // the snapshot taken before etcd was touched is named in the output and in the rollback message
+        let snap = "The etcd snapshot taken before this upgrade is /var/lib/kbinit/etcd-snapshots/pre-upgrade-";
+        assert!(run.stderr.contains(snap), "{}", run.stderr);
+        assert!(
+            run.stdout.contains("[upgrade/etcd] etcd snapshot \"/var/lib/kbinit/etcd-snapshots/pre-upgrade-"),
+            "{}",
+            run.stdout
+        );
         assert_eq!(manifests(&cp), before, "every manifest is back byte for byte");
         assert!(etcdctl(&cp, ADDRESS, &["get", "written-before-the-upgrade"]).contains("kept"));
         assert!(!cp.node.path("/etc/kubernetes/tmp/kbinit-upgrade-in-progress").exists());
@@ -94,6 +102,18 @@ fn failed_components_are_rolled_back_and_a_killed_upgrade_converges() {
     }
     assert!(etcdctl(&cp, ADDRESS, &["get", "written-before-the-upgrade"]).contains("kept"));
     assert!(!cp.node.path("/etc/kubernetes/tmp/kbinit-upgrade-in-progress").exists());
+
+    // every apply left a snapshot before touching etcd; the first one restores
+    etcdctl(&cp, ADDRESS, &["put", "written-after-the-upgrade", "gone"]);
+    let list = ok(cp.kbinit(&["etcd", "snapshot", "list", "-o", "json"]), "snapshot list", &cp);
+    let first: serde_json::Value =
+        serde_json::Deserializer::from_str(&list.stdout).into_iter().next().expect("a snapshot").unwrap();
+    let name = first["name"].as_str().unwrap();
+    assert!(name.starts_with(&format!("pre-upgrade-{new}-")), "{name}");
+    let snapshot = format!("/var/lib/kbinit/etcd-snapshots/{name}.db");
+    ok(cp.kbinit(&["etcd", "restore", "--force", "--snapshot", &snapshot]), "restore of the pre-upgrade snapshot", &cp);
+    assert!(etcdctl(&cp, ADDRESS, &["get", "written-before-the-upgrade"]).contains("kept"));
+    assert!(etcdctl(&cp, ADDRESS, &["get", "written-after-the-upgrade"]).trim().is_empty());
 
     // the version the cluster runs, again: every manifest is unchanged and left alone
     let before = manifests(&cp);
