@@ -6,7 +6,12 @@
 //! (counted and typed from its `.key` files, not assumed) generated again in this process with aws-lc-rs — the
 //! crypto backend kbinit uses — on every core at once, as many timed rounds as kbinit's runs. Key generation is
 //! nearly all of the cost, so `ratio` = kbinit's median / the floor's median says how close kbinit is to what this
-//! machine can do at all (1.0× would be a process start, parsing and signing for free). It prints figures and
+//! machine can do at all (1.0× would be a process start, parsing and signing for free).
+//!
+//! Then the same RSA-2048 work against the real thing: kubeadm v1.33.3 and v1.28.7 of ../shared/k8s run `init
+//! phase certs all` for the reference input at their release (in a private mount namespace whose /etc/kubernetes
+//! is a scratch directory, so the host is untouched), alternately with kbinit on the same input, and the ratio
+//! kbinit / kubeadm is printed beside kbinit / floor (goal ≤ 0.25× of kubeadm's wall time). It prints figures and
 //! asserts nothing: run it with `cargo bench --bench certs`.
 
 // A bench is a report for a human: printing is its output; it prepares its fixtures directly.
@@ -101,7 +106,125 @@ fn main() -> Result<()> {
         "floor = median wall time to generate the same keys in-process on all cores; ratio = kbinit's median / floor; \
          peak RSS = the largest of the runs (target ≤ {TARGET_RSS_MIB} MiB)"
     );
+    if filter.as_ref().is_none_or(|f| "kubeadm".contains(f.as_str())) {
+        against_kubeadm(&binary, &shared, &reference, gnu_time)?;
+    }
     Ok(())
+}
+
+/// Runs per release in the comparison with real kubeadm (its Go RSA key generation is slower: fewer runs).
+const KUBEADM_RUNS: usize = 7;
+
+/// kbinit against real kubeadm on the same RSA-2048 input, alternately, for each release of ../shared/k8s that has
+/// a kubeadm and a `unshare` to isolate it.
+fn against_kubeadm(binary: &Path, shared: &Path, reference: &str, gnu_time: bool) -> Result<()> {
+    println!();
+    println!(
+        "against real kubeadm: `init phase certs all`, RSA-2048, the reference input at each release, alternately"
+    );
+    println!("{:<22} {:>4} {:>12} {:>12} {:>9} {:>9}", "release", "runs", "kubeadm", "kbinit", "ratio", "floor×");
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // /etc/kubernetes must exist as a mount point; made here (and removed again) when the host has none
+    let made = !Path::new("/etc/kubernetes").exists();
+    if made {
+        std::fs::create_dir_all("/etc/kubernetes")?;
+    }
+    let result = (|| -> Result<()> {
+        for release in ["v1.33.3", "v1.28.7"] {
+            let kubeadm = unpack_kubeadm(shared, release)?;
+            let work = tempfile::tempdir()?;
+            let config = work.path().join("config.yaml");
+            std::fs::write(&config, reference.replace("v1.28.7", release))?;
+            let keep = tempfile::tempdir_in(work.path())?;
+            run_once(binary, &config, keep.path(), gnu_time)?;
+            let algs = key_algorithms(&keep.path().join("etc/kubernetes/pki"))?;
+            let (mut theirs, mut ours, mut floors) = (Vec::new(), Vec::new(), Vec::new());
+            kubeadm_once(&kubeadm, &config, work.path())?; // warm-up
+            for _ in 0..KUBEADM_RUNS {
+                theirs.push(kubeadm_once(&kubeadm, &config, work.path())?);
+                let root = tempfile::tempdir_in(work.path())?;
+                ours.push(run_once(binary, &config, root.path(), gnu_time)?.wall);
+                floors.push(floor(&algs, threads)?);
+            }
+            let median = |v: &mut Vec<Duration>| {
+                v.sort();
+                v[v.len() / 2]
+            };
+            let (k, b, f) = (median(&mut theirs), median(&mut ours), median(&mut floors));
+            println!(
+                "{release:<22} {:>4} {:>10.1}ms {:>10.1}ms {:>8.2}× {:>8.2}×",
+                KUBEADM_RUNS,
+                k.as_secs_f64() * 1e3,
+                b.as_secs_f64() * 1e3,
+                b.as_secs_f64() / k.as_secs_f64(),
+                b.as_secs_f64() / f.as_secs_f64(),
+            );
+        }
+        Ok(())
+    })();
+    if made {
+        let _ = std::fs::remove_dir("/etc/kubernetes");
+    }
+    result?;
+    println!(
+        "ratio = kbinit's median / kubeadm's median (goal ≤ 0.25×); floor× = kbinit's median / the machine's floor"
+    );
+    Ok(())
+}
+
+/// One `kubeadm init phase certs all` in a private mount namespace over a fresh scratch /etc/kubernetes.
+fn kubeadm_once(kubeadm: &Path, config: &Path, work: &Path) -> Result<Duration> {
+    let scratch = tempfile::tempdir_in(work)?;
+    let script = "mount --bind \"$ROOT\" /etc/kubernetes && exec \"$KUBEADM\" init phase certs all --config \"$CFG\"";
+    let start = Instant::now();
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .env("ROOT", scratch.path())
+        .env("KUBEADM", kubeadm)
+        .env("CFG", config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()?;
+    let wall = start.elapsed();
+    if !out.status.success() || !scratch.path().join("pki/ca.crt").exists() {
+        return Err(format!("kubeadm init phase certs all failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(wall)
+}
+
+/// `../shared/k8s/<release>/kubeadm.xz` unpacked into the target directory under its SHA256SUMS checksum (the
+/// tests' cache), checked.
+fn unpack_kubeadm(shared: &Path, release: &str) -> Result<PathBuf> {
+    let k8s = shared.join("k8s");
+    let sums = std::fs::read_to_string(k8s.join("SHA256SUMS"))?;
+    let key = format!("{release}/kubeadm");
+    let sum = sums
+        .lines()
+        .find_map(|l| l.split_once("  ").filter(|(_, f)| *f == key).map(|(s, _)| s.to_string()))
+        .ok_or_else(|| format!("{key} is not in SHA256SUMS"))?;
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("realk8s").join(&sum);
+    let bin = dir.join("kubeadm");
+    if bin.is_file() {
+        return Ok(bin);
+    }
+    std::fs::create_dir_all(&dir)?;
+    let partial = dir.join(".kubeadm.bench-partial");
+    let status = Command::new("xz")
+        .arg("-dc")
+        .arg(k8s.join(format!("{key}.xz")))
+        .stdout(std::fs::File::create(&partial)?)
+        .status()?;
+    if !status.success() {
+        return Err(format!("xz -dc {key}.xz failed").into());
+    }
+    let got = Command::new("sha256sum").arg(&partial).output()?;
+    if !String::from_utf8_lossy(&got.stdout).starts_with(&sum) {
+        return Err(format!("{key} does not match its SHA256SUMS entry").into());
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755))?;
+    std::fs::rename(&partial, &bin)?;
+    Ok(bin)
 }
 
 /// A key algorithm as read back from a written key.
