@@ -42,7 +42,7 @@ pub struct InitData {
     pub cert_key: Option<CertificateKey>,
     /// The API client, connected on first use.
     pub api: Option<crate::api::Cluster>,
-    /// Whether the 1.29+ `kubeadm:cluster-admins` binding was ensured (or printed) already.
+    /// Whether the 1.29+ `kubeadm:cluster-admins` binding was ensured on the live cluster (a dry run prints no call for it).
     pub admins_ensured: bool,
     /// The node-local API server proxy (`--api-server-proxy` or an `ApiServerProxyConfiguration` document).
     pub api_server_proxy: Option<kbinit_phases::api_server_proxy::ApiServerProxySettings>,
