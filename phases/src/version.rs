@@ -171,6 +171,24 @@ impl KubeVersion {
     pub fn kubelet_local_mode(&self) -> bool {
         self.at_least(33)
     }
+    /// 1.33+: wait-control-plane asks this node's own kube-apiserver (`https://<localAPIEndpoint>/livez` with
+    /// admin.conf's credentials), not the control-plane endpoint, on init and on a control-plane join (kubeadm PR
+    /// 134265, "ensure waiting for apiserver uses a local client", cherry-picked to release-1.33 as PR 134269 and
+    /// to release-1.34 as PR 134270: the releases whose kubeadm runs the all-component check by default).
+    pub fn waits_on_local_api_server(&self) -> bool {
+        self.at_least(33)
+    }
+    /// 1.34+: every API call of `init` goes to the local API endpoint when the default admin.conf and
+    /// super-admin.conf are used (kubeadm PR 138449, cherry-picked to release-1.34/1.35/1.36 as PRs
+    /// 138685/138683/138682; the release-1.33 pick, PR 138686, was never merged: 1.33.11 was the last 1.33).
+    pub fn init_talks_to_local_api_server(&self) -> bool {
+        self.at_least(34)
+    }
+    /// 1.32+: `--dry-run` talks to a fake clientset with reactors and prints its calls in a new form (kubeadm
+    /// PR 126776, CHANGELOG-1.32; real kubeadm 1.31.2 prints the old form, 1.33.3 the new).
+    pub fn dry_run_fake_client(&self) -> bool {
+        self.at_least(32)
+    }
     /// 1.31+: the `kubeadm.k8s.io/v1beta4` configuration API exists.
     pub fn has_v1beta4(&self) -> bool {
         self.at_least(31)

@@ -20,8 +20,27 @@ use crate::output::Output;
 pub enum Target<'a> {
     /// A live cluster.
     Live(&'a Cluster),
-    /// Nowhere: print each call instead.
-    DryRun,
+    /// Nowhere: print each call instead, in the form of the kubeadm release being followed.
+    DryRun(DryRunForm),
+}
+
+/// How a dry run prints the calls it would make: kubeadm changed the form in 1.32 (PR 126776, a dry-run client
+/// built on a fake clientset with reactors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DryRunForm {
+    /// kubeadm up to 1.31: `Resource name: "x"`, objects indented by a tab, a Node change shown as its patch.
+    Printer,
+    /// kubeadm 1.32+: `Resource name "x", namespace "y"`; a GET or LIST of an object the fake client does not
+    /// hold says so; a GET or PATCH of a Node answers with the Node its reactor makes up; objects unindented,
+    /// each followed by a blank line.
+    FakeClient,
+}
+
+impl DryRunForm {
+    /// The form of the kubeadm release that deploys `v`.
+    pub fn of(v: &kbinit_phases::version::KubeVersion) -> DryRunForm {
+        if v.dry_run_fake_client() { DryRunForm::FakeClient } else { DryRunForm::Printer }
+    }
 }
 
 /// How long to wait for the kubelet to register a Node before patching it.
@@ -33,17 +52,25 @@ pub fn apply_api(steps: &[ApiStep], target: Target<'_>, out: &Output) -> anyhow:
         match step {
             ApiStep::Say(line) => out.say(line),
             ApiStep::Op(op) => match (op.as_ref(), target) {
-                (ApiOp::Write { object, policy, owner }, Target::DryRun) => dry_write(object, *policy, owner, out),
+                (ApiOp::Write { object, policy, owner }, Target::DryRun(form)) => {
+                    dry_write(form, object, *policy, owner, out)
+                }
                 (ApiOp::Write { object, policy, owner }, Target::Live(c)) => {
                     live_write(c, object, *policy, owner.as_ref(), out)
                         .with_context(|| format!("writing {} {}", object.resource.kind, object.key()))?;
                 }
-                (ApiOp::PatchNode { name, change }, Target::DryRun) => {
-                    dry_action(out, "GET", &ResourceType::of::<Node>(), Some(name));
-                    dry_action(out, "PATCH", &ResourceType::of::<Node>(), Some(name));
-                    if let Some(p) = change.patch_for(&Node::default()) {
-                        out.say("[dryrun] Attached patch:");
-                        out.raw(&format!("\t{p}\n"));
+                (ApiOp::PatchNode { name, change }, Target::DryRun(form)) => {
+                    dry_action(form, out, "GET", &ResourceType::of::<Node>(), Some(name));
+                    dry_action(form, out, "PATCH", &ResourceType::of::<Node>(), Some(name));
+                    match form {
+                        // the patch reactor answers with the made-up Node, unpatched
+                        DryRunForm::FakeClient => dry_object(form, out, &fake_node(name)),
+                        DryRunForm::Printer => {
+                            if let Some(p) = change.patch_for(&Node::default()) {
+                                out.say("[dryrun] Attached patch:");
+                                out.raw(&format!("\t{p}\n"));
+                            }
+                        }
                     }
                 }
                 (ApiOp::PatchNode { name, change }, Target::Live(c)) => {
@@ -56,26 +83,73 @@ pub fn apply_api(steps: &[ApiStep], target: Target<'_>, out: &Output) -> anyhow:
 }
 
 /// Prints one call the way kubeadm's dry-run does.
-pub fn dry_action(out: &Output, verb: &str, resource: &ResourceType, name: Option<&str>) {
-    dry_action_in(out, verb, resource, None, name);
+pub fn dry_action(form: DryRunForm, out: &Output, verb: &str, resource: &ResourceType, name: Option<&str>) {
+    dry_action_in(form, out, verb, resource, None, name);
 }
 
-/// [`dry_action`] for a call in a namespace (the namespace goes into the event; kubeadm's lines omit it).
-fn dry_action_in(out: &Output, verb: &str, resource: &ResourceType, namespace: Option<&str>, name: Option<&str>) {
+/// [`dry_action`] for a call in a namespace (1.32+ prints it; earlier releases only put it in the event).
+pub fn dry_action_in(
+    form: DryRunForm,
+    out: &Output,
+    verb: &str,
+    resource: &ResourceType,
+    namespace: Option<&str>,
+    name: Option<&str>,
+) {
     api_event(out, verb, resource, namespace, name, ApiOutcome::DryRun);
     out.say(&format!(
         "[dryrun] Would perform action {verb} on resource {:?} in API group {:?}",
         resource.plural,
         resource.dry_run_group()
     ));
-    if let Some(n) = name {
-        out.say(&format!("[dryrun] Resource name: {n:?}"));
+    match form {
+        DryRunForm::Printer => {
+            if let Some(n) = name {
+                out.say(&format!("[dryrun] Resource name: {n:?}"));
+            }
+        }
+        DryRunForm::FakeClient => {
+            if let Some(n) = name {
+                out.say(&format!("[dryrun] Resource name {n:?}, namespace {:?}", namespace.unwrap_or_default()));
+            }
+            let is_node = resource.kind == "Node";
+            match verb {
+                "GET" if is_node => dry_object(form, out, &fake_node(name.unwrap_or_default())),
+                "GET" | "LIST" => out.say(&format!(
+                    "[dryrun] Real object does not exist. Attempting to {verb} from followup reactors or from the fake client tracker"
+                )),
+                _ => {}
+            }
+        }
     }
 }
 
-/// Prints an object as kubeadm's dry-run attaches it (tab-indented YAML, `creationTimestamp: null` included as
-/// Go writes an unset time).
-pub fn dry_object(out: &Output, body: &Value) {
+/// The Node kubeadm 1.32+'s dry-run reactor answers a GET or PATCH of Node `name` with (its fields as Go
+/// serializes a Node with only these set).
+fn fake_node(name: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "annotations": {"kubeadm.alpha.kubernetes.io/cri-socket": "dry-run-cri-socket"},
+            "labels": {"kubernetes.io/hostname": name},
+            "name": name,
+        },
+        "spec": {},
+        "status": {
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
+            "nodeInfo": {
+                "architecture": "", "bootID": "", "containerRuntimeVersion": "", "kernelVersion": "",
+                "kubeProxyVersion": "", "kubeletVersion": "", "machineID": "", "operatingSystem": "", "osImage": "",
+                "systemUUID": "",
+            },
+        },
+    })
+}
+
+/// Prints an object as kubeadm's dry-run attaches it (`creationTimestamp: null` included as Go writes an unset
+/// time): tab-indented up to 1.31, as it is and followed by a blank line from 1.32.
+pub fn dry_object(form: DryRunForm, out: &Output, body: &Value) {
     let mut body = body.clone();
     for p in ["/metadata", "/spec/template/metadata"] {
         if let Some(meta) = body.pointer_mut(p).and_then(Value::as_object_mut) {
@@ -84,21 +158,24 @@ pub fn dry_object(out: &Output, body: &Value) {
     }
     out.say("[dryrun] Attached object:");
     let yaml = kbinit_phases::go_format::yaml::to_yaml(&body);
-    out.raw(&yaml.lines().map(|l| format!("\t{l}\n")).collect::<String>());
+    match form {
+        DryRunForm::Printer => out.raw(&yaml.lines().map(|l| format!("\t{l}\n")).collect::<String>()),
+        DryRunForm::FakeClient => out.raw(&format!("{}\n\n", yaml.trim_end_matches('\n'))),
+    }
 }
 
-fn dry_write(object: &ApiObject, policy: WritePolicy, owner: &Option<Owner>, out: &Output) {
+fn dry_write(form: DryRunForm, object: &ApiObject, policy: WritePolicy, owner: &Option<Owner>, out: &Output) {
     let ns = object.namespace.as_deref();
     if matches!(policy, WritePolicy::ReadThenWrite | WritePolicy::CreateNew) {
-        dry_action_in(out, "GET", &object.resource, ns, Some(&object.name));
+        dry_action_in(form, out, "GET", &object.resource, ns, Some(&object.name));
     }
     let mut body = object.body.clone();
     if let Some(o) = owner {
-        dry_action_in(out, "GET", &o.key.resource, o.key.namespace.as_deref(), Some(&o.key.name));
+        dry_action_in(form, out, "GET", &o.key.resource, o.key.namespace.as_deref(), Some(&o.key.name));
         set_owner(&mut body, &o.key, "");
     }
-    dry_action_in(out, "CREATE", &object.resource, ns, None);
-    dry_object(out, &body);
+    dry_action_in(form, out, "CREATE", &object.resource, ns, None);
+    dry_object(form, out, &body);
 }
 
 fn set_owner(body: &mut Value, owner: &ObjectKey, uid: &str) {

@@ -122,6 +122,22 @@ impl Cluster {
         Cluster::from_config(rt, config, call_timeout)
     }
 
+    /// Connects with the kubeconfig at `file`'s credentials and CA, but to `server` instead of the server it
+    /// names: kubeadm's way of asking this node's own API server (the local API endpoint) with admin.conf,
+    /// whatever the control-plane endpoint (a load balancer not up yet, another node's server) would answer.
+    pub fn from_kubeconfig_file_at(file: &Path, server: &str, call_timeout: Duration) -> anyhow::Result<Cluster> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read the kubeconfig {}: {e}", file.display()))?;
+        let kubeconfig = Kubeconfig::from_yaml(&text)
+            .map_err(|e| anyhow::anyhow!("kubeconfig {}: not a valid kubeconfig: {e}", file.display()))?;
+        let rt = runtime()?;
+        let mut config = rt
+            .block_on(kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()))
+            .map_err(|e| anyhow::anyhow!("kubeconfig {}: {e}", file.display()))?;
+        config.cluster_url = server.parse().map_err(|e| anyhow::anyhow!("bad API server URL {server}: {e}"))?;
+        Cluster::from_config(rt, config, call_timeout)
+    }
+
     /// Connects with an explicit kube config (used for token and anonymous access).
     pub fn from_kube_config(config: kube::Config, call_timeout: Duration) -> anyhow::Result<Cluster> {
         Cluster::from_config(runtime()?, config, call_timeout)

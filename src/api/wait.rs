@@ -148,6 +148,24 @@ fn troubleshooting(cfg: &InitConfiguration) -> String {
     )
 }
 
+/// This node's own API server, `https://<localAPIEndpoint.advertiseAddress>:<bindPort>`.
+pub fn local_api_server_url(cfg: &InitConfiguration) -> String {
+    let e = &cfg.local_api_endpoint;
+    format!("https://{}", host_port(&e.advertise_address.to_string(), e.bind_port))
+}
+
+/// The admin client the version's wait asks the API server with: admin.conf's identity at this node's own API
+/// server from 1.33 (kubeadm PR 134265 and its 1.33/1.34 picks), at the server admin.conf names before (the
+/// control-plane endpoint, as kubeadm's earlier waits asked it).
+pub fn wait_client(cfg: &InitConfiguration, admin_file: &std::path::Path) -> anyhow::Result<Cluster> {
+    let timeout = cfg.timeouts.kubernetes_api_call;
+    if cfg.cluster.kubernetes_version.waits_on_local_api_server() {
+        Cluster::from_kubeconfig_file_at(admin_file, &local_api_server_url(cfg), timeout)
+    } else {
+        Cluster::from_kubeconfig_file(admin_file, timeout)
+    }
+}
+
 /// Runs the version's wait. `manifests_dir` is printed as kubeadm prints it.
 pub fn wait_control_plane(
     cfg: &InitConfiguration,

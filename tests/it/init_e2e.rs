@@ -325,7 +325,9 @@ fn init_upload_certs_end_to_end() {
 /// without rights until `kubeadm:cluster-admins` is bound (created through super-admin.conf), no cri-socket
 /// annotation (NodeLocalCRISocket), kubeadm-config stored as v1beta4; and what 1.37 adds: the
 /// `kubeadm:kubelet-api-admin` binding, kube-proxy `mode: iptables`, the CRI socket only in
-/// instance-config.yaml, and etcd started from a manifest with the etcd 3.6 flag names.
+/// instance-config.yaml, and etcd started from a manifest with the etcd 3.6 flag names; and, with a
+/// control-plane endpoint that does not answer yet, every call goes to this node's own API server (1.34+).
+/// fake-api: the real API server here is v1.33.3 and cannot be run as the newest release.
 #[test]
 fn init_newest_end_to_end() {
     if !require_tool("etcd") || !require_tool("ip") {
@@ -335,7 +337,13 @@ fn init_newest_end_to_end() {
     let version = crate::support::nodes::testnode::newest_version();
     let tn = TestNode::start("initnew", "cp1", &[ADDRESS], &api, true);
     let standin = &tn.standin;
-    let cfg = &tn.config(&config(&version).replace("kubeadm.k8s.io/v1beta3", "kubeadm.k8s.io/v1beta4"));
+    // the control-plane endpoint is a load balancer not serving yet (nothing listens on 7443): from 1.34 init
+    // asks this node's own API server for everything (kubeadm PR 138449), so it must not matter
+    let cfg = &config(&version)
+        .replace("kubeadm.k8s.io/v1beta3", "kubeadm.k8s.io/v1beta4")
+        .replace(&format!("controlPlaneEndpoint: {ADDRESS}:6443"), &format!("controlPlaneEndpoint: {ADDRESS}:7443"));
+    assert!(cfg.contains(":7443"), "{cfg}");
+    let cfg = &tn.config(cfg);
     let run = tn.kbinit(&["init", "--config", cfg, "--ignore-preflight-errors=all"]);
     assert_eq!(
         run.code,
@@ -393,6 +401,8 @@ fn init_newest_end_to_end() {
     assert!(!node.read_str("/var/lib/kubelet/kubeadm-flags.env").contains("--container-runtime-endpoint"));
     let etcd = standin.etcd_args();
     assert!(etcd.iter().any(|a| a == "--feature-gates=InitialCorruptCheck=true"), "{etcd:?}");
+    // admin.conf itself still names the control-plane endpoint, as kubeadm writes it
+    assert!(node.read_str("/etc/kubernetes/admin.conf").contains(&format!("server: https://{ADDRESS}:7443")));
 }
 
 /// wait-control-plane that times out names the component, its URL and its last answer, and prints kubeadm's

@@ -13,7 +13,7 @@ use kbinit_phases::cluster::{bootstrap_token, mark_control_plane, token::Token, 
 use kbinit_phases::paths;
 use serde_json::Value;
 
-use crate::api::apply::dry_action;
+use crate::api::apply::{DryRunForm, dry_action, dry_action_in};
 use crate::api::{Cluster, Target, apply_api, wait};
 use crate::flows::init::InitData;
 use crate::output::Output;
@@ -25,12 +25,11 @@ impl InitData {
     /// cmd/kubeadm/app/cmd/init.go of v1.30.0; real kubeadm 1.30.0-1.33.3 print none).
     fn target(&mut self, out: &Output) -> anyhow::Result<Target<'_>> {
         if self.dry_run() {
-            return Ok(Target::DryRun);
+            return Ok(Target::DryRun(DryRunForm::of(&self.cfg.cluster.kubernetes_version)));
         }
         if self.api.is_none() {
             let timeout = self.cfg.timeouts.kubernetes_api_call;
-            let admin = self.host.path(&self.opts.kubeconfig);
-            let c = Cluster::from_kubeconfig_file(&admin, timeout)?.with_events(out);
+            let c = self.admin_cluster(timeout)?.with_events(out);
             if !self.admins_ensured {
                 self.ensure_cluster_admins(&c, timeout, out)?;
             }
@@ -62,7 +61,11 @@ impl InitData {
                     1,
                     &format!("admin.conf may not create {}; using {}", bootstrap_token::CLUSTER_ADMINS, path.display()),
                 );
-                let sa = Cluster::from_kubeconfig_file(&path, timeout)?.with_events(out);
+                let sa = match self.local_api_server() {
+                    Some(url) => Cluster::from_kubeconfig_file_at(&path, &url, timeout)?,
+                    None => Cluster::from_kubeconfig_file(&path, timeout)?,
+                }
+                .with_events(out);
                 apply_api(&steps, Target::Live(&sa), out)?;
                 wait_authorized(admin, timeout)?;
             }
@@ -70,6 +73,25 @@ impl InitData {
         }
         self.admins_ensured = true;
         Ok(())
+    }
+
+    /// The server init's API calls go to when it is not the one the kubeconfig names: from 1.34, with the
+    /// default admin.conf and super-admin.conf, this node's own API server (its local API endpoint), so a load
+    /// balancer provisioned only after the first API server is up does not stall init (kubeadm PR 138449).
+    pub(crate) fn local_api_server(&self) -> Option<String> {
+        let default_paths = self.opts.kubeconfig == format!("{}/admin.conf", paths::KUBERNETES_DIR)
+            && self.opts.kubeconfig_dir == paths::KUBERNETES_DIR;
+        (default_paths && self.cfg.cluster.kubernetes_version.init_talks_to_local_api_server())
+            .then(|| wait::local_api_server_url(&self.cfg))
+    }
+
+    /// admin.conf's client for init's API calls, at [`InitData::local_api_server`] where that applies.
+    pub(crate) fn admin_cluster(&self, timeout: Duration) -> anyhow::Result<Cluster> {
+        let file = self.host.path(&self.opts.kubeconfig);
+        match self.local_api_server() {
+            Some(url) => Cluster::from_kubeconfig_file_at(&file, &url, timeout),
+            None => Cluster::from_kubeconfig_file(&file, timeout),
+        }
     }
 
     fn apply_cluster(&mut self, steps: &[ApiStep], out: &Output) -> anyhow::Result<()> {
@@ -111,7 +133,7 @@ pub fn run_wait_control_plane(d: &mut InitData, out: &Output, _: &str) -> anyhow
         return Ok(());
     }
     let admin = d.host.path(&d.opts.kubeconfig);
-    let c = Cluster::from_kubeconfig_file(&admin, d.cfg.timeouts.kubernetes_api_call)?;
+    let c = wait::wait_client(&d.cfg, &admin)?;
     wait::wait_control_plane(&d.cfg, &c, paths::MANIFESTS_DIR, out)
 }
 
@@ -221,9 +243,9 @@ pub fn run_addon_coredns(d: &mut InitData, out: &Output, _: &str) -> anyhow::Res
     let deployments = ResourceType::of::<Deployment>();
     let configmaps = ResourceType::of::<ConfigMap>();
     let state = match d.target(out)? {
-        Target::DryRun => {
-            dry_action(out, "LIST", &deployments, None);
-            dry_action(out, "GET", &configmaps, Some("coredns"));
+        Target::DryRun(form) => {
+            dry_action(form, out, "LIST", &deployments, None);
+            dry_action_in(form, out, "GET", &configmaps, Some("kube-system"), Some("coredns"));
             CoreDnsState::default()
         }
         Target::Live(c) => {

@@ -20,7 +20,6 @@ use kbinit_phases::config::Etcd;
 use kbinit_phases::plan::Step;
 use kbinit_phases::{kubeconfig, kubelet, manifests};
 
-use crate::api::Cluster;
 use crate::flows::init::InitData;
 use crate::preflight::leftovers::Leftovers;
 
@@ -91,8 +90,7 @@ pub fn leftovers(d: &InitData) -> anyhow::Result<Leftovers> {
 /// admin.conf; `Err` when the cluster cannot be asked. Bootstrap tokens kbinit generates are not looked for
 /// (each run makes a new one); tokens the configuration names are.
 pub fn cluster_missing(d: &InitData) -> anyhow::Result<Vec<String>> {
-    let admin = d.host.path(&d.opts.kubeconfig);
-    let c = Cluster::from_kubeconfig_file(&admin, Duration::from_secs(5))?;
+    let c = d.admin_cluster(Duration::from_secs(5))?;
     let cfg = &d.cfg;
     let (server, ca) = crate::flows::init::cluster::admin_server_and_ca(d)?;
     let mut steps: Vec<ApiStep> = Vec::new();

@@ -18,7 +18,8 @@ use kbinit_phases::join::{control_plane, etcd as etcd_plan, kubelet};
 use kbinit_phases::paths;
 use serde_json::Value;
 
-use crate::api::{Cluster, Target, apply::dry_action, apply_api};
+use crate::api::apply::{DryRunForm, dry_action};
+use crate::api::{Cluster, Target, apply_api};
 use crate::etcd::{EtcdClient, EtcdTls, client_url};
 use crate::flows::join::JoinData;
 use crate::flows::join::context::kubelet_bootstrap_kubeconfig;
@@ -242,7 +243,8 @@ pub fn kubelet_start(d: &mut JoinData, out: &Output) -> anyhow::Result<()> {
         bootstrap_kc = crate::flows::api_server_proxy::setup::through_proxy(&bootstrap_kc, &settings)?;
     }
     if d.host.is_dry_run() {
-        dry_action(out, "GET", &ResourceType::of::<Node>(), Some(&name));
+        let form = DryRunForm::of(&d.ctx(out)?.cluster.kubernetes_version);
+        dry_action(form, out, "GET", &ResourceType::of::<Node>(), Some(&name));
     } else {
         let own = crate::flows::join::rerun::own_kubelet_kubeconfig(&d.cfg, &d.host, kubelet::KUBELET_CONF);
         refuse_ready_node(&d.ctx(out)?.bootstrap, &name, own, out)?;
@@ -405,7 +407,9 @@ pub fn wait_control_plane(d: &mut JoinData, out: &Output) -> anyhow::Result<()> 
         out.say("[dryrun] Would wait for the kubelet and the control-plane components to be healthy");
         return Ok(());
     }
-    crate::api::wait::wait_control_plane(&init, &admin(d, out)?, paths::MANIFESTS_DIR, out)
+    let admin = d.host.path(&format!("{}/admin.conf", paths::KUBERNETES_DIR));
+    let c = crate::api::wait::wait_client(&init, &admin)?.with_events(out);
+    crate::api::wait::wait_control_plane(&init, &c, paths::MANIFESTS_DIR, out)
 }
 
 /// control-plane-join/mark-control-plane: the label and taints, with this node's admin.conf.
@@ -417,7 +421,8 @@ pub fn mark_control_plane(d: &mut JoinData, out: &Output) -> anyhow::Result<()> 
     let nr = &d.cfg.node_registration;
     let steps = plan_mark_control_plane(&nr.name, &nr.taints);
     if d.host.is_dry_run() {
-        return apply_api(&steps, Target::DryRun, out);
+        let form = DryRunForm::of(&d.ctx(out)?.cluster.kubernetes_version);
+        return apply_api(&steps, Target::DryRun(form), out);
     }
     apply_api(&steps, Target::Live(&admin(d, out)?), out)
 }

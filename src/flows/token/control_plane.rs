@@ -18,6 +18,7 @@ use kbinit_phases::cluster::upload_certs::{certs_to_transfer, plan_upload_certs}
 use kbinit_phases::config::ClusterConfiguration;
 use kbinit_phases::join::remote;
 
+use crate::api::apply::DryRunForm;
 use crate::api::{Target, apply_api};
 use crate::flows::token::{CreateRequest, connect, create, join_command_line};
 use crate::host::Host;
@@ -79,7 +80,7 @@ pub fn create_control_plane_join(
         }
     }
     if req.dry_run {
-        apply_api(&ops, Target::DryRun, out)?;
+        apply_api(&ops, Target::DryRun(DryRunForm::of(&cluster.kubernetes_version)), out)?;
     } else {
         let c = connect(host, req.kubeconfig, out)?;
         apply_api(&ops, Target::Live(&c), out).map_err(|e| anyhow::anyhow!("uploading the certificates: {e:#}"))?;

@@ -12,10 +12,12 @@ use kbinit_phases::cluster::token::{Token, TokenInfo, token_list_table, token_se
 use kbinit_phases::config::{self, TokenFlags};
 use serde_json::{Value, json};
 
+use crate::api::apply::DryRunForm;
 use crate::api::{Cluster, Target, apply_api};
 use crate::error::invalid;
 use crate::host::Host;
 use crate::output::Output;
+use kbinit_phases::version::KubeVersion;
 
 /// One API call may retry this long.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -50,7 +52,7 @@ pub fn create(host: &Host, req: &CreateRequest<'_>, out: &Output) -> anyhow::Res
     let secret = token_secret(&spec, &token, time::OffsetDateTime::now_utc())?;
     let steps = [ApiStep::write(&secret, WritePolicy::CreateNew)?];
     if req.dry_run {
-        apply_api(&steps, Target::DryRun, out)?;
+        apply_api(&steps, Target::DryRun(DryRunForm::of(&KubeVersion::default_version())), out)?;
     } else {
         let c = connect(host, req.kubeconfig, out)?;
         apply_api(&steps, Target::Live(&c), out)

@@ -6,6 +6,7 @@ use kbinit_phases::config::{InitConfiguration, Timeouts};
 use kbinit_phases::version::KubeVersion;
 
 use crate::api::Target;
+use crate::api::apply::DryRunForm;
 use crate::flows::upgrade::Context;
 
 /// Which command runs.
@@ -54,7 +55,11 @@ pub struct UpgradeData {
 impl UpgradeData {
     /// Where API steps go: the cluster, or the dry-run printer.
     pub(super) fn target(&self) -> Target<'_> {
-        if self.ctx.host.is_dry_run() { Target::DryRun } else { Target::Live(&self.ctx.api) }
+        if self.ctx.host.is_dry_run() {
+            Target::DryRun(DryRunForm::of(&self.target))
+        } else {
+            Target::Live(&self.ctx.api)
+        }
     }
 }
 
