@@ -147,9 +147,7 @@ pub fn flags_env(
         defaults.push(Arg { name: "register-with-taints".into(), value: taints.join(",") });
     }
     let extra = &node_reg.kubelet_extra_args;
-    let mut args: Vec<Arg> = defaults.into_iter().filter(|d| !extra.iter().any(|e| e.name == d.name)).collect();
-    args.extend(extra.iter().cloned());
-    args.sort_by(|a, b| a.name.cmp(&b.name));
+    let args = crate::manifests::merge_args(defaults, extra, &cluster.kubernetes_version);
     let line: Vec<String> = args.iter().map(|a| format!("--{}={}", a.name, a.value)).collect();
     format!("KUBELET_KUBEADM_ARGS={}\n", go_quote(&line.join(" ")))
 }

@@ -57,14 +57,28 @@ fn write_manifest_steps(name: &str, pod: &Pod) -> Result<Vec<Step>, Error> {
     ])
 }
 
-/// Merges kubeadm's default flags with the user's: a user flag replaces every default of the same name, flags
-/// given twice are kept twice (v1beta4), and the result is sorted by name, then value (kubeadm's
-/// `ArgumentsToCommand`, arguments.go of v1.30.0–v1.33.3), rendered `--name=value`.
-fn command(binary: &str, defaults: Vec<Arg>, extra: &[Arg]) -> Vec<String> {
-    let mut args: Vec<Arg> = defaults.into_iter().filter(|d| !extra.iter().any(|e| e.name == d.name)).collect();
-    args.extend(extra.iter().cloned());
-    args.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.value.cmp(&b.value)));
+/// Merges kubeadm's default flags with the user's, rendered `--name=value` (kubeadm's `ArgumentsToCommand`).
+fn command(binary: &str, defaults: Vec<Arg>, extra: &[Arg], v: &crate::version::KubeVersion) -> Vec<String> {
+    let args = merge_args(defaults, extra, v);
     std::iter::once(binary.to_string()).chain(args.into_iter().map(|a| format!("--{}={}", a.name, a.value))).collect()
+}
+
+/// A user flag replaces every default of the same name and flags given twice are kept twice (v1beta4). Up to
+/// 1.35 the result is sorted by name, then value (arguments.go of v1.30.0–v1.33.3); from 1.36 only the defaults
+/// are sorted and the user's follow them in the order given ([`KubeVersion::extra_args_keep_order`]).
+///
+/// [`KubeVersion::extra_args_keep_order`]: crate::version::KubeVersion::extra_args_keep_order
+pub(crate) fn merge_args(defaults: Vec<Arg>, extra: &[Arg], v: &crate::version::KubeVersion) -> Vec<Arg> {
+    let by_name_value = |a: &Arg, b: &Arg| a.name.cmp(&b.name).then_with(|| a.value.cmp(&b.value));
+    let mut args: Vec<Arg> = defaults.into_iter().filter(|d| !extra.iter().any(|e| e.name == d.name)).collect();
+    if v.extra_args_keep_order() {
+        args.sort_by(by_name_value);
+        args.extend(extra.iter().cloned());
+    } else {
+        args.extend(extra.iter().cloned());
+        args.sort_by(by_name_value);
+    }
+    args
 }
 
 /// Shorthand for a default flag.
@@ -330,7 +344,17 @@ mod tests {
     fn user_flags_replace_defaults_and_duplicates_survive() {
         let defaults = vec![arg("b", "1"), arg("a", "x"), arg("c", "3")];
         let extra = vec![arg("b", "2"), arg("z", ""), arg("b", "5"), arg("aa", "y")];
-        assert_eq!(command("bin", defaults, &extra), ["bin", "--a=x", "--aa=y", "--b=2", "--b=5", "--c=3", "--z="]);
+        let v135: crate::version::KubeVersion = "v1.35.0".parse().unwrap();
+        let v136: crate::version::KubeVersion = "v1.36.0".parse().unwrap();
+        assert_eq!(
+            command("bin", defaults.clone(), &extra, &v135),
+            ["bin", "--a=x", "--aa=y", "--b=2", "--b=5", "--c=3", "--z="]
+        );
+        // 1.36: defaults not replaced, sorted; then the user's as given
+        assert_eq!(
+            command("bin", defaults, &extra, &v136),
+            ["bin", "--a=x", "--c=3", "--b=2", "--z=", "--b=5", "--aa=y"]
+        );
     }
 
     #[test]

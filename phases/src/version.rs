@@ -189,6 +189,15 @@ impl KubeVersion {
     pub fn dry_run_fake_client(&self) -> bool {
         self.at_least(32)
     }
+    /// 1.36+: extraArgs no longer sorted with kubeadm's defaults: the defaults a user flag does not replace are
+    /// sorted by name then value, and the user's flags follow in the order given (kubeadm PR 135400,
+    /// CHANGELOG-1.36; its `ArgumentsToCommand`: "Sort only the base", then "Append the overrides"). The PR was
+    /// also picked into release-1.32 to 1.35 (PRs 135850-135853, merged January 2026), so those branches' later
+    /// patch releases order flags this way too; which patch numbers is in no stored source, so kbinit keeps the
+    /// x.y.0 order there (real kubeadm 1.33.3 sorts everything).
+    pub fn extra_args_keep_order(&self) -> bool {
+        self.at_least(36)
+    }
     /// 1.31+: the `kubeadm.k8s.io/v1beta4` configuration API exists.
     pub fn has_v1beta4(&self) -> bool {
         self.at_least(31)

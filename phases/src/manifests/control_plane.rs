@@ -199,7 +199,7 @@ fn apiserver(
     };
     let probe_host = probe_host_for_bind(&advertise);
     let container = Container {
-        command: Some(command("kube-apiserver", defaults, &extra)),
+        command: Some(command("kube-apiserver", defaults, &extra, &cluster.kubernetes_version)),
         liveness_probe: Some(liveness_probe(&probe_host, "/livez", node.bind_port, "HTTPS")),
         readiness_probe: Some(readiness_probe(&probe_host, "/readyz", node.bind_port, "HTTPS")),
         startup_probe: Some(startup_probe(&probe_host, "/livez", node.bind_port, "HTTPS")),
@@ -281,7 +281,7 @@ fn controller_manager(cluster: &ClusterConfiguration, view: &dyn NodeView) -> (C
     }
     let host = probe_host_for_bind(find_arg(extra, "bind-address").unwrap_or("127.0.0.1"));
     let container = Container {
-        command: Some(command("kube-controller-manager", defaults, extra)),
+        command: Some(command("kube-controller-manager", defaults, extra, &cluster.kubernetes_version)),
         liveness_probe: Some(liveness_probe(&host, "/healthz", 10257, "HTTPS")),
         startup_probe: Some(startup_probe(&host, "/healthz", 10257, "HTTPS")),
         resources: Some(requests(&[("cpu", "200m")])),
@@ -307,7 +307,7 @@ fn scheduler(cluster: &ClusterConfiguration) -> (Container, Vec<HostPath>) {
         ("/healthz", None)
     };
     let container = Container {
-        command: Some(command("kube-scheduler", defaults, &extra.extra_args)),
+        command: Some(command("kube-scheduler", defaults, &extra.extra_args, &cluster.kubernetes_version)),
         liveness_probe: Some(liveness_probe(&host, live, 10259, "HTTPS")),
         readiness_probe: ready,
         startup_probe: Some(startup_probe(&host, live, 10259, "HTTPS")),
@@ -381,6 +381,40 @@ mod tests {
             vec![Arg { name: "authorization-mode".into(), value: "Nope".into() }];
         let cmd = command_of(&render("kube-apiserver", &init.cluster, &fixture::view(), &[]));
         assert!(cmd.contains(&"--authorization-mode=Node,RBAC".to_string()));
+    }
+
+    #[test]
+    fn from_1_36_the_users_flags_follow_the_sorted_defaults_in_their_order() {
+        let mut init = fixture::init();
+        init.cluster.api_server.component.extra_args = vec![
+            Arg { name: "service-account-issuer".into(), value: "https://new.example".into() },
+            Arg { name: "service-account-issuer".into(), value: "https://kubernetes.default.svc.cluster.local".into() },
+            Arg { name: "audit-log-path".into(), value: "/var/log/audit.log".into() },
+        ];
+        let user = [
+            "--service-account-issuer=https://new.example",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            "--audit-log-path=/var/log/audit.log",
+        ];
+        for (release, keeps_order) in [("v1.35.0", false), ("v1.36.0", true), ("v1.37.1", true)] {
+            init.cluster.kubernetes_version = release.parse().unwrap();
+            let cmd = command_of(&render("kube-apiserver", &init.cluster, &fixture::view(), &[]));
+            let n = cmd.len();
+            if keeps_order {
+                // the user's, as given, after the defaults (the first issuer is the one that signs tokens)
+                assert_eq!(cmd[n - 3..], user, "{release}");
+                let mut defaults = cmd[1..n - 3].to_vec();
+                defaults.sort();
+                assert_eq!(defaults, cmd[1..n - 3], "{release}: defaults sorted");
+            } else {
+                let mut sorted = cmd[1..].to_vec();
+                sorted.sort();
+                assert_eq!(sorted, cmd[1..], "{release}: everything sorted");
+                assert_ne!(cmd[n - 3..], user, "{release}");
+            }
+            // a user flag still replaces the default of its name
+            assert_eq!(cmd.iter().filter(|a| a.starts_with("--service-account-issuer=")).count(), 2, "{release}");
+        }
     }
 
     #[test]

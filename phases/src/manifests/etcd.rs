@@ -89,7 +89,7 @@ pub fn etcd_pod(
         .map(|e| PodEnvVar { name: e.name.clone(), value: Some(e.value.clone()), ..Default::default() })
         .collect();
     let mut container = Container {
-        command: Some(command("etcd", defaults, &local.extra_args)),
+        command: Some(command("etcd", defaults, &local.extra_args, &cluster.kubernetes_version)),
         image: Some(format!("{repository}/etcd:{tag}")),
         env: (!env.is_empty()).then_some(env),
         liveness_probe: Some(liveness),
