@@ -6,6 +6,7 @@ pub mod api_server_proxy;
 pub mod certs;
 pub mod config;
 pub mod etcd;
+pub mod flag_order;
 pub mod init;
 pub mod join;
 pub mod kubeconfig;
@@ -93,7 +94,9 @@ pub fn command() -> clap::Command {
 /// Parses the command line and runs the command.
 pub fn run(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
     let program = crate::output::Program::from_argv0(argv.first().map(|a| a.as_os_str()));
-    let matches = command().name(program.name()).bin_name(program.name()).try_get_matches_from(argv)?;
+    let cmd = command();
+    let argv = flag_order::hoist(&cmd, argv);
+    let matches = cmd.name(program.name()).bin_name(program.name()).try_get_matches_from(argv)?;
     let global = Global::from_arg_matches(&matches)?;
     let out = Output::new(global.verbosity).with_program(program);
     let (name, sub) = matches.subcommand().ok_or_else(|| anyhow::anyhow!("no command given"))?;
