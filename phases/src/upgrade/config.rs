@@ -146,6 +146,9 @@ pub struct UpgradeConfiguration {
     pub plan: UpgradeSettings,
     /// `timeouts` (kubeadm's defaults for what is not given).
     pub timeouts: Timeouts,
+    /// Warnings for the other documents of the file, which upgrade ignores as kubeadm does (a kubespray
+    /// kubeadm-config.yaml holds Init-, Cluster-, Upgrade-, KubeProxy- and KubeletConfiguration together).
+    pub warnings: Vec<String>,
 }
 
 fn pull_policy(field: &str, p: Option<String>) -> Result<String, Error> {
@@ -183,28 +186,47 @@ fn timeouts(wire: Option<crate::config::wire::WireTimeouts>) -> Result<Timeouts,
     Ok(t)
 }
 
-/// Parses an `--config` file for `kbinit upgrade`: exactly one `UpgradeConfiguration` of
-/// `kubeadm.k8s.io/v1beta4`. Any other kind or apiVersion, an unknown field or a wrong type is refused with the
-/// field named (exit 3).
+/// Parses an `--config` file for `kbinit upgrade`: its `UpgradeConfiguration` of `kubeadm.k8s.io/v1beta4`. Other
+/// documents are ignored with kubeadm's warning (`documentMapToUpgradeConfiguration`, upgradeconfiguration.go of
+/// v1.33.3); a file without an UpgradeConfiguration, two of them, another apiVersion, an unknown field or a wrong
+/// type is refused with the field named (exit 3).
 pub fn parse_upgrade_configuration(text: &str) -> Result<UpgradeConfiguration, Error> {
     let docs = crate::go_format::yaml::documents(text)?;
     let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
-    let [doc] = docs.as_slice() else {
-        return Err(Error::Document(format!(
-            "expected exactly one UpgradeConfiguration document in the upgrade --config file, found {}",
-            docs.len()
-        )));
-    };
-    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
-    if kind != "UpgradeConfiguration" {
-        return Err(Error::invalid(
-            "kind",
-            kind,
-            "kbinit upgrade --config takes an UpgradeConfiguration (kubeadm.k8s.io/v1beta4); the cluster's \
-             ClusterConfiguration is read from the kube-system/kubeadm-config ConfigMap",
-        ));
+    let str_of = |d: &Value, k: &str| d.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let mut warnings = Vec::new();
+    let mut upgrade = Vec::new();
+    for d in &docs {
+        if str_of(d, "kind") == "UpgradeConfiguration" {
+            upgrade.push(d);
+        } else {
+            let api = str_of(d, "apiVersion");
+            let (group, version) = api.rsplit_once('/').unwrap_or(("", &api));
+            warnings.push(format!(
+                "[config] WARNING: Ignored configuration document with GroupVersionKind {group}/{version}, Kind={}",
+                str_of(d, "kind")
+            ));
+        }
     }
+    let doc = match upgrade.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(Error::invalid(
+                "kind",
+                "",
+                "no UpgradeConfiguration found in the supplied config (kbinit upgrade --config takes an \
+                 UpgradeConfiguration of kubeadm.k8s.io/v1beta4; the cluster's ClusterConfiguration is read from the \
+                 kube-system/kubeadm-config ConfigMap)",
+            ));
+        }
+        more => {
+            return Err(Error::Document(format!(
+                "the upgrade --config file holds {} UpgradeConfiguration documents; give one",
+                more.len()
+            )));
+        }
+    };
+    let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
     if api != API_VERSION {
         return Err(Error::invalid("apiVersion", api, format!("UpgradeConfiguration exists only in {API_VERSION}")));
     }
@@ -266,7 +288,7 @@ pub fn parse_upgrade_configuration(text: &str) -> Result<UpgradeConfiguration, E
         print_config: p.print_config.unwrap_or(false),
         ..UpgradeSettings::default()
     };
-    Ok(UpgradeConfiguration { apply, diff, node, plan, timeouts: timeouts(wire.timeouts)? })
+    Ok(UpgradeConfiguration { apply, diff, node, plan, timeouts: timeouts(wire.timeouts)?, warnings })
 }
 
 #[cfg(test)]
@@ -307,6 +329,28 @@ mod tests {
         let err = parse_upgrade_configuration("apiVersion: kubeadm.k8s.io/v1beta3\nkind: UpgradeConfiguration\n");
         assert!(err.unwrap_err().to_string().contains("v1beta4"));
         let err = parse_upgrade_configuration("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n");
-        assert!(err.unwrap_err().to_string().contains("kubeadm-config"));
+        assert!(err.unwrap_err().to_string().contains("no UpgradeConfiguration found in the supplied config"));
+    }
+
+    #[test]
+    fn other_documents_are_ignored_with_kubeadms_warning() {
+        // a kubespray kubeadm-config.yaml: init, cluster, upgrade and component configs in one file
+        let text = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n---\n\
+                    apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n---\n\
+                    apiVersion: kubeadm.k8s.io/v1beta4\nkind: UpgradeConfiguration\napply:\n  forceUpgrade: true\n---\n\
+                    apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\n";
+        let c = parse_upgrade_configuration(text).unwrap();
+        assert!(c.apply.force);
+        assert_eq!(
+            c.warnings,
+            [
+                "[config] WARNING: Ignored configuration document with GroupVersionKind kubeadm.k8s.io/v1beta4, Kind=InitConfiguration",
+                "[config] WARNING: Ignored configuration document with GroupVersionKind kubeadm.k8s.io/v1beta4, Kind=ClusterConfiguration",
+                "[config] WARNING: Ignored configuration document with GroupVersionKind kubeproxy.config.k8s.io/v1alpha1, Kind=KubeProxyConfiguration",
+            ]
+        );
+        let two = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: UpgradeConfiguration\n---\n\
+                   apiVersion: kubeadm.k8s.io/v1beta4\nkind: UpgradeConfiguration\n";
+        assert!(parse_upgrade_configuration(two).unwrap_err().to_string().contains("2 UpgradeConfiguration"));
     }
 }

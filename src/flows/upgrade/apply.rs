@@ -26,7 +26,7 @@ use crate::workflow::{Phase, Workflow};
 
 /// Builds the data of `upgrade apply`, refusing bad input before anything changes.
 fn apply_data(a: &ApplyOptions, out: &Output) -> anyhow::Result<UpgradeData> {
-    let cfg = crate::flows::upgrade::load_config(a.common.config.as_ref())?;
+    let cfg = crate::flows::upgrade::load_config(a.common.config.as_ref(), out)?;
     let s = &cfg.apply;
     let version = a.version.clone().unwrap_or_else(|| s.kubernetes_version.clone());
     if version.is_empty() {

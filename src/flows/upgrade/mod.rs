@@ -61,10 +61,16 @@ pub struct Context {
     pub cri_socket: String,
 }
 
-/// Reads `--config` as an UpgradeConfiguration (invalid input when it is not one).
-pub fn load_config(path: Option<&std::path::PathBuf>) -> anyhow::Result<UpgradeConfiguration> {
+/// Reads `--config`'s UpgradeConfiguration (invalid input when it has none), warning of the other documents.
+pub fn load_config(path: Option<&std::path::PathBuf>, out: &Output) -> anyhow::Result<UpgradeConfiguration> {
     match crate::flows::read_config(path)? {
-        Some(text) => Ok(parse_upgrade_configuration(&text)?),
+        Some(text) => {
+            let cfg = parse_upgrade_configuration(&text)?;
+            for w in &cfg.warnings {
+                out.err_line(w);
+            }
+            Ok(cfg)
+        }
         None => Ok(UpgradeConfiguration::default()),
     }
 }
@@ -202,7 +208,7 @@ pub fn plan(a: PlanOptions, out: &Output) -> anyhow::Result<()> {
     if !matches!(a.output.as_str(), "text" | "json" | "yaml") {
         return Err(invalid(format!("--output {:?}: expected text, json or yaml", a.output)));
     }
-    let cfg = load_config(a.common.config.as_ref())?;
+    let cfg = load_config(a.common.config.as_ref(), out)?;
     let version = a.version.clone().unwrap_or(cfg.plan.kubernetes_version.clone());
     let wanted = if version.is_empty() { None } else { Some(resolve_target(&version)?) };
     let host = Host::new(a.root.clone(), None);
@@ -259,7 +265,7 @@ pub fn plan(a: PlanOptions, out: &Output) -> anyhow::Result<()> {
 /// `kbinit upgrade diff [version]`: every static Pod manifest and the kubelet config, on disk vs. what `version`
 /// would write.
 pub fn diff(a: DiffOptions, out: &Output) -> anyhow::Result<()> {
-    let cfg = load_config(a.config.as_ref())?;
+    let cfg = load_config(a.config.as_ref(), out)?;
     let host = Host::new(a.root.clone(), None);
     for c in kbinit_phases::upgrade::state::CONTROL_PLANE {
         let p = format!("{}/{c}.yaml", paths::MANIFESTS_DIR);

@@ -42,7 +42,7 @@ pub fn workflow() -> Workflow<UpgradeData> {
 pub fn run(a: NodeOptions, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
     let wf = workflow();
     let selected = wf.select(only, &a.skip_phases)?;
-    let cfg = crate::flows::upgrade::load_config(a.config.as_ref())?;
+    let cfg = crate::flows::upgrade::load_config(a.config.as_ref(), out)?;
     let s = &cfg.node;
     let host = Host::for_listing_command(&a.root, a.dry_run || s.dry_run)?;
     let control_plane = host.path(APISERVER_MANIFEST).exists();
