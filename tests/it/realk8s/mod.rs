@@ -13,12 +13,16 @@
 //!   etcd, its own API server) on a test LAN (v1.33.3 and v1.28.7);
 //! - `upgrade`: `upgrade apply` on a real control plane updates kube-dns/CoreDNS and kube-proxy to the target and
 //!   renews admin.conf and super-admin.conf as kubeadm does;
+//! - `kubespray`: kubespray's kubeadm roles, command for command, through the `kubeadm` name (config validate,
+//!   init with its flags, `--kubeconfig` before `token create`, `init phase --config … upload-certs`, a worker's
+//!   join, `upgrade apply` with the multi-document kubeadm-config.yaml);
 //! - `restore`: `etcd restore` under the real API server: objects from before the snapshot only, the API back.
 
 mod cluster_api;
 mod cluster_side;
 mod cluster_twice;
 mod join;
+mod kubespray;
 mod restore;
 mod upgrade;
 
