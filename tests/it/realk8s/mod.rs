@@ -13,12 +13,16 @@
 //!   etcd, its own API server) on a test LAN (v1.33.3 and v1.28.7);
 //! - `upgrade`: `upgrade apply` on a real control plane updates kube-dns/CoreDNS and kube-proxy to the target and
 //!   renews admin.conf and super-admin.conf as kubeadm does;
+//! - `proxy`: kbinit's node-local API server proxy in front of two real kube-apiservers on one etcd, learnt from
+//!   the real `kubernetes` EndpointSlice; kubelet- and kube-proxy-shaped traffic through it while one server is
+//!   stopped and one blackholed (v1.33.3);
 //! - `restore`: `etcd restore` under the real API server: objects from before the snapshot only, the API back.
 
 mod cluster_api;
 mod cluster_side;
 mod cluster_twice;
 mod join;
+mod proxy;
 mod restore;
 mod upgrade;
 
