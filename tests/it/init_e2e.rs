@@ -7,6 +7,9 @@
 //! - `token create --print-join-command` prints the pin openssl computes, and that token has exactly the rights
 //!   the real RBAC grants (cluster-info anonymously, create a CSR, get kubeadm-certs; not list secrets);
 //! - re-running single phases converges.
+//!
+//! fake-api: the newest supported version (v1.37) has no real kube-apiserver in ../shared/k8s; the v1.28.7 cases are
+//! to move to `realk8s::cluster_twice`.
 
 use std::path::Path;
 use std::process::Command;

@@ -4,6 +4,9 @@
 //! that records the setting writes the unit, bootstraps through a real proxy (the kubelet stand-in writes
 //! kubelet.conf without tls-server-name, as the real kubelet does, and join puts it back), and
 //! `api-server-proxy uninstall` undoes it.
+//!
+//! fake-api: to move: a worker `kbinit join` with the proxy on against a real cluster (`realk8s::proxy` installs the
+//! proxy with `api-server-proxy install` instead).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
