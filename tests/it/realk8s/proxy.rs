@@ -1,21 +1,23 @@
 //! kbinit's node-local API server proxy in front of two real kube-apiservers v1.33.3 on one real etcd.
 //!
-//! cp1 is a real control plane made by `kbinit init`; cp2 runs a second real kube-apiserver only, from cp1's
-//! manifest with its own advertise address and cp1's etcd (its PKI copied), so both servers publish themselves in
-//! the real `kubernetes` EndpointSlice through their lease reconcilers. w1 is a node with a kubelet.conf of its
-//! own identity (`system:node:w1`, from `kbinit kubeconfig user`); `kbinit api-server-proxy install` points it
-//! at 127.0.0.1:7445 and writes the unit, whose `ExecStart` runs in w1's namespace as systemd would, seeded with
-//! cp1 only: cp2 can only come from discovery.
+//! cp1 is a real control plane made by `kbinit init --api-server-proxy` (which records the proxy's RBAC; cp1's own
+//! kubelet stand-in reaches the API through cp1's proxy); cp2 runs a second real kube-apiserver only, from cp1's
+//! manifest with its own advertise address and cp1's etcd (its PKI copied), so both servers publish themselves in the real
+//! `kubernetes` EndpointSlice through their lease reconcilers. w1 is a node with a kubelet.conf of its own identity
+//! (`system:node:w1`, from `kbinit kubeconfig user`); `kbinit api-server-proxy install` points it at 127.0.0.1:7445
+//! and writes the unit, whose `ExecStart` runs in w1's namespace as systemd would, seeded with cp1 only: cp2 can only
+//! come from discovery.
 //!
-//! Traffic shaped like the kubelet's (its own identity: a watch of its Node, a Lease renewed and the Node's
-//! status patched every 0.5 s) and kube-proxy's (the real `kube-system/kube-proxy` ServiceAccount's token: a
-//! watch of Services and EndpointSlices) flows through the proxy while the backend carrying the most connections
-//! is stopped (its manifest moved away: the process is killed, connections refused), brought back, then
-//! blackholed (an iptables `DROP` in w1's namespace of every packet to it: the backend stays in the
-//! EndpointSlice, only the proxy's own checks can find it out) and let through again. Asserted: no request fails
-//! outside the failover window after each event (the README's "a blackholed one within about 2 s", plus one
-//! client timeout), both watches resume (the Node watch keeps seeing heartbeats, the Service watch sees a Service
-//! created at the end), and `api-server-proxy status` shows the victim out and then back healthy.
+//! Traffic shaped like the kubelet's (its own identity: a watch of its Node, a Lease renewed and the Node's status
+//! patched every 0.5 s) and kube-proxy's (the real `kube-system/kube-proxy` ServiceAccount's token: a watch of
+//! Services and EndpointSlices, and the real kube-proxy v1.33.3 with that identity) flows through the proxy while the
+//! backend carrying the most connections is stopped (its manifest moved away: the process is killed, connections
+//! refused), brought back, then blackholed (an iptables `DROP` in w1's namespace of every packet to it: the backend
+//! stays in the EndpointSlice, only the proxy's own checks can find it out) and let through again. Asserted: no
+//! request fails outside the failover window after each event (the README's "a blackholed one within about 2 s", plus
+//! one client timeout), the watches resume (the Node watch keeps seeing heartbeats, the Service watch sees a Service
+//! created at the end, and the real kube-proxy programs that Service into iptables in w1's namespace), and
+//! `api-server-proxy status` shows the victim out and then back healthy.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -69,6 +71,15 @@ impl Drop for ProxyService {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A process of the test, killed on drop.
+struct Killed(std::process::Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -240,7 +251,7 @@ fn wait_health(ns: &Netns, w1: &Node, addr: &str, limit: Duration, want: impl Fn
 
 #[test]
 fn the_node_local_proxy_on_two_real_api_servers_rides_out_a_stop_and_a_blackhole() {
-    for tool in ["iptables", "curl"] {
+    for tool in ["iptables", "iptables-save"] {
         crate::support::require_tool(tool);
     }
     let lan = Lan::create("rpx", "10.79.0.100");
@@ -312,6 +323,20 @@ fn the_node_local_proxy_on_two_real_api_servers_rides_out_a_stop_and_a_blackhole
         (ca.expect("the CA in kubelet.conf").to_string(), t)
     });
     let kube_proxy = kubeconfig(&ca, json!({"token": token}));
+    // and the real kube-proxy v1.33.3 with that kubeconfig, programming iptables in w1's namespace
+    w1.put("/var/lib/kube-proxy/kubeconfig.conf", kube_proxy.as_bytes());
+    let kp_log = std::fs::File::create(w1.path("/kube-proxy.log")).unwrap();
+    let _kube_proxy = Killed(
+        w1ns.command(crate::support::realk8s::bins::binary(RELEASE, "kube-proxy").to_str().unwrap())
+            .arg(format!("--kubeconfig={}", w1.path("/var/lib/kube-proxy/kubeconfig.conf").display()))
+            .args(["--hostname-override=w1", "--proxy-mode=iptables", "--cluster-cidr=10.244.0.0/16"])
+            // the conntrack table size is a host-wide sysctl a network namespace cannot set
+            .args(["--conntrack-max-per-core=0", "--metrics-bind-address=127.0.0.1:10249"])
+            .stdout(kp_log.try_clone().unwrap())
+            .stderr(kp_log)
+            .spawn()
+            .unwrap(),
+    );
     let kubelet_text = kubelet_conf.clone();
     let ns = w1ns.name.clone();
     std::thread::scope(|s| {
@@ -386,7 +411,17 @@ fn the_node_local_proxy_on_two_real_api_servers_rides_out_a_stop_and_a_blackhole
         assert!(t_svc.elapsed() < Duration::from_secs(10), "the Service watch did not resume");
         std::thread::sleep(Duration::from_millis(100));
     }
-    std::thread::sleep(Duration::from_secs(2));
+    // the real kube-proxy's informers resumed too: it programs the new Service
+    let t_kp = Instant::now();
+    loop {
+        let rules = String::from_utf8_lossy(&w1ns.exec("iptables-save", &[]).stdout).into_owned();
+        if rules.contains("default/after-failover") {
+            break;
+        }
+        let log = std::fs::read_to_string(w1.path("/kube-proxy.log")).unwrap_or_default();
+        assert!(t_kp.elapsed() < Duration::from_secs(30), "kube-proxy never programmed the Service\n{log}\n{rules}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
     stop.store(true, Ordering::Relaxed);
     thread.join().unwrap();
 
