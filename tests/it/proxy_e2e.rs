@@ -8,8 +8,9 @@
 //! appears in every proxy without a restart; a proxy restarted while every API server is down comes back from
 //! its cache and serves as soon as one is up.
 //!
-//! fake-api: to move: stop and blackhole on real servers are `realk8s::proxy`; joins with the proxy on, a later
-//! control-plane join and the restart from the cache with every server down are not there yet.
+//! fake-api: to move: a worker joined with the proxy on, a stopped and a blackholed server are `realk8s::proxy`;
+//! control-plane joins with the proxy on, a later control-plane join and the restart from the cache with every server
+//! down are not there yet.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -5,8 +5,8 @@
 //! kubelet.conf without tls-server-name, as the real kubelet does, and join puts it back), and
 //! `api-server-proxy uninstall` undoes it.
 //!
-//! fake-api: to move: a worker `kbinit join` with the proxy on against a real cluster (`realk8s::proxy` installs the
-//! proxy with `api-server-proxy install` instead).
+//! fake-api: to move: a worker `kbinit join` with the proxy on is `realk8s::proxy` now; `api-server-proxy uninstall`
+//! after it against a real cluster is not there yet.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
