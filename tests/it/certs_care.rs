@@ -8,6 +8,9 @@
 //!   and only etcd, kube-apiserver and kube-controller-manager restart, in that order, each stopped and started
 //!   again as the stand-in saw it, the API server serving the renewed certificate afterwards;
 //! - the renew-timer units pass `systemd-analyze verify` and say what they must.
+//!
+//! fake-api: to move: `certs renew` with the restart seen through the real server is `realk8s::cluster_side`; the
+//! restart order and the untouched-files checks would run the same on the real node supervisor.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

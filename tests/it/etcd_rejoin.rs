@@ -2,6 +2,9 @@
 //! manifests kbinit writes, the fake API server behind a load balancer): a snapshot on cp1, more writes, the
 //! etcd of cp2 and cp3 destroyed (quorum lost), `etcd restore` on the survivor, then `etcd rejoin` on cp2 and
 //! cp3: three voting members holding exactly the snapshot's data, each node's stale data dir kept aside.
+//!
+//! fake-api: to move: the API server only serves kubeadm-config here; three real control planes (three real
+//! kube-apiservers on the 2-core CI machine) are what it would take.
 
 use serde_json::Value;
 

@@ -8,6 +8,9 @@
 //! - kill -9 during `save` leaves nothing `list` shows as a snapshot, and the next save cleans up after it;
 //! - `list -o json|yaml` and `prune --keep N`; bad `--name` and `--dir` exit 3 before etcd is asked;
 //! - the `snapshot-timer` units pass `systemd-analyze verify`; a schedule systemd cannot parse is refused.
+//!
+//! fake-api: to move: the API server only stands by while etcd is snapshotted; the restore under the real API server
+//! is `realk8s::restore`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -3,6 +3,8 @@
 //! bootstrap tokens, anonymous) over HTTPS with kbinit's own PKI, and compares status codes and bodies with the
 //! recorded ones, read from the transcript itself. Token ids are the transcript's, so user names need no
 //! normalising; uids, resourceVersions and times are compared for presence only.
+//!
+//! fake-api: it tests the fake itself, held to the transcript recorded from a real kube-apiserver v1.28.7.
 
 use std::net::SocketAddr;
 

@@ -11,6 +11,9 @@
 //! Afterwards etcd reports three started voting members with the right peer URLs, each control-plane node has
 //! its own serving certificate with its own address chaining to the shared CA, and the store holds the Nodes
 //! with the right labels and taints.
+//!
+//! fake-api: to move: the control-plane join on real components is `realk8s::join`; two control planes joining at
+//! once and a join whose etcd never comes up are not there yet.
 
 use std::process::Command;
 

@@ -7,6 +7,9 @@
 //! - `token create --print-join-command` prints the pin openssl computes, and that token has exactly the rights
 //!   the real RBAC grants (cluster-info anonymously, create a CSR, get kubeadm-certs; not list secrets);
 //! - re-running single phases converges.
+//!
+//! fake-api: the newest supported version (v1.37) has no real kube-apiserver in ../shared/k8s; the v1.28.7 cases are
+//! to move to `realk8s::cluster_twice`.
 
 use std::path::Path;
 use std::process::Command;
@@ -327,7 +330,7 @@ fn init_upload_certs_end_to_end() {
 /// `kubeadm:kubelet-api-admin` binding, kube-proxy `mode: iptables`, the CRI socket only in
 /// instance-config.yaml, and etcd started from a manifest with the etcd 3.6 flag names; and, with a
 /// control-plane endpoint that does not answer yet, every call goes to this node's own API server (1.34+).
-/// fake-api: the real API server here is v1.33.3 and cannot be run as the newest release.
+/// (The real API server here is v1.33.3 and cannot be run as the newest release: see the fake-api line above.)
 #[test]
 fn init_newest_end_to_end() {
     if !require_tool("etcd") || !require_tool("ip") {

@@ -5,6 +5,9 @@
 //! cluster, nothing listening, a wrong or missing certificate key — exits non-zero with its own message, never
 //! shows the token secret or the key, and leaves the node's root exactly as it was. A worker join runs to the end
 //! when the test plays the kubelet (kubelet.conf + Node).
+//!
+//! fake-api: cluster-info with a tampered JWS signature (the real bootstrap signer re-signs it within seconds), a
+//! server whose CA the pin does not match and kubeadm-certs sealed with a chosen key, all on demand.
 
 use std::io::{Read, Write};
 use std::path::Path;

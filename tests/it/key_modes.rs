@@ -5,6 +5,9 @@
 //!
 //! Runs: `init phase certs all` + `kubeconfig all`, a full `init --dry-run --upload-certs`, and a full
 //! `init --upload-certs` on a netns node with the kubelet stand-in, real etcd and the fake API server.
+//!
+//! fake-api: to move: the modes are of files kbinit writes; any API server would do, the real node of `realk8s`
+//! included.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};

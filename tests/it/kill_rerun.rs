@@ -14,6 +14,9 @@
 //!   learner, no duplicate) and the file set of an uninterrupted join.
 //!
 //! Init is killed after every one of its leaf phases; join after every join phase.
+//!
+//! fake-api: to move: a fresh cluster per kill point; a real control plane per case is more than the CI budget allows
+//! today.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};

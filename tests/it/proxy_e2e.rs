@@ -7,6 +7,10 @@
 //! through 127.0.0.1:7445, the time to recovered traffic printed; a fourth control-plane node joins later and
 //! appears in every proxy without a restart; a proxy restarted while every API server is down comes back from
 //! its cache and serves as soon as one is up.
+//!
+//! fake-api: to move: a worker joined with the proxy on, a stopped and a blackholed server are `realk8s::proxy`;
+//! control-plane joins with the proxy on, a later control-plane join and the restart from the cache with every server
+//! down are not there yet.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

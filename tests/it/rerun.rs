@@ -4,6 +4,9 @@
 //!   leftovers (manifests, the ports its components hold, its etcd member), says it reuses them, and restores
 //!   both;
 //! - a certificate signed by another CA is refused by path with the fix, exit 2, and nothing changes.
+//!
+//! fake-api: to move: re-running init against a real control plane is `realk8s::cluster_twice`; the
+//! deleted-certificate and foreign-CA cases are not there yet.
 
 use serde_json::Value;
 

@@ -3,6 +3,8 @@
 //! `--force` leaves exactly the paths kubeadm's reset leaves (the directories, emptied) and says what it leaves
 //! alone; a fresh init on the reset node then works (with a new stand-in: reset removes the containers, which
 //! the stand-in models by being dropped).
+//!
+//! fake-api: to move: reset on the real node (real kubelet and containerd) is item 4 of issue 18.
 
 use crate::rerun::{config, kbinit_in};
 use crate::support::fakeapi::FakeApi;

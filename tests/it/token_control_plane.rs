@@ -5,6 +5,9 @@
 //! cp2 has joined with init's own command before that; the new command, run as printed on cp3 (plus cp3's own
 //! address and name, which the test host cannot detect), joins a third control-plane node: shared CA, three
 //! voting etcd members.
+//!
+//! fake-api: kubeadm-certs expiring on a fake clock (on a real cluster its owner token lives hours; the token cleaner
+//! and garbage collector cannot be made to run now).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

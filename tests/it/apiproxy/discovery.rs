@@ -2,6 +2,9 @@
 //! `kubernetes` Service's EndpointSlices read through itself (a kube client with tls-server-name `kubernetes`
 //! on 127.0.0.1), takes in a server added later through its watch without a restart, drops a removed one, and
 //! skips a malformed slice.
+//!
+//! fake-api: the `kubernetes` EndpointSlices written, changed and made malformed at chosen moments: on a real server
+//! its lease reconciler owns that slice and validation refuses a non-IP address (the real slice is `realk8s::proxy`).
 
 use std::net::SocketAddr;
 use std::time::Duration;

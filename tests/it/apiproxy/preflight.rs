@@ -4,6 +4,9 @@
 //! `[ERROR Port-<n>]: Port <n> is in use` and exit 2; `--ignore-preflight-errors Port-<n>` makes it a warning; a
 //! port held while kbinit's own unit for it is on the node (a re-run) is reported as reused. Ports are free
 //! ones picked by the test, so tests running at the same time never share one.
+//!
+//! fake-api: to move: the worker join of `realk8s::join` could hold the proxy's port (a real cluster with the proxy
+//! setting recorded by `init --api-server-proxy`).
 
 use std::net::TcpListener;
 

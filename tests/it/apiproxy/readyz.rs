@@ -3,6 +3,9 @@
 //! does not verify the server falling back to the TCP verdict, a refused port out at once, and — through a
 //! running proxy — a server that keeps accepting connections but answers 500 (etcd down) taken out and put back
 //! when it is ready again.
+//!
+//! fake-api: a server that keeps accepting connections but answers `/readyz` 500 at a chosen moment and then
+//! recovers, which a real one only shows while its etcd is down and everything else with it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -4,6 +4,9 @@
 //! that records the setting writes the unit, bootstraps through a real proxy (the kubelet stand-in writes
 //! kubelet.conf without tls-server-name, as the real kubelet does, and join puts it back), and
 //! `api-server-proxy uninstall` undoes it.
+//!
+//! fake-api: to move: a worker `kbinit join` with the proxy on is `realk8s::proxy` now; `api-server-proxy uninstall`
+//! after it against a real cluster is not there yet.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -16,6 +16,9 @@
 //! - `kubespray`: kubespray's kubeadm roles, command for command, through the `kubeadm` name (config validate,
 //!   init with its flags, `--kubeconfig` before `token create`, `init phase --config … upload-certs`, a worker's
 //!   join, `upgrade apply` with the multi-document kubeadm-config.yaml);
+//! - `proxy`: kbinit's node-local API server proxy in front of two real kube-apiservers on one etcd, learnt from
+//!   the real `kubernetes` EndpointSlice; kubelet- and kube-proxy-shaped traffic through it while one server is
+//!   stopped and one blackholed (v1.33.3);
 //! - `restore`: `etcd restore` under the real API server: objects from before the snapshot only, the API back.
 
 mod cluster_api;
@@ -23,6 +26,7 @@ mod cluster_side;
 mod cluster_twice;
 mod join;
 mod kubespray;
+mod proxy;
 mod restore;
 mod upgrade;
 

@@ -3,9 +3,10 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`fakeapi`] | the fake kube-apiserver (no kube-apiserver binary exists here) |
+//! | [`fakeapi`] | the fake kube-apiserver, a fault injector: only for what a real server cannot be made to show on demand (each test using it says why in a `fake-api:` line, checked by .ci/run) |
 //! | [`cri_stub`] | the CRI server stand-in on a unix socket, answering as containerd does |
 //! | [`nodes`] | the multi-node harness: netns nodes, static Pods, a kubelet stand-in |
+//! | [`realk8s`] | the real binaries of ../shared/k8s (unpacked by checksum) and a node whose supervisor runs kbinit's static Pods with them |
 //! | [`config`] | the InitConfiguration documents the cases start from, built in one place |
 
 #![allow(dead_code)]

@@ -4,6 +4,9 @@
 //! changed), and `kill -9` at the phase boundaries of the second step. After each step the control plane's manifests and every node's kubelet config equal a fresh init at
 //! the new version, certificates were renewed (same subject and SANs, openssl verifies), the backups are where
 //! kubeadm keeps them, and etcd kept the key written before.
+//!
+//! fake-api: the minors upgraded through (v1.29, v1.30) have no real binaries in ../shared/k8s (only v1.28.7 and
+//! v1.33.3).
 
 use std::process::Command;
 

@@ -2,6 +2,8 @@
 //! plan` warns, `upgrade apply` refuses it as the preflight check EtcdZombieRisk (exit 2, nothing changed, no
 //! snapshot taken), and goes on when the check is ignored; a dry run names the snapshot it would take, unless
 //! `--etcd-snapshot=false`.
+//!
+//! fake-api: the target v1.34 has no real binaries in ../shared/k8s (only v1.28.7 and v1.33.3).
 
 use super::{manifests, ok, upgrade_config};
 use crate::support::fakeapi::FakeApi;

@@ -4,6 +4,8 @@
 //! manifests equal what init/join write at the new version for that node, kubeadm-config and kubelet-config
 //! equal a fresh init's, the addons run the new images, certificates were renewed, backups exist, and etcd kept
 //! its key and its three voting members.
+//!
+//! fake-api: the newest minors of kbinit's table have no real binaries in ../shared/k8s (only v1.28.7 and v1.33.3).
 
 use kbinit_phases::version::{KubeVersion, MAX_MINOR};
 use serde_json::Value;

@@ -3,6 +3,8 @@
 //! it would create the health-check Job, and `--ignore-preflight-errors=ControlPlaneNodesReady` lets the upgrade
 //! through, with the Job created as kubeadm creates it (read back from the fake store) and completed by the fake's
 //! Job stand-in.
+//!
+//! fake-api: the newest minors of kbinit's table have no real binaries in ../shared/k8s (only v1.28.7 and v1.33.3).
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,9 @@
 //! The upgrade into the first minor whose kubelet talks to its own API server (ControlPlaneKubeletLocalMode,
 //! found from kbinit's version table): a control plane behind a load balancer has its kubelet.conf pointed from
 //! the load balancer to its own API server, as a fresh init at that minor writes it (sheet §4.5).
+//!
+//! fake-api: the minor that turns on ControlPlaneKubeletLocalMode and its predecessor have no real binaries in
+//! ../shared/k8s (only v1.28.7 and v1.33.3).
 
 use kbinit_phases::version::{KubeVersion, MAX_MINOR, MIN_MINOR};
 

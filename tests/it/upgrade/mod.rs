@@ -12,6 +12,8 @@
 //! - `local_mode`: kubelet.conf moved to the local API server with the minor that wants it;
 //! - `proxy`: a cluster on kbinit's node-local API server proxy stays on it;
 //! - `etcd_trap`: etcd 3.5 below 3.5.26 → 3.6 warned in plan, refused in apply; the pre-upgrade snapshot in a dry run.
+//!
+//! fake-api: the upgrade cases' shared helpers; each case says why below.
 
 mod bad_input;
 mod chain;

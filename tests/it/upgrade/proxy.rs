@@ -1,6 +1,8 @@
 //! An upgrade keeps kbinit's node-local API server proxy (issue 11): a control plane made with `init
 //! --api-server-proxy` at the second-newest minor, with no load balancer, is upgraded to the newest; the kubelet's
 //! kubeconfig, kube-proxy's kubeconfig in its ConfigMap and the proxy's unit still go through 127.0.0.1:7445.
+//!
+//! fake-api: the newest minors of kbinit's table have no real binaries in ../shared/k8s (only v1.28.7 and v1.33.3).
 
 use kbinit_phases::version::{KubeVersion, MAX_MINOR};
 

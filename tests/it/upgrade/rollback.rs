@@ -1,6 +1,9 @@
 //! Failure injection on one control-plane node at the second-newest minor of kbinit's table, upgraded to the
 //! newest: a new etcd that never becomes healthy, then a new kube-apiserver that never does, then `kill -9`
 //! while the kubelet restarts kube-apiserver and a re-run.
+//!
+//! fake-api: a new kube-apiserver (and etcd) that never becomes healthy, at the newest minors of kbinit's table,
+//! which have no real binaries in ../shared/k8s.
 
 use kbinit_phases::version::{KubeVersion, MAX_MINOR};
 

@@ -1,6 +1,9 @@
 //! A fake kube-apiserver v1.28.7 for tests (never part of kbinit): HTTPS with client certificates, bootstrap
 //! tokens and anonymous access; Node+RBAC authorization; REST for the kinds kubeadm touches; the kube-controller-
 //! manager loops kubeadm depends on. Its answers are held to a recorded real server by `fakeapi_conformance`.
+//! The real components of ../shared/k8s (`support::realk8s`) come first; this fake stays for what a real server
+//! cannot be made to show on demand (a 5xx burst, a conflict or a tampered object at a chosen moment, an expiry on
+//! a fake clock, a minor with no real binary), and each test using it says why in a `//! fake-api:` line.
 //!
 //! ```ignore
 //! let api = FakeApi::new();                       // namespaces + default RBAC already there
