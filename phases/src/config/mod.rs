@@ -5,11 +5,13 @@
 //! |---|---|
 //! | [`model`] | the resolved types every planner uses |
 //! | [`wire`] | serde wire types of the documents |
+//! | [`fields`] | the inventory of a document's fields, read from its wire type (for the field-effect test) |
 //! | [`load`] | documents + flags → resolved config ([`load_init`], [`load_join`]) |
 //! | [`mod@migrate`] | `config migrate`: documents rewritten in the newest API version of the target release ([`migrate()`]) |
 //! | [`validate`] | field checks, also used by the CLI ([`validate_token`] …) |
 //! | [`mod@print`] | documents kbinit prints or uploads ([`init_defaults_document`], [`images`] …) |
 
+pub mod fields;
 pub mod load;
 pub mod migrate;
 pub mod model;

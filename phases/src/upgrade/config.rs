@@ -183,6 +183,11 @@ fn timeouts(wire: Option<crate::config::wire::WireTimeouts>) -> Result<Timeouts,
     Ok(t)
 }
 
+/// Every field path of the UpgradeConfiguration document, from its wire type (see [`crate::config::fields`]).
+pub fn field_paths() -> Result<Vec<String>, crate::config::fields::TraceError> {
+    crate::config::fields::field_paths::<WireUpgrade>()
+}
+
 /// Parses an `--config` file for `kbinit upgrade`: exactly one `UpgradeConfiguration` of
 /// `kubeadm.k8s.io/v1beta4`. Any other kind or apiVersion, an unknown field or a wrong type is refused with the
 /// field named (exit 3).
