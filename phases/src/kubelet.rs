@@ -312,6 +312,7 @@ mod tests {
             key: "dedicated".into(),
             value: "db".into(),
             effect: "NoExecute".into(),
+            time_added: String::new(),
         });
         init.node_registration.kubelet_extra_args = vec![
             Arg { name: "pod-infra-container-image".into(), value: "my/pause:1".into() },

@@ -322,7 +322,8 @@ pub fn run(opts: InitOptions, only: Option<&str>, out: &Output) -> anyhow::Resul
     let patches = crate::flows::patches::load(&cfg.patches_dir, out)?;
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
-    let host = Host::for_command(&opts.root, opts.dry_run, opts.dry_run_dir.as_ref(), "init", out)?;
+    let dry_run = opts.dry_run || cfg.dry_run;
+    let host = Host::for_command(&opts.root, dry_run, opts.dry_run_dir.as_ref(), "init", out)?;
     out.say(&format!("[init] Using Kubernetes version: {}", cfg.cluster.kubernetes_version));
     let mut data = InitData {
         opts,

@@ -186,6 +186,7 @@ pub(crate) fn load_init_as(
         certificate_key,
         skip_phases,
         patches_dir,
+        dry_run: wi.dry_run.unwrap_or(false),
         timeouts,
         cluster,
         kubelet: docs.kubelet,
@@ -344,6 +345,7 @@ pub fn load_join(
         control_plane,
         skip_phases,
         patches_dir,
+        dry_run: w.dry_run.unwrap_or(false),
         timeouts,
     };
     Ok(Loaded { config, warnings })
