@@ -442,3 +442,139 @@ fn every_init_and_cluster_configuration_field_has_its_effect() {
     }
     assert!(failures.is_empty(), "{} field(s) without their effect:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// A value of the same type that differs: strings get a suffix (durations become `7s`), numbers grow by 7,
+/// booleans flip, lists change each item; `None` for what has no value to change (null, `{}`).
+fn changed_value(v: &Value) -> Option<Value> {
+    match v {
+        Value::String(s) if s.ends_with('s') && s.trim_end_matches('s').chars().all(|c| c.is_ascii_digit()) => {
+            Some(json!("7s"))
+        }
+        Value::String(s) if s.is_empty() => Some(json!("x-set")),
+        Value::String(s) => Some(json!(format!("{s}-x"))),
+        Value::Number(n) => Some(json!(n.as_i64().unwrap_or(0) + 7)),
+        Value::Bool(b) => Some(json!(!b)),
+        Value::Array(items) if !items.is_empty() => {
+            items.iter().map(changed_value).collect::<Option<Vec<_>>>().map(Value::Array)
+        }
+        _ => None,
+    }
+}
+
+/// Every leaf of `doc` (JSON pointer, value), objects walked, lists and scalars leaves.
+fn leaves(doc: &Value, at: &str, out: &mut Vec<(String, Value)>) {
+    match doc {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, v) in m {
+                leaves(v, &format!("{at}/{k}"), out);
+            }
+        }
+        other => out.push((at.to_string(), other.clone())),
+    }
+}
+
+/// Fields kubeadm recommends a value for and warns about when given another (componentconfigs `Default()`).
+const KUBELET_WARNED: [&str; 10] = [
+    "/staticPodPath",
+    "/clusterDNS",
+    "/clusterDomain",
+    "/authentication/x509/clientCAFile",
+    "/authentication/anonymous/enabled",
+    "/authorization/mode",
+    "/authentication/webhook/enabled",
+    "/healthzBindAddress",
+    "/healthzPort",
+    "/readOnlyPort",
+];
+const KUBE_PROXY_WARNED: [&str; 3] = ["/bindAddress", "/clusterCIDR", "/clientConnection/kubeconfig"];
+
+fn kube_proxy_config(stdout: &str) -> Value {
+    let call = calls(stdout)
+        .into_iter()
+        .find(|c| c.kind == "ConfigMap" && c.name == "kube-proxy")
+        .expect("no kube-proxy ConfigMap in the dry run");
+    let text = call.body.unwrap()["data"]["config.conf"].as_str().unwrap().to_string();
+    kbinit_phases::go_format::yaml::from_yaml(&text).unwrap()
+}
+
+#[test]
+fn every_kubelet_and_kube_proxy_field_reaches_the_component_with_kubeadms_warnings() {
+    let (init, mut cluster) = base_docs(false);
+    cluster["networking"] = json!({"podSubnet": "10.244.0.0/16"});
+    let text = config_text(&init, &cluster, false, "");
+    let base = render(&text, &[]);
+    assert_eq!(base.code, 0, "{}", base.stderr);
+    let kubelet: Value =
+        kbinit_phases::go_format::yaml::from_yaml(&base.files["/var/lib/kubelet/config.yaml"].replace("<random>", "x"))
+            .unwrap();
+    let proxy = kube_proxy_config(&base.stdout);
+    // fields kubeadm does not write by default: given, they reach the component too
+    let mut kubelet_in = kubelet.clone();
+    kubelet_in["maxPods"] = json!(111);
+    kubelet_in["readOnlyPort"] = json!(10255);
+    kubelet_in["evictionHard"] = json!({"memory.available": "5%"});
+    let mut proxy_in = proxy.clone();
+    proxy_in["portRange"] = json!("30000-32767");
+    let mut walked = Vec::new();
+    for (doc, input, forced) in
+        [(&kubelet, &mut kubelet_in, &["/rotateCertificates"][..]), (&proxy, &mut proxy_in, &[][..])]
+    {
+        let mut all = Vec::new();
+        leaves(doc, "", &mut all);
+        for (ptr, v) in all {
+            if ptr == "/apiVersion" || ptr == "/kind" || forced.contains(&ptr.as_str()) {
+                continue;
+            }
+            if let Some(new) = changed_value(&v) {
+                *input.pointer_mut(&ptr).unwrap() = new;
+            }
+        }
+        walked.push(input.clone());
+    }
+    let docs = format!("---\n{}\n---\n{}\n", walked[0], walked[1]);
+    let changed = render(&config_text(&init, &cluster, false, &docs), &[]);
+    assert_eq!(changed.code, 0, "{}", changed.stderr);
+    let kubelet_out: Value = kbinit_phases::go_format::yaml::from_yaml(
+        &changed.files["/var/lib/kubelet/config.yaml"].replace("<random>", "x"),
+    )
+    .unwrap();
+    let proxy_out = kube_proxy_config(&changed.stdout);
+    let mut failures = Vec::new();
+    for (kind, input, out, warned, forced) in [
+        ("KubeletConfiguration", &walked[0], &kubelet_out, &KUBELET_WARNED[..], &["/rotateCertificates"][..]),
+        ("KubeProxyConfiguration", &walked[1], &proxy_out, &KUBE_PROXY_WARNED[..], &[][..]),
+    ] {
+        let mut all = Vec::new();
+        leaves(input, "", &mut all);
+        // the walk is only as good as the documents it walks: kubeadm's defaults hold dozens of fields each
+        assert!(all.len() > 30, "{kind}: only {} fields walked", all.len());
+        for (ptr, want) in all {
+            if forced.contains(&ptr.as_str()) {
+                // kubeadm hard-codes it (componentconfigs/kubelet.go: "we must hardcode it to true"), no warning
+                if out.pointer(&ptr) != Some(&json!(true)) {
+                    failures.push(format!("{kind}{ptr}: not forced to true as kubeadm forces it"));
+                }
+                continue;
+            }
+            if out.pointer(&ptr) != Some(&want) {
+                failures.push(format!("{kind}{ptr}: gave {want}, written {:?}", out.pointer(&ptr)));
+            }
+            let field = ptr.trim_start_matches('/').replace('/', ".");
+            let line = format!("The recommended value for {field:?} in {kind:?}");
+            let said = changed.stderr.contains(&line) || changed.stdout.contains(&line);
+            if said != warned.contains(&ptr.as_str()) {
+                failures.push(format!(
+                    "{kind}{ptr}: kubeadm {} about it; kbinit {}",
+                    if said { "says nothing" } else { "warns" },
+                    if said { "warns" } else { "does not" }
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} component field(s) not passed through as kubeadm does:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -16,6 +16,7 @@ use crate::Error;
 use crate::version::KubeVersion;
 
 mod cluster;
+mod component;
 mod documents;
 mod flags;
 mod node;
@@ -178,6 +179,12 @@ pub(crate) fn load_init_as(
         );
     }
 
+    warnings.extend(component::component_config_warnings(
+        &cluster,
+        local_api_endpoint.advertise_address,
+        docs.kubelet.as_ref(),
+        docs.kube_proxy.as_ref(),
+    ));
     let config = InitConfiguration {
         api_version,
         bootstrap_tokens,
