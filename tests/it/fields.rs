@@ -36,6 +36,18 @@ use Effect::*;
 enum Doc {
     Init,
     Cluster,
+    /// kbinit's own `kbinit.io/v1alpha1` ApiServerProxyConfiguration, given only where a case sets it.
+    Proxy,
+}
+
+impl Doc {
+    fn kind(self) -> &'static str {
+        match self {
+            Doc::Init => "InitConfiguration",
+            Doc::Cluster => "ClusterConfiguration",
+            Doc::Proxy => "ApiServerProxyConfiguration",
+        }
+    }
 }
 
 /// One expectation: `path` (as the inventory names it), the documents' API version, what is merged into both
@@ -69,7 +81,9 @@ const NODE_PATCH: &str = "patch/nodes/cp1";
 const UPLOAD: &str = "the upload-certs phase seals kubeadm-certs with it (tests/it/init_e2e.rs)";
 const TIMEOUT: &str = "flows wait this long (src/flows/*/wait*, tests/it/realk8s)";
 
-use Doc::{Cluster as C, Init as I};
+use Doc::{Cluster as C, Init as I, Proxy as P};
+
+const PROXY_UNIT: &str = "/etc/systemd/system/kbinit-api-server-proxy.service";
 
 /// The expectations for InitConfiguration and ClusterConfiguration, one per field path.
 #[rustfmt::skip]
@@ -141,6 +155,10 @@ fn init_cases() -> Vec<Case> {
         c("encryptionAlgorithm", C, r#"{"encryptionAlgorithm":"RSA-2048"}"#, File("/etc/kubernetes/pki/ca.crt")),
         c("certificateValidityPeriod", C, r#"{"certificateValidityPeriod":"100h"}"#, File("/etc/kubernetes/pki/apiserver.crt")),
         c("caCertificateValidityPeriod", C, r#"{"caCertificateValidityPeriod":"1000h"}"#, File("/etc/kubernetes/pki/ca.crt")),
+    ]);
+    v.extend([
+        on("enabled", P, "{}", r#"{"enabled":false}"#, File(PROXY_UNIT)),
+        on("port", P, "{}", r#"{"port":7446}"#, File(PROXY_UNIT)),
     ]);
     for (component, manifest) in [("apiServer", APISERVER), ("controllerManager", KCM), ("scheduler", SCHED)] {
         let vol = |extra: &str| leak(format!(r#"{{"{component}":{{"extraVolumes":[{{"name":"a","hostPath":"/srv/a","mountPath":"/srv/a"{extra}}}]}}}}"#));
@@ -391,6 +409,7 @@ fn inventory() -> Vec<(Doc, String)> {
     use kbinit_phases::config::wire::{WireCluster, WireInit};
     let mut all: Vec<(Doc, String)> = field_paths::<WireInit>().unwrap().into_iter().map(|p| (I, p)).collect();
     all.extend(field_paths::<WireCluster>().unwrap().into_iter().map(|p| (C, p)));
+    all.extend(kbinit_phases::api_server_proxy::field_paths().unwrap().into_iter().map(|p| (P, p)));
     all
 }
 
@@ -403,21 +422,19 @@ fn every_init_and_cluster_configuration_field_has_its_effect() {
     let mut failures = Vec::new();
     for (doc, path) in inventory() {
         if !cases.iter().any(|c| c.doc == doc && c.path == path) {
-            failures.push(format!("{doc:?}Configuration.{path}: no expectation (give it one in tests/it/fields.rs)"));
+            failures.push(format!("{}.{path}: no expectation (give it one in tests/it/fields.rs)", doc.kind()));
         }
     }
     let known: Vec<(Doc, String)> = inventory();
     let mut pairs = Vec::new();
     for case in &cases {
         if !known.iter().any(|(d, p)| *d == case.doc && p == case.path) {
-            failures.push(format!(
-                "{:?}Configuration.{}: expectation for a field that does not exist",
-                case.doc, case.path
-            ));
+            failures.push(format!("{}.{}: expectation for a field that does not exist", case.doc.kind(), case.path));
             continue;
         }
         let merged = |over: &str| {
             let (mut i, mut cl) = base_docs(case.v1beta3);
+            let mut proxy = json!({"apiVersion": "kbinit.io/v1alpha1", "kind": "ApiServerProxyConfiguration"});
             for o in [case.on, over] {
                 if o.is_empty() {
                     continue;
@@ -426,9 +443,11 @@ fn every_init_and_cluster_configuration_field_has_its_effect() {
                 match case.doc {
                     I => kbinit_phases::patches::overlay(&mut i, &o),
                     C => kbinit_phases::patches::overlay(&mut cl, &o),
+                    P => kbinit_phases::patches::overlay(&mut proxy, &o),
                 }
             }
-            config_text(&i, &cl, case.v1beta3, "")
+            let extra = if case.doc == P { format!("---\n{proxy}\n") } else { String::new() };
+            config_text(&i, &cl, case.v1beta3, &extra)
         };
         pairs.push((case, merged(""), merged(case.set)));
     }
@@ -437,7 +456,7 @@ fn every_init_and_cluster_configuration_field_has_its_effect() {
     for (case, base_text, changed_text) in &pairs {
         let (base, changed) = (&renders[base_text], &renders[changed_text]);
         if let Err(e) = check(case.effect, base, changed, || (loaded(base_text), loaded(changed_text))) {
-            failures.push(format!("{:?}Configuration.{} ({:?}): {e}", case.doc, case.path, case.effect));
+            failures.push(format!("{}.{} ({:?}): {e}", case.doc.kind(), case.path, case.effect));
         }
     }
     assert!(failures.is_empty(), "{} field(s) without their effect:\n{}", failures.len(), failures.join("\n"));
@@ -577,4 +596,48 @@ fn every_kubelet_and_kube_proxy_field_reaches_the_component_with_kubeadms_warnin
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// UpgradeConfiguration (`upgrade apply|node|plan|diff --config`): each field is a setting of the command it
+/// sits under, so its effect is on what that command does; the test shows each reaches the parsed settings the
+/// upgrade flows read (src/flows/upgrade, whose tests in tests/it/upgrade run them), and the settings' effects
+/// there are held by those tests.
+#[test]
+fn every_upgrade_configuration_field_reaches_the_upgrade_settings() {
+    use kbinit_phases::upgrade::config::{field_paths, parse_upgrade_configuration};
+    let value = |path: &str| -> Value {
+        let leaf = path.rsplit('.').next().unwrap();
+        match leaf {
+            "kubernetesVersion" => json!("v1.33.9"),
+            "contextLines" => json!(9),
+            "ignorePreflightErrors" => json!(["all"]),
+            "skipPhases" => json!(["addon/coredns"]),
+            "directory" => json!("/srv/patches"),
+            "imagePullPolicy" => json!("Never"),
+            // the booleans whose default is true
+            "certificateRenewal" | "etcdUpgrade" | "imagePullSerial" => json!(false),
+            _ if path.starts_with("timeouts.") => json!("7m"),
+            _ => json!(true),
+        }
+    };
+    let head = json!({"apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "UpgradeConfiguration"});
+    let base = format!("{:?}", parse_upgrade_configuration(&head.to_string()).unwrap());
+    let mut failures = Vec::new();
+    let paths = field_paths().unwrap();
+    assert!(paths.len() > 30, "{paths:?}");
+    for path in &paths {
+        let mut doc = head.clone();
+        let mut at = &mut doc;
+        let parts: Vec<&str> = path.split('.').collect();
+        for p in &parts[..parts.len() - 1] {
+            at = at.as_object_mut().unwrap().entry(p.to_string()).or_insert(json!({}));
+        }
+        at[parts[parts.len() - 1]] = value(path);
+        match parse_upgrade_configuration(&doc.to_string()) {
+            Ok(c) if format!("{c:?}") != base => {}
+            Ok(_) => failures.push(format!("UpgradeConfiguration.{path}: parsed and dropped")),
+            Err(e) => failures.push(format!("UpgradeConfiguration.{path}: refused: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
