@@ -19,6 +19,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+mod join;
+
 use crate::init_dryrun::calls;
 use crate::support::{Node, Run};
 
@@ -284,6 +286,11 @@ fn soon(b64: &str) -> bool {
 }
 
 fn render(text: &str, flags: &[&str]) -> Render {
+    render_cmd("init", text, flags)
+}
+
+/// [`render`] for `kbinit <cmd> --dry-run`.
+fn render_cmd(cmd: &str, text: &str, flags: &[&str]) -> Render {
     let node = Node::new();
     let cfg = node.root().join("kbinit.yaml");
     std::fs::write(&cfg, text).unwrap();
@@ -291,7 +298,7 @@ fn render(text: &str, flags: &[&str]) -> Render {
     let shm = Path::new("/dev/shm");
     let out = if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.unwrap();
     let dir = out.path().join("dry");
-    let mut args = vec!["init", "--dry-run", "--dry-run-dir", dir.to_str().unwrap(), "--config", cfg.to_str().unwrap()];
+    let mut args = vec![cmd, "--dry-run", "--dry-run-dir", dir.to_str().unwrap(), "--config", cfg.to_str().unwrap()];
     args.extend_from_slice(flags);
     let Run { code, stdout, stderr } = node.kbinit(&args);
     let files = if dir.exists() { read_tree(&dir) } else { BTreeMap::new() };
@@ -317,6 +324,10 @@ fn render(text: &str, flags: &[&str]) -> Render {
 /// Renders each distinct text once, four at a time (a render mostly waits: the binary loading, the file
 /// system).
 fn render_all(texts: &[&String]) -> BTreeMap<String, Render> {
+    render_all_cmd("init", texts)
+}
+
+fn render_all_cmd(cmd: &str, texts: &[&String]) -> BTreeMap<String, Render> {
     let mut todo: Vec<&String> = texts.to_vec();
     todo.sort();
     todo.dedup();
@@ -327,7 +338,7 @@ fn render_all(texts: &[&String]) -> BTreeMap<String, Render> {
             s.spawn(|| {
                 loop {
                     let Some(text) = next.lock().unwrap().next() else { break };
-                    let r = render(text, &[]);
+                    let r = render_cmd(cmd, text, &[]);
                     done.lock().unwrap().insert(text.clone(), r);
                 }
             });
@@ -360,6 +371,8 @@ fn check(
             }
         }
         Refused(m) => {
+            // refused because of the field: the same input without it goes through
+            ok_run(base).map_err(|e| format!("the render without the field fails too: {e}"))?;
             if changed.code == 0 || !(changed.stderr.contains(m) || changed.stdout.contains(m)) {
                 return Err(format!("not refused with {m:?}: exit {} {}", changed.code, tail(&changed.stderr)));
             }
