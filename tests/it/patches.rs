@@ -56,3 +56,68 @@ fn init_prints_kubeadms_patch_lines_and_refuses_bad_patches_before_writing() {
         assert_eq!(snapshot(fresh.root()), before, "{named}: the node changed");
     }
 }
+
+/// `corednsdeployment` (kubeadm 1.31+) and `kubeproxydaemonset` (1.37+): the addon objects `init --dry-run` would
+/// create carry the patch, after kubeadm's `[patches]` line; a release that does not know the target skips the
+/// file with kubeadm's line and creates the objects unpatched.
+#[test]
+fn addon_targets_patch_the_coredns_deployment_and_kube_proxy_daemonset_from_their_releases() {
+    let patches = tempfile::tempdir().unwrap();
+    std::fs::write(patches.path().join("corednsdeployment+merge.yaml"), "metadata:\n  labels:\n    patched: dns\n")
+        .unwrap();
+    std::fs::write(
+        patches.path().join("kubeproxydaemonset.yaml"),
+        "spec:\n  template:\n    spec:\n      containers:\n      - name: kube-proxy\n        args: [--v=4]\n",
+    )
+    .unwrap();
+    let dir = patches.path().to_str().unwrap();
+    for (version, dns, proxy) in [("v1.30.0", false, false), ("v1.33.3", true, false), ("v1.37.0", true, true)] {
+        let node = Node::new();
+        let cfg = node.root().join("kbinit.yaml");
+        let text = config(dir)
+            .replace("v1.33.3", version)
+            .replace("kind: ClusterConfiguration\n", "kind: ClusterConfiguration\nencryptionAlgorithm: ECDSA-P256\n");
+        let text = if version == "v1.30.0" {
+            text.replace("v1beta4", "v1beta3").replace("encryptionAlgorithm: ECDSA-P256\n", "")
+        } else {
+            text
+        };
+        std::fs::write(&cfg, text).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let run = node
+            .kbinit(&[
+                "init",
+                "--dry-run",
+                "--dry-run-dir",
+                out.path().to_str().unwrap(),
+                "--skip-phases",
+                "preflight",
+                "--config",
+                cfg.to_str().unwrap(),
+            ])
+            .ok();
+        let calls = crate::init_dryrun::calls(&run.stdout);
+        let body = |kind: &str| {
+            calls.iter().find(|c| c.kind == kind && c.verb == "CREATE").and_then(|c| c.body.clone()).unwrap()
+        };
+        let deployment = body("Deployment");
+        let daemonset = body("DaemonSet");
+        assert_eq!(deployment.pointer("/metadata/labels/patched").is_some(), dns, "{version}: {deployment}");
+        let args = daemonset.pointer("/spec/template/spec/containers/0/args");
+        assert_eq!(args.is_some(), proxy, "{version}: {daemonset}");
+        if proxy {
+            // a strategic merge on the container named kube-proxy: its command and image stay
+            assert!(daemonset.pointer("/spec/template/spec/containers/0/command").is_some(), "{daemonset}");
+        }
+        let all = format!("{}{}", run.stdout, run.stderr);
+        for (target, file, on) in [
+            ("corednsdeployment", "corednsdeployment+merge.yaml", dns),
+            ("kubeproxydaemonset", "kubeproxydaemonset.yaml", proxy),
+        ] {
+            let applied = format!("to target \"{target}\"");
+            let ignored = format!("Ignoring file \"{file}\": unknown target");
+            assert_eq!(all.contains(&applied), on, "{version} {target}:\n{all}");
+            assert_eq!(all.contains(&ignored), !on, "{version} {target}:\n{all}");
+        }
+    }
+}
