@@ -121,3 +121,61 @@ fn addon_targets_patch_the_coredns_deployment_and_kube_proxy_daemonset_from_thei
         }
     }
 }
+
+/// A control-plane `join --dry-run` against the seeded fake API server with a patch for every target a join
+/// writes: the control-plane manifests (strategic, merge and JSON patches) and the kubelet configuration, each
+/// patched in what the join renders, with kubeadm's `[patches]` line for each. (etcd's manifest needs the member
+/// list etcd answers after the member is added, so a dry run does not render it; the real join patches it through
+/// the same `patch_steps`, src/flows/join/node.rs.)
+#[test]
+fn control_plane_join_patches_every_target_it_writes() {
+    use crate::join_discovery::{TOKEN, fixture};
+    let f = fixture(None);
+    // ECDSA leaf keys through the cluster's PublicKeysECDSA gate: the join renders in milliseconds
+    let cluster = format!(
+        "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.28.7\n\
+         controlPlaneEndpoint: {}\nfeatureGates:\n  PublicKeysECDSA: true\n",
+        f.endpoint
+    );
+    f.c.api.upsert(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "kubeadm-config", "namespace": "kube-system"}, "data": {"ClusterConfiguration": cluster}}));
+    let patches = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("etcd.yaml", "metadata:\n  labels:\n    patched: etcd\n"),
+        ("kube-apiserver+merge.yaml", "metadata:\n  labels:\n    patched: apiserver\n"),
+        ("kube-controller-manager+json.yaml", "- op: add\n  path: /metadata/labels/patched\n  value: kcm\n"),
+        ("kube-scheduler+strategic.json", "{\"metadata\": {\"labels\": {\"patched\": \"scheduler\"}}}"),
+        ("kubeletconfiguration+merge.yaml", "maxPods: 77\n"),
+    ] {
+        std::fs::write(patches.path().join(name), text).unwrap();
+    }
+    let config = serde_json::json!({
+        "apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "JoinConfiguration",
+        "discovery": {"bootstrapToken": {"apiServerEndpoint": f.endpoint, "token": TOKEN, "caCertHashes": [f.pin]}},
+        "nodeRegistration": {"name": "cp2", "criSocket": "unix:///run/containerd/containerd.sock"},
+        "controlPlane": {"localAPIEndpoint": {"advertiseAddress": "10.0.0.11"},
+            "certificateKey": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+        "skipPhases": ["preflight"],
+        "patches": {"directory": patches.path()},
+        "timeouts": {"discovery": "2s", "tlsBootstrap": "20s"},
+    });
+    let node = Node::new();
+    let cfg = node.root().join("join.yaml");
+    std::fs::write(&cfg, config.to_string()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("dry");
+    let run = node
+        .kbinit(&["join", "--dry-run", "--dry-run-dir", out.to_str().unwrap(), "--config", cfg.to_str().unwrap()])
+        .ok();
+    for (target, label) in
+        [("kube-apiserver", "apiserver"), ("kube-controller-manager", "kcm"), ("kube-scheduler", "scheduler")]
+    {
+        let manifest = std::fs::read_to_string(out.join(format!("etc/kubernetes/manifests/{target}.yaml")))
+            .unwrap_or_else(|e| panic!("{target}: {e}: {:?}\n{}", crate::support::files(&out), run.stdout));
+        assert!(manifest.contains(&format!("patched: {label}")), "{target} not patched:\n{manifest}");
+        assert!(run.stdout.contains(&format!("to target \"{target}\"")), "{target}: no [patches] line\n{}", run.stdout);
+    }
+    let kubelet = std::fs::read_to_string(out.join("var/lib/kubelet/config.yaml")).unwrap();
+    assert!(kubelet.contains("maxPods: 77"), "{kubelet}");
+    assert!(run.stdout.contains("to target \"kubeletconfiguration\""), "{}", run.stdout);
+}
