@@ -54,6 +54,24 @@ fn init_prints_kubeadms_patch_lines_and_refuses_bad_patches_before_writing() {
         assert_eq!(run.code, 3, "{named}: {}\n{}", run.stdout, run.stderr);
         assert!(run.stderr.contains(named), "{named} not named: {}", run.stderr);
         assert_eq!(snapshot(fresh.root()), before, "{named}: the node changed");
+        // join reads the directory before discovery: the same refusal, nothing written, no server asked
+        let join = fresh.root().join("join.yaml");
+        std::fs::write(
+            &join,
+            format!(
+                "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    \
+                 apiServerEndpoint: 127.0.0.1:1\n    token: abcdef.0123456789abcdef\n    unsafeSkipCAVerification: true\n\
+                 patches:\n  directory: {}\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        let before = snapshot(fresh.root());
+        let run = fresh.kbinit(&["join", "--config", join.to_str().unwrap()]);
+        assert_eq!(run.code, 3, "join {named}: {}\n{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(named), "join: {named} not named: {}", run.stderr);
+        assert!(!run.stdout.contains("[discovery]"), "join asked the server: {}", run.stdout);
+        assert_eq!(snapshot(fresh.root()), before, "join {named}: the node changed");
     }
 }
 
