@@ -7,6 +7,7 @@
 //!   by subject, issuer, SANs, validity span and key type, since their keys are random);
 //! - `Object(k)`: the API object `Kind/namespace/name` that `init --dry-run` would send changes, appears or goes;
 //! - `Refused(m)`: kbinit fails, printing `m`, as kubeadm does (and goes through without the field);
+//! - `DryRun`: the command run without `--dry-run` is a dry run all the same;
 //! - `Resolved(why)`: fields that steer what kbinit *does* rather than what it writes (timeouts, pull policy,
 //!   the upload key): the loaded configuration changes, and `why` names the code and test that act on it.
 //!
@@ -31,6 +32,9 @@ enum Effect {
     Object(&'static str),
     Refused(&'static str),
     Resolved(&'static str),
+    /// `dryRun`: without `--dry-run`, the command still renders into `--dry-run-dir` and leaves the node as it
+    /// was, where the same command without the field refuses `--dry-run-dir`.
+    DryRun,
 }
 use Effect::*;
 
@@ -112,7 +116,7 @@ fn init_cases() -> Vec<Case> {
         c("certificateKey", I, r#"{"certificateKey":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}"#, Resolved(UPLOAD)),
         c("skipPhases", I, r#"{"skipPhases":["preflight","addon/kube-proxy"]}"#, Object("ConfigMap/kube-system/kube-proxy")),
         c("patches.directory", I, r#"{"patches":{"directory":"@PATCHES@"}}"#, File(APISERVER)),
-        c("dryRun", I, r#"{"dryRun":true}"#, Resolved("init runs as with --dry-run (src/flows/init)")),
+        c("dryRun", I, r#"{"dryRun":true}"#, DryRun),
     ];
     for (name, set) in [
         ("controlPlaneComponentHealthCheck", r#"{"timeouts":{"controlPlaneComponentHealthCheck":"7m"}}"#),
@@ -347,6 +351,34 @@ fn render_all_cmd(cmd: &str, texts: &[&String]) -> BTreeMap<String, Render> {
     done.into_inner().unwrap()
 }
 
+/// [`Effect::DryRun`]: `kbinit <cmd> --dry-run-dir D --config …` without `--dry-run`.
+fn dry_run_by_config(cmd: &str, base_text: &str, changed_text: &str) -> Result<(), String> {
+    let run = |text: &str| {
+        let node = Node::new();
+        let cfg = node.root().join("kbinit.yaml");
+        std::fs::write(&cfg, text).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let dir = out.path().join("dry");
+        let before = crate::support::snapshot(node.root());
+        let run = node.kbinit(&[cmd, "--dry-run-dir", dir.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+        let untouched = crate::support::snapshot(node.root()) == before;
+        (run, dir.join("etc/kubernetes").is_dir(), untouched)
+    };
+    let (base, _, _) = run(base_text);
+    if base.code == 0 || !base.stderr.contains("--dry-run-dir can only be used with --dry-run") {
+        return Err(format!("without the field, --dry-run-dir was not refused: exit {}", base.code));
+    }
+    let (changed, rendered, untouched) = run(changed_text);
+    if changed.code != 0 || !rendered || !untouched {
+        return Err(format!(
+            "not a dry run: exit {}, rendered {rendered}, node untouched {untouched}: {}",
+            changed.code,
+            tail(&changed.stderr)
+        ));
+    }
+    Ok(())
+}
+
 /// Checks one effect of `changed` against `base`; `Err` says what did not happen.
 fn check(
     effect: Effect,
@@ -377,6 +409,7 @@ fn check(
                 return Err(format!("not refused with {m:?}: exit {} {}", changed.code, tail(&changed.stderr)));
             }
         }
+        DryRun => unreachable!("checked by dry_run_by_config"),
         Resolved(why) => {
             ok_run(changed)?;
             let (before, after) = resolved();
@@ -461,7 +494,11 @@ fn every_init_and_cluster_configuration_field_has_its_effect() {
     let renders = render_all(&texts);
     for (case, base_text, changed_text) in &pairs {
         let (base, changed) = (&renders[base_text], &renders[changed_text]);
-        if let Err(e) = check(case.effect, base, changed, || (loaded(base_text), loaded(changed_text))) {
+        let result = match case.effect {
+            DryRun => dry_run_by_config("init", base_text, changed_text),
+            e => check(e, base, changed, || (loaded(base_text), loaded(changed_text))),
+        };
+        if let Err(e) = result {
             failures.push(format!("{}.{} ({:?}): {e}", case.doc.kind(), case.path, case.effect));
         }
     }

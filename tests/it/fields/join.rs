@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::Effect::{self, *};
-use super::{APISERVER, FLAGS_ENV, check, render_all_cmd};
+use super::{APISERVER, FLAGS_ENV, check, dry_run_by_config, render_all_cmd};
 use crate::join_discovery::{TOKEN, fixture};
 
 const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -42,7 +42,7 @@ fn cases() -> Vec<(&'static str, &'static str, &'static str, Effect)> {
         ("controlPlane.certificateKey", "", r#"{"controlPlane":{"certificateKey":"1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}}"#, Refused("kubeadm-certs")),
         ("skipPhases", "", r#"{"skipPhases":["preflight","control-plane-join/mark-control-plane"]}"#, Object(NODE_PATCH)),
         ("patches.directory", "", r#"{"patches":{"directory":"@PATCHES@"}}"#, File(APISERVER)),
-        ("dryRun", "", r#"{"dryRun":true}"#, Resolved("join runs as with --dry-run (src/flows/join)")),
+        ("dryRun", "", r#"{"dryRun":true}"#, DryRun),
     ];
     for name in ["controlPlaneComponentHealthCheck", "kubeletHealthCheck", "kubernetesAPICall", "etcdAPICall", "tlsBootstrap", "discovery", "upgradeManifests"] {
         let set: &'static str = Box::leak(format!(r#"{{"timeouts":{{"{name}":"7m"}}}}"#).into_boxed_str());
@@ -137,7 +137,11 @@ fn every_join_configuration_field_has_its_effect() {
     let renders = render_all_cmd("join", &texts);
     for (path, effect, base_text, changed_text) in &pairs {
         let (b, c) = (&renders[base_text], &renders[changed_text]);
-        if let Err(e) = check(*effect, b, c, || (loaded(base_text), loaded(changed_text))) {
+        let result = match effect {
+            DryRun => dry_run_by_config("join", base_text, changed_text),
+            e => check(*e, b, c, || (loaded(base_text), loaded(changed_text))),
+        };
+        if let Err(e) = result {
             failures.push(format!("JoinConfiguration.{path} ({effect:?}): {e}"));
         }
     }
