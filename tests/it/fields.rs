@@ -14,6 +14,14 @@
 //! KubeletConfiguration and KubeProxyConfiguration are passed through to the components: one generic walk
 //! changes every field of the rendered config.yaml / kube-proxy ConfigMap at once and shows each reaches the
 //! written file, with kubeadm's warnings for the fields it recommends values for.
+//!
+//! | document | where |
+//! |---|---|
+//! | InitConfiguration, ClusterConfiguration, ApiServerProxyConfiguration | here, `init --dry-run` |
+//! | JoinConfiguration | [`join`], a control-plane `join --dry-run` against the fake API server |
+//! | ResetConfiguration | [`reset`], `reset --dry-run --config` |
+//! | UpgradeConfiguration | here: each field reaches the settings the upgrade flows read |
+//! | KubeletConfiguration, KubeProxyConfiguration | here, the generic walk |
 
 use std::collections::BTreeMap;
 use std::path::Path;
