@@ -214,6 +214,9 @@ fn taint_json(t: &Taint) -> Value {
     let mut m = serde_json::Map::new();
     m.insert("effect".into(), Value::String(t.effect.clone()));
     m.insert("key".into(), Value::String(t.key.clone()));
+    if let Some(at) = &t.time_added {
+        m.insert("timeAdded".into(), serde_json::to_value(at).unwrap_or(Value::Null));
+    }
     if let Some(v) = t.value.as_ref().filter(|v| !v.is_empty()) {
         m.insert("value".into(), Value::String(v.clone()));
     }

@@ -79,7 +79,7 @@ pub fn kubelet_configuration(init: &InitConfiguration, host: &HostFacts) -> Valu
 }
 
 /// The cluster DNS address: the 10th address of the first service CIDR (`10.96.0.0/12` → `10.96.0.10`).
-fn cluster_dns(service_subnet: &str) -> String {
+pub(crate) fn cluster_dns(service_subnet: &str) -> String {
     let first = service_subnet.split(',').next().unwrap_or_default().trim();
     match first.parse::<ipnet::IpNet>().map(|n| n.network()) {
         Ok(IpAddr::V4(v4)) => std::net::Ipv4Addr::from(u32::from(v4).wrapping_add(10)).to_string(),
@@ -310,6 +310,7 @@ mod tests {
             key: "dedicated".into(),
             value: "db".into(),
             effect: "NoExecute".into(),
+            time_added: String::new(),
         });
         init.node_registration.kubelet_extra_args = vec![
             Arg { name: "pod-infra-container-image".into(), value: "my/pause:1".into() },

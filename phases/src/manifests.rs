@@ -231,6 +231,16 @@ fn requests(list: &[(&str, &str)]) -> ResourceRequirements {
 }
 
 /// The static Pod shell every component shares: kube-system, labels, host network, node-critical priority,
+/// A configured environment variable as the Pod carries it: the whole `v1.EnvVar` (kubeadm's
+/// `MergeKubeadmEnvVars`), an empty value left out as Go's `omitempty` leaves it out.
+pub(crate) fn pod_env_var(e: &crate::config::model::EnvVar) -> k8s_openapi::api::core::v1::EnvVar {
+    k8s_openapi::api::core::v1::EnvVar {
+        name: e.name.clone(),
+        value: (!e.value.is_empty()).then(|| e.value.clone()),
+        value_from: e.value_from.as_deref().and_then(|t| serde_json::from_str(t).ok()),
+    }
+}
+
 /// RuntimeDefault seccomp, volumes sorted by name.
 fn static_pod(
     name: &str,
@@ -295,6 +305,7 @@ pub(crate) mod fixture {
                     key: "node-role.kubernetes.io/control-plane".into(),
                     value: String::new(),
                     effect: "NoSchedule".into(),
+                    time_added: String::new(),
                 }],
                 kubelet_extra_args: vec![],
                 ignore_preflight_errors: vec![],
@@ -305,6 +316,7 @@ pub(crate) mod fixture {
             certificate_key: String::new(),
             skip_phases: vec![],
             patches_dir: String::new(),
+            dry_run: false,
             timeouts: Timeouts::default(),
             cluster: crate::certs::tests::reference_cluster(KeyAlgorithm::Rsa2048),
             kubelet: None,

@@ -10,15 +10,31 @@ use serde_json::Value;
 
 use crate::Error;
 
-/// The targets kubeadm's `upgrade apply --patches` knows (1.37 adds `kubeproxydaemonset`).
-pub const TARGETS: [&str; 6] = [
+/// Every target kbinit knows, in kubeadm's order (`util/patches` knownTargets); [`known_targets`] says which a
+/// release knows.
+pub const TARGETS: [&str; 7] = [
+    "etcd",
     "kube-apiserver",
     "kube-controller-manager",
     "kube-scheduler",
-    "etcd",
     "kubeletconfiguration",
     "corednsdeployment",
+    "kubeproxydaemonset",
 ];
+
+/// The targets the kubeadm of `version` knows: the four manifests and the kubelet configuration; the CoreDNS
+/// Deployment from 1.31; the kube-proxy DaemonSet from 1.37. A file for another target is skipped as kubeadm
+/// skips it (`[patches] Ignoring file …: unknown target`).
+pub fn known_targets(version: &crate::version::KubeVersion) -> Vec<&'static str> {
+    TARGETS
+        .into_iter()
+        .filter(|t| match *t {
+            "corednsdeployment" => version.patches_coredns_deployment(),
+            "kubeproxydaemonset" => version.patches_kube_proxy_daemonset(),
+            _ => true,
+        })
+        .collect()
+}
 
 /// How a patch is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,9 +71,14 @@ pub struct Patch {
     pub file: String,
 }
 
-/// Reads the patch files of a directory, given as (file name, content): files that do not follow the naming
-/// scheme are skipped (the returned warnings say which), a known file that does not parse is an error.
-pub fn parse_patch_files(files: &[(String, String)]) -> Result<(Vec<Patch>, Vec<String>), Error> {
+/// Reads the patch files of a directory, given as (file name, content), for the kubeadm of `version`: files that
+/// do not follow the naming scheme or name a target that release does not know, and empty files, are skipped
+/// (the returned lines say which, in kubeadm's words); a known file that does not parse is an error.
+pub fn parse_patch_files(
+    files: &[(String, String)],
+    version: &crate::version::KubeVersion,
+) -> Result<(Vec<Patch>, Vec<String>), Error> {
+    let known = known_targets(version);
     let mut sorted: Vec<&(String, String)> = files.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut patches = Vec::new();
@@ -84,10 +105,17 @@ pub fn parse_patch_files(files: &[(String, String)]) -> Result<(Vec<Patch>, Vec<
                 ));
             }
         };
-        let Some(target) = TARGETS.iter().filter(|t| base.starts_with(**t)).max_by_key(|t| t.len()) else {
-            warnings.push(format!("[patches] Ignoring file {name:?}: unknown target, must be one of {TARGETS:?}"));
+        let Some(target) = known.iter().find(|t| base.starts_with(**t)) else {
+            warnings.push(format!(
+                "[patches] Ignoring file {name:?}: unknown target, must be one of [{}]",
+                known.join(" ")
+            ));
             continue;
         };
+        if text.trim().is_empty() {
+            warnings.push(format!("[patches] Ignoring empty file: {name:?}"));
+            continue;
+        }
         let body =
             crate::go_format::yaml::from_yaml(text).map_err(|e| Error::invalid("--patches", name, e.to_string()))?;
         if kind == PatchType::Json && !body.is_array() {
@@ -156,6 +184,33 @@ pub fn patch_steps(steps: Vec<crate::plan::Step>, patches: &[Patch]) -> Result<V
         };
         out.extend(lines.into_iter().map(Step::Say));
         out.push(Step::WriteFile { path, bytes: patched.into_bytes(), kind });
+    }
+    Ok(out)
+}
+
+/// The cluster-phase writes with the addon patches applied: the CoreDNS Deployment (`corednsdeployment`) and
+/// the kube-proxy DaemonSet (`kubeproxydaemonset`) are patched before they are sent, as kubeadm patches them
+/// before creating them, each preceded by kubeadm's `[patches]` line. Other steps pass unchanged.
+pub fn patch_api_steps(steps: Vec<crate::api::ApiStep>, patches: &[Patch]) -> Result<Vec<crate::api::ApiStep>, Error> {
+    use crate::api::{ApiOp, ApiStep};
+    if patches.is_empty() {
+        return Ok(steps);
+    }
+    let mut out = Vec::with_capacity(steps.len());
+    for mut step in steps {
+        if let ApiStep::Op(op) = &mut step
+            && let ApiOp::Write { object, .. } = op.as_mut()
+        {
+            let target = match (object.body.get("kind").and_then(Value::as_str), object.name.as_str()) {
+                (Some("Deployment"), "coredns") => Some("corednsdeployment"),
+                (Some("DaemonSet"), "kube-proxy") => Some("kubeproxydaemonset"),
+                _ => None,
+            };
+            if let Some(t) = target {
+                out.extend(apply_patches(t, &mut object.body, patches)?.into_iter().map(ApiStep::Say));
+            }
+        }
+        out.push(step);
     }
     Ok(out)
 }
@@ -339,7 +394,7 @@ mod tests {
             ("README.md".to_string(), "hi".to_string()),
             ("other.yaml".to_string(), "a: 1".to_string()),
         ];
-        let (patches, warnings) = parse_patch_files(&files).unwrap();
+        let (patches, warnings) = parse_patch_files(&files, &v("v1.33.3")).unwrap();
         assert_eq!(patches.len(), 3);
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         let mut p = pod();
@@ -376,7 +431,61 @@ mod tests {
         .unwrap();
         assert_eq!(d, json!({"a": [2, 3], "b": {"c": 2}, "d": {"c": 2}}));
         assert!(json_patch(&mut d, &json!([{"op": "remove", "path": "/nope"}])).is_err());
-        let bad = parse_patch_files(&[("etcd+yolo.yaml".into(), "a: 1".into())]).unwrap_err();
+        let bad = parse_patch_files(&[("etcd+yolo.yaml".into(), "a: 1".into())], &v("v1.33.3")).unwrap_err();
         assert!(bad.to_string().contains("unknown patch type"));
+    }
+
+    fn v(s: &str) -> crate::version::KubeVersion {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn addon_targets_per_release_and_applied_to_the_addon_objects() {
+        let files = [
+            ("corednsdeployment+merge.yaml".to_string(), "spec:\n  replicas: 5\n".to_string()),
+            ("kubeproxydaemonset.yaml".to_string(), "metadata:\n  labels:\n    patched: \"yes\"\n".to_string()),
+            ("etcd.yaml".to_string(), "\n".to_string()),
+        ];
+        // 1.30 knows neither addon target, 1.31-1.36 CoreDNS only, 1.37 both; an empty file is skipped
+        let (p, w) = parse_patch_files(&files, &v("v1.30.0")).unwrap();
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(
+            w[0],
+            "[patches] Ignoring file \"corednsdeployment+merge.yaml\": unknown target, must be one of [etcd \
+             kube-apiserver kube-controller-manager kube-scheduler kubeletconfiguration]"
+        );
+        assert_eq!(w[1], "[patches] Ignoring empty file: \"etcd.yaml\"");
+        let (p, _) = parse_patch_files(&files, &v("v1.33.3")).unwrap();
+        assert_eq!(p.iter().map(|p| p.target).collect::<Vec<_>>(), ["corednsdeployment"]);
+        let (p, _) = parse_patch_files(&files, &v("v1.37.0")).unwrap();
+        assert_eq!(p.len(), 2);
+        use crate::api::{ApiObject, ApiOp, ApiStep, WritePolicy};
+        let write = |kind: &str, name: &str| {
+            ApiStep::Op(Box::new(ApiOp::Write {
+                object: ApiObject {
+                    resource: crate::api::ResourceType::of::<k8s_openapi::api::apps::v1::Deployment>(),
+                    namespace: Some("kube-system".into()),
+                    name: name.into(),
+                    body: json!({"kind": kind, "metadata": {"name": name}, "spec": {"replicas": 2}}),
+                },
+                policy: WritePolicy::CreateOrUpdate,
+                owner: None,
+            }))
+        };
+        let steps =
+            patch_api_steps(vec![write("Deployment", "coredns"), write("DaemonSet", "kube-proxy")], &p).unwrap();
+        let bodies: Vec<&Value> = steps
+            .iter()
+            .filter_map(|s| match s {
+                ApiStep::Op(op) => match op.as_ref() {
+                    ApiOp::Write { object, .. } => Some(&object.body),
+                    _ => None,
+                },
+                ApiStep::Say(_) => None,
+            })
+            .collect();
+        assert_eq!(bodies[0]["spec"]["replicas"], 5);
+        assert_eq!(bodies[1]["metadata"]["labels"]["patched"], "yes");
+        assert_eq!(steps.len(), 4, "a [patches] line before each patched object");
     }
 }

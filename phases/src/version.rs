@@ -198,6 +198,17 @@ impl KubeVersion {
     pub fn extra_args_keep_order(&self) -> bool {
         self.at_least(36)
     }
+    /// 1.31+: `corednsdeployment` is a patch target, applied to the CoreDNS Deployment before it is created
+    /// (kubeadm 1.31.2 `util/patches` knownTargets, `addons/dns` applyCoreDNSDeploymentPatches; absent in 1.30.0).
+    pub fn patches_coredns_deployment(&self) -> bool {
+        self.at_least(31)
+    }
+    /// 1.37+: `kubeproxydaemonset` is a patch target, applied to the kube-proxy DaemonSet before it is created
+    /// (kubeadm PR 138090, CHANGELOG-1.37 v1.37.0-alpha.1 "Changelog since v1.36.0"; knownTargets of 1.33.3 ends
+    /// with corednsdeployment).
+    pub fn patches_kube_proxy_daemonset(&self) -> bool {
+        self.at_least(37)
+    }
     /// 1.31+: the `kubeadm.k8s.io/v1beta4` configuration API exists.
     pub fn has_v1beta4(&self) -> bool {
         self.at_least(31)

@@ -34,6 +34,9 @@ pub struct ResetArgs {
     /// Phases to skip.
     #[arg(long, value_name = "PHASES", value_delimiter = ',')]
     pub skip_phases: Option<Vec<String>>,
+    /// Path to a ResetConfiguration (kubeadm.k8s.io/v1beta4) file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Output format: text (kubeadm's lines) or jsonl (one JSON event per line on stdout, for automation).
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
     pub output: crate::output::Format,
@@ -51,6 +54,8 @@ impl ResetArgs {
             force: self.force,
             ignore_preflight_errors: self.ignore_preflight_errors.unwrap_or_default(),
             skip_phases: self.skip_phases.unwrap_or_default(),
+            config: self.config,
+            unmount_flags: Vec::new(),
         }
     }
 }

@@ -7,9 +7,10 @@ use kbinit_phases::patches::{Patch, parse_patch_files};
 use crate::error::invalid;
 use crate::output::Output;
 
-/// Reads a patches directory; empty = none. Files that do not follow kubeadm's naming are skipped with a
-/// warning naming them, as kubeadm skips them.
-pub fn load(dir: &str, out: &Output) -> anyhow::Result<Vec<Patch>> {
+/// Reads a patches directory for the kubeadm of `version` (the targets it knows); empty = none. Files that do
+/// not follow kubeadm's naming, name a target that release does not know or are empty are skipped with a warning
+/// naming them, as kubeadm skips them.
+pub fn load(dir: &str, version: &kbinit_phases::version::KubeVersion, out: &Output) -> anyhow::Result<Vec<Patch>> {
     if dir.is_empty() {
         return Ok(Vec::new());
     }
@@ -22,7 +23,7 @@ pub fn load(dir: &str, out: &Output) -> anyhow::Result<Vec<Patch>> {
             files.push((e.file_name().to_string_lossy().into_owned(), text));
         }
     }
-    let (patches, warnings) = parse_patch_files(&files)?;
+    let (patches, warnings) = parse_patch_files(&files, version)?;
     for w in warnings {
         out.warn(&w);
     }

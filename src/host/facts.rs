@@ -88,7 +88,7 @@ pub fn is_global_unicast(ip: &IpAddr) -> bool {
 pub fn proxy_env() -> Vec<kbinit_phases::config::EnvVar> {
     let mut vars: Vec<_> = std::env::vars()
         .filter(|(k, v)| k.to_ascii_lowercase().ends_with("_proxy") && !v.is_empty())
-        .map(|(name, value)| kbinit_phases::config::EnvVar { name, value })
+        .map(|(name, value)| kbinit_phases::config::EnvVar::new(name, value))
         .collect();
     vars.sort_by(|a, b| a.name.cmp(&b.name));
     vars

@@ -18,6 +18,7 @@ mod etcd; // real etcd started from the rendered manifest with the generated PKI
 mod etcd_rejoin; // three stacked members, two lost: restore on the survivor, etcd rejoin on the others
 mod etcd_snapshot; // etcd snapshot save/list/prune and restore against real etcd on a netns node: keys, revision, kill -9, bad snapshots
 mod fakeapi_conformance; // the fake held to a recorded v1.28.7 server's answers
+mod fields; // every accepted config field has its effect: enumerated from the wire types, each set and checked
 mod golden; // renders compared with kubeadm's and with manifests/<scenario>/
 mod ha_e2e; // an HA cluster: init, concurrent control-plane joins, a failed member removed, a worker
 mod init_dryrun; // init --dry-run's API calls against kubeadm's

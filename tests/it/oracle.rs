@@ -115,8 +115,8 @@ fn diff_lines(theirs: &str, ours: &str) -> Vec<String> {
 
 /// A patches directory with a patch of every node target and type, kubeadm's file naming (target, optional
 /// suffix, `+type`, extension): strategic, merge and JSON patches on the four manifests and the kubelet
-/// configuration, two files for one target applied in file-name order, and a file of an unknown target that both
-/// skip with a warning.
+/// configuration, two files for one target applied in file-name order, the CoreDNS Deployment (a target from
+/// 1.31), and a file of an unknown target that both skip with a warning.
 fn patches_dir() -> std::path::PathBuf {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("oracle-patches");
     std::fs::create_dir_all(&dir).unwrap();
@@ -130,6 +130,8 @@ fn patches_dir() -> std::path::PathBuf {
             "spec:\n  containers:\n  - name: kube-scheduler\n    resources:\n      requests:\n        cpu: 200m\n",
         ),
         ("kubeletconfiguration+merge.yaml", "maxPods: 123\nserializeImagePulls: false\n"),
+        // 1.31+: the CoreDNS Deployment init's dry run would create carries it; 1.28 and 1.30 skip the file
+        ("corednsdeployment+merge.yaml", "metadata:\n  labels:\n    patched: coredns\n"),
         ("unknown-target.yaml", "a: b\n"),
     ] {
         std::fs::write(dir.join(name), text).unwrap();
@@ -301,14 +303,16 @@ fn dry_run_lines(text: &str) -> Vec<String> {
 
 /// The API objects of `init --dry-run --upload-certs`: the same calls in the same order, each object equal where
 /// kubeadm's values are deterministic (tokens, ciphertexts and the CA aside), for the corpus cases that change
-/// cluster objects.
+/// cluster objects (`patches`: the CoreDNS Deployment patched from 1.31, the uploaded kubelet-config not).
 fn dry_run_oracle(release: &str) {
     use crate::init_dryrun::{calls, deterministic, normalize_tokens};
     let minor: u32 = release.split('.').nth(1).unwrap().parse().unwrap();
     let mut report = String::new();
     for (case, config) in corpus(release) {
-        if !matches!(case, "reference" | "ha-sans-extra-args" | "dual-stack" | "component-configs" | "image-repository")
-        {
+        if !matches!(
+            case,
+            "reference" | "ha-sans-extra-args" | "dual-stack" | "component-configs" | "image-repository" | "patches"
+        ) {
             continue;
         }
         let key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";

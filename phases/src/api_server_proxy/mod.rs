@@ -59,6 +59,13 @@ fn yes() -> bool {
     true
 }
 
+/// Every field path of the `ApiServerProxyConfiguration` document but `apiVersion`/`kind`, from its wire type (see
+/// [`crate::config::fields`]).
+pub fn field_paths() -> Result<Vec<String>, crate::config::fields::TraceError> {
+    let all = crate::config::fields::field_paths::<Document>()?;
+    Ok(all.into_iter().filter(|p| p != "apiVersion" && p != "kind").collect())
+}
+
 /// `true` for the `apiVersion`/`kind` of this document (the config loader lets it through).
 pub fn is_settings_document(api_version: &str, kind: &str) -> bool {
     api_version == API_VERSION && kind == KIND

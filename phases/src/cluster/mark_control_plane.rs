@@ -18,7 +18,9 @@ pub fn api_taint(t: &config::Taint) -> Taint {
         key: t.key.clone(),
         value: (!t.value.is_empty()).then(|| t.value.clone()),
         effect: t.effect.clone(),
-        time_added: None,
+        time_added: (!t.time_added.is_empty())
+            .then(|| serde_json::from_value(serde_json::Value::String(t.time_added.clone())).ok())
+            .flatten(),
     }
 }
 
@@ -61,7 +63,7 @@ mod tests {
     use k8s_openapi::api::core::v1::Node;
 
     fn taint(key: &str, value: &str, effect: &str) -> config::Taint {
-        config::Taint { key: key.into(), value: value.into(), effect: effect.into() }
+        config::Taint { key: key.into(), value: value.into(), effect: effect.into(), time_added: String::new() }
     }
 
     #[test]

@@ -5,15 +5,19 @@
 //! |---|---|
 //! | [`model`] | the resolved types every planner uses |
 //! | [`wire`] | serde wire types of the documents |
+//! | [`reset`] | `ResetConfiguration` (v1beta4), the document `reset --config` reads |
+//! | [`fields`] | the inventory of a document's fields, read from its wire type (for the field-effect test) |
 //! | [`load`] | documents + flags → resolved config ([`load_init`], [`load_join`]) |
 //! | [`mod@migrate`] | `config migrate`: documents rewritten in the newest API version of the target release ([`migrate()`]) |
 //! | [`validate`] | field checks, also used by the CLI ([`validate_token`] …) |
 //! | [`mod@print`] | documents kbinit prints or uploads ([`init_defaults_document`], [`images`] …) |
 
+pub mod fields;
 pub mod load;
 pub mod migrate;
 pub mod model;
 pub mod print;
+pub mod reset;
 pub mod validate;
 pub mod wire;
 

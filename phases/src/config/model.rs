@@ -42,6 +42,16 @@ pub struct EnvVar {
     pub name: String,
     /// Value.
     pub value: String,
+    /// `valueFrom` (a core/v1 EnvVarSource) as JSON text; `None` when not given. kubeadm copies the whole
+    /// `v1.EnvVar` into the Pod (`kubeadmutil.MergeKubeadmEnvVars`).
+    pub value_from: Option<String>,
+}
+
+impl EnvVar {
+    /// A plain `name=value` variable.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> EnvVar {
+        EnvVar { name: name.into(), value: value.into(), value_from: None }
+    }
 }
 
 /// The parts every control-plane component shares (`apiServer`, `controllerManager`, `scheduler`).
@@ -201,6 +211,8 @@ pub struct Taint {
     pub value: String,
     /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`.
     pub effect: String,
+    /// `timeAdded` (RFC 3339) as given; empty = none. kubeadm copies the whole `v1.Taint` onto the Node.
+    pub time_added: String,
 }
 
 /// `nodeRegistration`, shared by init and join.
@@ -310,6 +322,8 @@ pub struct InitConfiguration {
     pub skip_phases: Vec<String>,
     /// `patches.directory`; empty = none.
     pub patches_dir: String,
+    /// v1beta4 `dryRun`: run as with `--dry-run` (kubeadm's `ValueFromFlagsOrConfig`).
+    pub dry_run: bool,
     /// Timeouts.
     pub timeouts: Timeouts,
     /// The cluster-wide configuration.
@@ -369,6 +383,8 @@ pub struct JoinConfiguration {
     pub skip_phases: Vec<String>,
     /// `patches.directory`; empty = none.
     pub patches_dir: String,
+    /// v1beta4 `dryRun`: run as with `--dry-run` (kubeadm's `ValueFromFlagsOrConfig`).
+    pub dry_run: bool,
     /// Timeouts.
     pub timeouts: Timeouts,
 }
@@ -444,6 +460,7 @@ impl std::fmt::Debug for InitConfiguration {
             .field("certificate_key", &withheld(&self.certificate_key))
             .field("skip_phases", &self.skip_phases)
             .field("patches_dir", &self.patches_dir)
+            .field("dry_run", &self.dry_run)
             .field("timeouts", &self.timeouts)
             .field("cluster", &self.cluster)
             .field("kubelet", &self.kubelet)
@@ -489,6 +506,7 @@ impl std::fmt::Debug for JoinConfiguration {
             .field("control_plane", &self.control_plane)
             .field("skip_phases", &self.skip_phases)
             .field("patches_dir", &self.patches_dir)
+            .field("dry_run", &self.dry_run)
             .field("timeouts", &self.timeouts)
             .finish()
     }

@@ -23,7 +23,17 @@ fn args_value(args: &[Arg], api: ApiVersion) -> Value {
 }
 
 fn envs_value(envs: &[EnvVar]) -> Value {
-    Value::Array(envs.iter().map(|e| json!({"name": e.name, "value": e.value})).collect())
+    Value::Array(
+        envs.iter()
+            .map(|e| {
+                let mut v = json!({"name": e.name, "value": e.value});
+                if let Some(from) = e.value_from.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()) {
+                    v["valueFrom"] = from;
+                }
+                v
+            })
+            .collect(),
+    )
 }
 
 fn component_value(c: &ControlPlaneComponent, api: ApiVersion) -> Map<String, Value> {

@@ -51,6 +51,7 @@ pub fn control_plane_init_configuration(
         certificate_key: cp.certificate_key.clone(),
         skip_phases: join.skip_phases.clone(),
         patches_dir: join.patches_dir.clone(),
+        dry_run: join.dry_run,
         timeouts: join.timeouts.clone(),
         cluster: cluster.clone(),
         kubelet,

@@ -272,8 +272,12 @@ fn worker_kubelet_start_files() {
         ..Default::default()
     };
     let mut join = load_join(None, &flags, &host("worker1")).unwrap().config;
-    join.node_registration.taints =
-        vec![Taint { key: "dedicated".into(), value: "gpu".into(), effect: "NoSchedule".into() }];
+    join.node_registration.taints = vec![Taint {
+        key: "dedicated".into(),
+        value: "gpu".into(),
+        effect: "NoSchedule".into(),
+        time_added: String::new(),
+    }];
     let kubelet_config = kubelet_cm_value();
     let server = tls_bootstrap_server(&join, &cluster, "https://lb.example.com:6443");
     assert_eq!(server, "https://lb.example.com:6443");

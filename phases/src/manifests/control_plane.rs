@@ -101,16 +101,13 @@ pub fn plan_control_plane(
 /// The proxy variables (names ending in `_proxy`, any case, non-empty) merged with `extraEnvs` (which win),
 /// sorted by name; `None` when there are none.
 fn env(proxy_env: &[EnvVar], extra: &[EnvVar]) -> Option<Vec<PodEnvVar>> {
-    let mut merged: std::collections::BTreeMap<&str, &str> = proxy_env
+    let mut merged: std::collections::BTreeMap<&str, &EnvVar> = proxy_env
         .iter()
         .filter(|e| e.name.to_ascii_lowercase().ends_with("_proxy") && !e.value.is_empty())
-        .map(|e| (e.name.as_str(), e.value.as_str()))
+        .map(|e| (e.name.as_str(), e))
         .collect();
-    merged.extend(extra.iter().map(|e| (e.name.as_str(), e.value.as_str())));
-    let list: Vec<PodEnvVar> = merged
-        .into_iter()
-        .map(|(n, v)| PodEnvVar { name: n.into(), value: Some(v.into()), ..Default::default() })
-        .collect();
+    merged.extend(extra.iter().map(|e| (e.name.as_str(), e)));
+    let list: Vec<PodEnvVar> = merged.into_values().map(crate::manifests::pod_env_var).collect();
     (!list.is_empty()).then_some(list)
 }
 
@@ -492,13 +489,12 @@ mod tests {
     #[test]
     fn proxy_env_and_extra_envs() {
         let mut init = fixture::init();
-        init.cluster.controller_manager.extra_envs =
-            vec![EnvVar { name: "NO_PROXY".into(), value: "10.0.0.0/8".into() }];
+        init.cluster.controller_manager.extra_envs = vec![EnvVar::new("NO_PROXY", "10.0.0.0/8")];
         let proxy = [
-            EnvVar { name: "HTTPS_PROXY".into(), value: "http://proxy:3128".into() },
-            EnvVar { name: "no_proxy".into(), value: "localhost".into() },
-            EnvVar { name: "http_proxy".into(), value: String::new() },
-            EnvVar { name: "HOME".into(), value: "/root".into() },
+            EnvVar::new("HTTPS_PROXY", "http://proxy:3128"),
+            EnvVar::new("no_proxy", "localhost"),
+            EnvVar::new("http_proxy", ""),
+            EnvVar::new("HOME", "/root"),
         ];
         let yaml = render("kube-controller-manager", &init.cluster, &fixture::view(), &proxy);
         assert!(yaml.contains(

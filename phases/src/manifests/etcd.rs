@@ -83,11 +83,7 @@ pub fn etcd_pod(
     };
     let repository =
         if local.image_repository.is_empty() { &cluster.image_repository } else { &local.image_repository };
-    let env: Vec<PodEnvVar> = local
-        .extra_envs
-        .iter()
-        .map(|e| PodEnvVar { name: e.name.clone(), value: Some(e.value.clone()), ..Default::default() })
-        .collect();
+    let env: Vec<PodEnvVar> = local.extra_envs.iter().map(crate::manifests::pod_env_var).collect();
     let mut container = Container {
         command: Some(command("etcd", defaults, &local.extra_args, &cluster.kubernetes_version)),
         image: Some(format!("{repository}/etcd:{tag}")),
@@ -214,7 +210,7 @@ mod tests {
                 Arg { name: "listen-metrics-urls".into(), value: "https://[::1]:9999,http://x:1".into() },
                 Arg { name: "snapshot-count".into(), value: "5000".into() },
             ];
-            local.extra_envs = vec![EnvVar { name: "ETCD_X".into(), value: "on".into() }];
+            local.extra_envs = vec![EnvVar::new("ETCD_X", "on")];
         }
         let node = NodeIdentity { advertise_address: "fd00::2".parse().unwrap(), ..init.node() };
         let members = vec![

@@ -186,6 +186,11 @@ fn timeouts(wire: Option<crate::config::wire::WireTimeouts>) -> Result<Timeouts,
     Ok(t)
 }
 
+/// Every field path of the UpgradeConfiguration document, from its wire type (see [`crate::config::fields`]).
+pub fn field_paths() -> Result<Vec<String>, crate::config::fields::TraceError> {
+    crate::config::fields::field_paths::<WireUpgrade>()
+}
+
 /// Parses an `--config` file for `kbinit upgrade`: its `UpgradeConfiguration` of `kubeadm.k8s.io/v1beta4`. Other
 /// documents are ignored with kubeadm's warning (`documentMapToUpgradeConfiguration`, upgradeconfiguration.go of
 /// v1.33.3); a file without an UpgradeConfiguration, two of them, another apiVersion, an unknown field or a wrong

@@ -160,6 +160,7 @@ pub fn node_configuration(
         certificate_key: String::new(),
         skip_phases: Vec::new(),
         patches_dir: String::new(),
+        dry_run: false,
         timeouts,
         cluster,
         kubelet,

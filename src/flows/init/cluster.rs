@@ -262,7 +262,7 @@ pub fn run_addon_coredns(d: &mut InitData, out: &Output, _: &str) -> anyhow::Res
             CoreDnsState { existing_replicas, custom_corefile }
         }
     };
-    let steps = addons::plan_coredns(&d.cfg.cluster, &state)?;
+    let steps = kbinit_phases::patches::patch_api_steps(addons::plan_coredns(&d.cfg.cluster, &state)?, &d.patches)?;
     d.apply_cluster(&steps, out)
 }
 
@@ -273,6 +273,7 @@ pub fn run_addon_kube_proxy(d: &mut InitData, out: &Output, _: &str) -> anyhow::
     if let Some(settings) = &d.api_server_proxy {
         crate::flows::api_server_proxy::setup::kube_proxy_through_proxy(&mut steps, settings);
     }
+    let steps = kbinit_phases::patches::patch_api_steps(steps, &d.patches)?;
     d.apply_cluster(&steps, out)
 }
 

@@ -319,10 +319,11 @@ pub fn run(opts: InitOptions, only: Option<&str>, out: &Output) -> anyhow::Resul
     let api_server_proxy =
         crate::flows::api_server_proxy::setup::init_settings(text.as_deref(), opts.api_server_proxy)?;
     let tokens = ResolvedToken::resolve_all(&cfg.bootstrap_tokens)?;
-    let patches = crate::flows::patches::load(&cfg.patches_dir, out)?;
+    let patches = crate::flows::patches::load(&cfg.patches_dir, &cfg.cluster.kubernetes_version, out)?;
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
-    let host = Host::for_command(&opts.root, opts.dry_run, opts.dry_run_dir.as_ref(), "init", out)?;
+    let dry_run = opts.dry_run || cfg.dry_run;
+    let host = Host::for_command(&opts.root, dry_run, opts.dry_run_dir.as_ref(), "init", out)?;
     out.say(&format!("[init] Using Kubernetes version: {}", cfg.cluster.kubernetes_version));
     let mut data = InitData {
         opts,

@@ -108,10 +108,11 @@ pub fn cluster_missing(d: &InitData) -> anyhow::Result<Vec<String>> {
     )?);
     steps.extend(bootstrap_token::plan_kubelet_api_admin(&cfg.cluster.kubernetes_version)?);
     if !cfg.cluster.dns_disabled {
-        steps.extend(addons::plan_coredns(&cfg.cluster, &addons::CoreDnsState::default())?);
+        let coredns = addons::plan_coredns(&cfg.cluster, &addons::CoreDnsState::default())?;
+        steps.extend(kbinit_phases::patches::patch_api_steps(coredns, &d.patches)?);
     }
     let env: Vec<(String, String)> = d.proxy_env.iter().map(|e| (e.name.clone(), e.value.clone())).collect();
-    steps.extend(addons::plan_kube_proxy(cfg, &env)?);
+    steps.extend(kbinit_phases::patches::patch_api_steps(addons::plan_kube_proxy(cfg, &env)?, &d.patches)?);
     let generated: Vec<String> = d
         .tokens
         .iter()

@@ -221,10 +221,14 @@ pub fn run(opts: JoinOptions, only: Option<&str>, out: &Output) -> anyhow::Resul
     if opts.check {
         return crate::flows::join::context::check(&cfg, &Host::new(opts.root.clone(), None), out);
     }
-    let patches = crate::flows::patches::load(&cfg.patches_dir, out)?;
+    // the cluster's release is known only after discovery; join patches no addon, so the newest release's
+    // targets (a superset) read the directory as the joining kubeadm would
+    let patches =
+        crate::flows::patches::load(&cfg.patches_dir, &kbinit_phases::version::KubeVersion::default_version(), out)?;
     let skips = if flag_skips.is_empty() { cfg.skip_phases.clone() } else { flag_skips };
     let selected = wf.select(only, &skips)?;
-    let host = Host::for_command(&opts.root, opts.dry_run, opts.dry_run_dir.as_ref(), "join", out)?;
+    let dry_run = opts.dry_run || cfg.dry_run;
+    let host = Host::for_command(&opts.root, dry_run, opts.dry_run_dir.as_ref(), "join", out)?;
     let ca_dir = cfg.ca_cert_path.rsplit_once('/').map_or(paths::KUBERNETES_DIR, |(d, _)| d).to_string();
     // the cluster's certificatesDir is known only after discovery: kubeadm's default and the CA's directory
     let dirs = [

@@ -32,6 +32,37 @@ pub struct ResetOptions {
     pub ignore_preflight_errors: Vec<String>,
     /// `--skip-phases`.
     pub skip_phases: Vec<String>,
+    /// `--config`: a ResetConfiguration file; what it sets applies where no flag said otherwise.
+    pub config: Option<PathBuf>,
+    /// `unmountFlags` of the ResetConfiguration (umount2 flags for the mounts under /var/lib/kubelet).
+    pub unmount_flags: Vec<String>,
+}
+
+impl ResetOptions {
+    /// The ResetConfiguration of `--config` laid under the flags (kubeadm's `ValueFromFlagsOrConfig`: a flag
+    /// the user gave wins; booleans are on when either says so).
+    fn with_config(mut self, out: &Output) -> anyhow::Result<ResetOptions> {
+        let Some(text) = crate::flows::read_config(self.config.as_ref())? else { return Ok(self) };
+        let (c, warnings) = kbinit_phases::config::reset::parse_reset_configuration(&text)?;
+        warnings.iter().for_each(|w| out.warn(w));
+        self.cleanup_tmp_dir |= c.cleanup_tmp_dir.unwrap_or(false);
+        self.dry_run |= c.dry_run.unwrap_or(false);
+        self.force |= c.force.unwrap_or(false);
+        if self.cert_dir == "/etc/kubernetes/pki"
+            && let Some(dir) = c.certificates_dir
+        {
+            self.cert_dir = dir;
+        }
+        self.cri_socket = self.cri_socket.or(c.cri_socket);
+        if self.ignore_preflight_errors.is_empty() {
+            self.ignore_preflight_errors = c.ignore_preflight_errors;
+        }
+        if self.skip_phases.is_empty() {
+            self.skip_phases = c.skip_phases;
+        }
+        self.unmount_flags = c.unmount_flags;
+        Ok(self)
+    }
 }
 
 /// What reset's phases share.
@@ -101,6 +132,7 @@ pub fn workflow() -> Workflow<ResetData> {
 
 /// Runs `kbinit reset` (or one phase of it).
 pub fn run(opts: ResetOptions, only: Option<&str>, out: &Output) -> anyhow::Result<()> {
+    let opts = opts.with_config(out)?;
     let wf = workflow();
     let selected = wf.select(only, &opts.skip_phases)?;
     let ignore = crate::preflight::normalize_ignore(&opts.ignore_preflight_errors)?;

@@ -176,6 +176,23 @@ fn unescape_mount(p: &str) -> String {
     p.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
 }
 
+/// The ResetConfiguration's `unmountFlags` as umount2 flags; `None` when none were given.
+fn unmount_flags(names: &[String]) -> Option<nix::mount::MntFlags> {
+    use nix::mount::MntFlags;
+    if names.is_empty() {
+        return None;
+    }
+    Some(names.iter().fold(MntFlags::empty(), |acc, n| {
+        acc | match n.as_str() {
+            "MNT_FORCE" => MntFlags::MNT_FORCE,
+            "MNT_DETACH" => MntFlags::MNT_DETACH,
+            "MNT_EXPIRE" => MntFlags::MNT_EXPIRE,
+            "UMOUNT_NOFOLLOW" => MntFlags::UMOUNT_NOFOLLOW,
+            _ => MntFlags::empty(),
+        }
+    }))
+}
+
 fn unmount_kubelet_dirs(d: &ResetData, out: &Output) {
     let dir = paths::KUBELET_DIR;
     if d.host.is_dry_run() {
@@ -196,8 +213,13 @@ fn unmount_kubelet_dirs(d: &ResetData, out: &Output) {
         .filter(|m| m.starts_with(&base))
         .collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.len())); // deepest first
+    let flags = unmount_flags(&d.opts.unmount_flags);
     for p in points {
-        let ok = Command::new("umount").arg(&p).stdin(Stdio::null()).output().is_ok_and(|o| o.status.success());
+        let ok = match flags {
+            None => Command::new("umount").arg(&p).stdin(Stdio::null()).output().is_ok_and(|o| o.status.success()),
+            // kubeadm's syscall.Unmount(path, flags)
+            Some(f) => nix::mount::umount2(p.as_str(), f).is_ok(),
+        };
         if !ok {
             out.warn(&format!("[reset] Failed to unmount mounted directory {p:?}; unmount it by hand (umount {p})"));
         }

@@ -43,7 +43,7 @@ fn apply_data(a: &ApplyOptions, out: &Output) -> anyhow::Result<UpgradeData> {
              control-plane node"
         )));
     }
-    let patches = crate::flows::patches::load(a.patches.as_deref().unwrap_or(&s.patches_dir), out)?;
+    let patches = crate::flows::patches::load(a.patches.as_deref().unwrap_or(&s.patches_dir), &target, out)?;
     let ctx = Context::read(host, &a.common.kubeconfig, &cfg.timeouts, Some("upgrade"), out)?;
     let init = ctx.node_init(&target, &cfg.timeouts);
     Ok(UpgradeData {

@@ -75,6 +75,7 @@ pub fn run_addon(d: &mut UpgradeData, out: &Output, name: &str) -> anyhow::Resul
         let custom_corefile =
             corefile.is_some_and(|cf| !addons::is_default_corefile(&cf, &d.init.cluster.networking.dns_domain));
         let steps = addons::plan_coredns(&d.init.cluster, &CoreDnsState { existing_replicas, custom_corefile })?;
+        let steps = kbinit_phases::patches::patch_api_steps(steps, &d.patches)?;
         apply_api(&steps, d.target(), out)
     } else {
         if !addon_allowed(d, out, "kube-proxy", d.init.cluster.proxy_disabled)? {
@@ -87,6 +88,7 @@ pub fn run_addon(d: &mut UpgradeData, out: &Output, name: &str) -> anyhow::Resul
         if let Some(settings) = api_server_proxy_setting(&d.ctx.api)? {
             crate::flows::api_server_proxy::setup::kube_proxy_through_proxy(&mut steps, &settings);
         }
+        let steps = kbinit_phases::patches::patch_api_steps(steps, &d.patches)?;
         apply_api(&steps, d.target(), out)
     }
 }

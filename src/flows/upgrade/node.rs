@@ -48,10 +48,15 @@ pub fn run(a: NodeOptions, only: Option<&str>, out: &Output) -> anyhow::Result<(
     let control_plane = host.path(APISERVER_MANIFEST).exists();
     let default_kc = if control_plane { "/etc/kubernetes/admin.conf" } else { "/etc/kubernetes/kubelet.conf" };
     let kubeconfig = a.kubeconfig.clone().unwrap_or_else(|| default_kc.to_string());
-    let patches = crate::flows::patches::load(a.patches.as_deref().unwrap_or(&s.patches_dir), out)?;
+    // read (and a bad directory refused) before the cluster is asked; the targets of the cluster's release once
+    // it is known
+    let newest = kbinit_phases::version::KubeVersion::default_version();
+    let mut patches = crate::flows::patches::load(a.patches.as_deref().unwrap_or(&s.patches_dir), &newest, out)?;
     let ctx = Context::read(host, &kubeconfig, &cfg.timeouts, Some("upgrade"), out)
         .context("unable to fetch the kubeadm-config ConfigMap")?;
     let target = ctx.cluster.kubernetes_version.clone();
+    let known = kbinit_phases::patches::known_targets(&target);
+    patches.retain(|p| known.contains(&p.target));
     let init = ctx.node_init(&target, &cfg.timeouts);
     let mut data = UpgradeData {
         mode: Mode::Node,

@@ -166,9 +166,18 @@ fn failed_components_are_rolled_back_and_a_killed_upgrade_converges() {
     }
     assert!(cp.node.read_str("/var/lib/kubelet/config.yaml").contains("maxPods: 50"));
 
-    // a patch release: etcd's manifest does not change, but (1.31+) its certificates are renewed and it is restarted
+    // a patch release: etcd's manifest does not change, but (1.31+) its certificates are renewed and it is restarted;
+    // the patches directory given as the UpgradeConfiguration's apply.patches this time: the patched scheduler
+    // moves to the new release with its patch re-applied
     if new.at_least(31) {
         let patch = KubeVersion { patch: 1, ..new.clone() };
+        let up_patched = cp.node.root().join("upgrade-patched.yaml");
+        std::fs::write(
+            &up_patched,
+            super::UPGRADE_CONFIG.replace("apply:\n", &format!("apply:\n  patches:\n    directory: {dir}\n")),
+        )
+        .unwrap();
+        let up = up_patched.display().to_string();
         let etcd_before = manifests(&cp)["etcd"].clone();
         let crt = cp.node.read("/etc/kubernetes/pki/etcd/server.crt");
         let etcd_starts = || cp.standin.events().iter().filter(|e| *e == "started etcd").count();
@@ -184,5 +193,9 @@ fn failed_components_are_rolled_back_and_a_killed_upgrade_converges() {
         assert_ne!(cp.node.read("/etc/kubernetes/pki/etcd/server.crt"), crt, "etcd's certificate was renewed");
         assert!(etcdctl(&cp, ADDRESS, &["get", "written-before-the-upgrade"]).contains("kept"));
         assert_eq!(etcd_starts(), starts + 1, "etcd was restarted once: {:?}", cp.standin.events());
+        let scheduler = String::from_utf8_lossy(&manifests(&cp)["kube-scheduler"]).into_owned();
+        assert!(scheduler.contains(&format!("image: registry.k8s.io/kube-scheduler:{patch}")), "{scheduler}");
+        assert!(scheduler.contains("cpu: 250m"), "the patch did not survive the upgrade:\n{scheduler}");
+        assert!(run.stdout.contains("to target \"kube-scheduler\""), "{}", run.stdout);
     }
 }

@@ -71,7 +71,7 @@ pub(super) fn component(
             path_type: v.path_type.unwrap_or_default(),
         });
     }
-    let extra_envs = envs.unwrap_or_default().into_iter().map(|e| EnvVar { name: e.name, value: e.value }).collect();
+    let extra_envs = envs.unwrap_or_default().into_iter().map(env_var).collect::<Result<_, _>>()?;
     Ok(ControlPlaneComponent { extra_args, extra_volumes, extra_envs })
 }
 
@@ -189,12 +189,7 @@ pub(super) fn resolve_cluster(
                 image_tag: l.image_tag.unwrap_or_default(),
                 data_dir,
                 extra_args: args(l.extra_args, api, strict, "etcd.local.extraArgs")?,
-                extra_envs: l
-                    .extra_envs
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|e| EnvVar { name: e.name, value: e.value })
-                    .collect(),
+                extra_envs: l.extra_envs.unwrap_or_default().into_iter().map(env_var).collect::<Result<_, _>>()?,
                 server_cert_sans: cert_sans(
                     "etcd.local.serverCertSANs",
                     l.server_cert_sans.unwrap_or_default(),
@@ -313,4 +308,19 @@ pub(super) fn timeouts(w: Option<WireTimeouts>, base: Timeouts) -> Result<Timeou
         discovery: dur("timeouts.discovery", w.discovery, base.discovery)?,
         upgrade_manifests: dur("timeouts.upgradeManifests", w.upgrade_manifests, base.upgrade_manifests)?,
     })
+}
+
+/// An `extraEnvs[]` item, `valueFrom` kept as JSON text.
+/// A `valueFrom` that is not an EnvVarSource is refused, naming the variable.
+fn env_var(e: WireEnv) -> Result<EnvVar, Error> {
+    let value_from = match e.value_from.filter(|v| !v.is_null()) {
+        None => None,
+        Some(v) => {
+            serde_json::from_value::<k8s_openapi::api::core::v1::EnvVarSource>(v.clone()).map_err(|err| {
+                Error::invalid(format!("extraEnvs[{}].valueFrom", e.name), v.to_string(), err.to_string())
+            })?;
+            Some(v.to_string())
+        }
+    };
+    Ok(EnvVar { name: e.name, value: e.value, value_from })
 }

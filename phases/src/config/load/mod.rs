@@ -16,6 +16,7 @@ use crate::Error;
 use crate::version::KubeVersion;
 
 mod cluster;
+mod component;
 mod documents;
 mod flags;
 mod node;
@@ -178,6 +179,12 @@ pub(crate) fn load_init_as(
         );
     }
 
+    warnings.extend(component::component_config_warnings(
+        &cluster,
+        local_api_endpoint.advertise_address,
+        docs.kubelet.as_ref(),
+        docs.kube_proxy.as_ref(),
+    ));
     let config = InitConfiguration {
         api_version,
         bootstrap_tokens,
@@ -186,6 +193,7 @@ pub(crate) fn load_init_as(
         certificate_key,
         skip_phases,
         patches_dir,
+        dry_run: wi.dry_run.unwrap_or(false),
         timeouts,
         cluster,
         kubelet: docs.kubelet,
@@ -344,6 +352,7 @@ pub fn load_join(
         control_plane,
         skip_phases,
         patches_dir,
+        dry_run: w.dry_run.unwrap_or(false),
         timeouts,
     };
     Ok(Loaded { config, warnings })

@@ -66,7 +66,12 @@ pub(super) fn node_registration(
     };
     let taints = match w.taints {
         None if inp.control_plane => {
-            vec![Taint { key: CONTROL_PLANE_TAINT.into(), value: String::new(), effect: "NoSchedule".into() }]
+            vec![Taint {
+                key: CONTROL_PLANE_TAINT.into(),
+                value: String::new(),
+                effect: "NoSchedule".into(),
+                time_added: String::new(),
+            }]
         }
         None => Vec::new(),
         Some(list) => {
@@ -82,7 +87,20 @@ pub(super) fn node_registration(
                         "must be NoSchedule, PreferNoSchedule or NoExecute",
                     ));
                 }
-                out.push(Taint { key: t.key, value: t.value.unwrap_or_default(), effect: t.effect });
+                let time_added = t.time_added.unwrap_or_default();
+                if !time_added.is_empty()
+                    && serde_json::from_value::<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>(
+                        serde_json::Value::String(time_added.clone()),
+                    )
+                    .is_err()
+                {
+                    return Err(Error::invalid(
+                        format!("nodeRegistration.taints[{i}].timeAdded"),
+                        &time_added,
+                        "not an RFC 3339 time",
+                    ));
+                }
+                out.push(Taint { key: t.key, value: t.value.unwrap_or_default(), effect: t.effect, time_added });
             }
             out
         }

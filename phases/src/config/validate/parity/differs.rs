@@ -115,11 +115,15 @@ pub(super) const DIFFERS: &[Differs] = &[
 pub(super) const NOT_APPLICABLE: &[(&str, &str)] = &[
     (
         "ValidateResetConfiguration",
-        "kbinit reset takes no --config; a ResetConfiguration in an init file is ignored, as kubeadm init ignores it",
+        "checked by `kbinit reset --config` (config::reset); a ResetConfiguration in an init file is ignored, as \
+         kubeadm init ignores it",
     ),
-    ("ValidateUnmountFlags", "part of ResetConfiguration (unmountFlags), which kbinit does not read"),
+    (
+        "ValidateUnmountFlags",
+        "part of ResetConfiguration (unmountFlags), checked by `kbinit reset --config` (config::reset)",
+    ),
     (
         "ValidateUpgradeConfiguration",
-        "kbinit has no upgrade command reading UpgradeConfiguration; the document is ignored with a warning",
+        "checked by `kbinit upgrade --config` (upgrade::config); in an init file the document is ignored with a warning",
     ),
 ];
