@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::Error;
 use crate::config::model::{Arg, ClusterConfiguration, HostFacts, InitConfiguration, NodeRegistration};
@@ -69,7 +69,7 @@ pub fn kubelet_configuration(init: &InitConfiguration, host: &HostFacts) -> Valu
         config["logging"]["options"]["text"] = json!({"infoBufferSize": "0"});
     }
     if let Some(user) = &init.kubelet {
-        crate::patches::overlay(&mut config, user);
+        crate::patches::overlay_as_go_decodes(&mut config, user);
     }
     // kubeadm always forces these
     config["apiVersion"] = json!("kubelet.config.k8s.io/v1beta1");
@@ -88,25 +88,19 @@ pub(crate) fn cluster_dns(service_subnet: &str) -> String {
     }
 }
 
-/// `true` when the CRI socket goes to `instance-config.yaml` instead of `kubeadm-flags.env` (1.35+:
-/// NodeLocalCRISocket, beta and on by default in 1.35, GA in 1.36, always in 1.37; flags.go writes
-/// `--container-runtime-endpoint` only with the gate off). kbinit's 1.34 keeps its old output (both).
+/// `true` when the CRI socket goes to `instance-config.yaml` instead of `kubeadm-flags.env` (1.34+:
+/// NodeLocalCRISocket, beta and on by default in 1.34 and 1.35, GA in 1.36, always in 1.37; flags.go writes
+/// `--container-runtime-endpoint` only with the gate off).
 pub fn cri_socket_in_instance_config(cluster: &ClusterConfiguration) -> bool {
     let v = &cluster.kubernetes_version;
     v.kubelet_config_merges_instance_config() && cluster.feature_gates.get("NodeLocalCRISocket") != Some(&false)
 }
 
 /// `true` when the node's CRI socket is kept on the node (instance-config.yaml) rather than in the node's
-/// `kubeadm.alpha.kubernetes.io/cri-socket` annotation: from 1.34 in kbinit's renders; from 1.35 only while
-/// NodeLocalCRISocket is on (beta in 1.35, so `false` turns the annotation back on; locked in 1.36; the annotation
-/// code is gone in 1.37).
+/// `kubeadm.alpha.kubernetes.io/cri-socket` annotation: from 1.34 while NodeLocalCRISocket is on (beta in 1.34 and
+/// 1.35, so `false` turns the annotation back on; locked in 1.36; the annotation code is gone in 1.37).
 pub fn cri_socket_recorded_locally(cluster: &ClusterConfiguration) -> bool {
-    let v = &cluster.kubernetes_version;
-    if v.kubelet_config_merges_instance_config() {
-        cri_socket_in_instance_config(cluster)
-    } else {
-        v.node_local_cri_socket()
-    }
+    cri_socket_in_instance_config(cluster)
 }
 
 /// KUBELET_KUBEADM_ARGS line (§E.2): sorted flags, Go %q quoting, --hostname-override only when node name !=
@@ -200,43 +194,16 @@ pub fn plan_kubelet_start(init: &InitConfiguration, host: &HostFacts) -> Result<
     Ok(kubelet_file_steps(&init.cluster, &init.node_registration.cri_socket, env, &config))
 }
 
-/// The kubelet files init and join write alike: /var/lib/kubelet (0700), kubeadm-flags.env, config.yaml, and
-/// with NodeLocalCRISocket (1.34+) instance-config.yaml naming the node's CRI socket, with kubeadm's lines.
+/// The kubelet files init and join write alike, with kubeadm's lines: /var/lib/kubelet (0700), kubeadm-flags.env,
+/// then config.yaml.
 ///
-/// From 1.35 the files follow kubeadm's `phases/kubelet/config.go` (§2.5): `instance-config.yaml` is the one
-/// line `containerRuntimeEndpoint: "<socket>"` (Go-quoted), written before `config.yaml`, and is applied to
-/// `config.yaml` as a strategic-merge patch, so `config.yaml` names the socket while the ConfigMap keeps `""`.
+/// With NodeLocalCRISocket (1.34+, [`cri_socket_in_instance_config`]) the files follow kubeadm's
+/// `phases/kubelet/config.go` (v1.33.3, the gate-on path): `instance-config.yaml` is the one line
+/// `containerRuntimeEndpoint: "<socket>"` (Go-quoted), written before `config.yaml` and announced with the same
+/// "Writing kubelet configuration" line (`writeConfigBytesToDisk` prints it for both files); it is applied to
+/// `config.yaml` as a strategic-merge patch through kubeadm's patch manager, which prints its `[patches]` line,
+/// so `config.yaml` names the socket while the ConfigMap keeps `""`.
 pub fn kubelet_file_steps(
-    cluster: &ClusterConfiguration,
-    cri_socket: &str,
-    flags_env: String,
-    config: &Value,
-) -> Vec<Step> {
-    let version = &cluster.kubernetes_version;
-    if version.kubelet_config_merges_instance_config() {
-        return kubelet_file_steps_135(cluster, cri_socket, flags_env, config);
-    }
-    let mut steps = vec![
-        Step::EnsureDir { path: paths::KUBELET_DIR.into(), mode: 0o700 },
-        Step::say(format!(
-            "[kubelet-start] Writing kubelet environment file with flags to file {:?}",
-            paths::KUBELET_FLAGS_ENV
-        )),
-        Step::write(paths::KUBELET_FLAGS_ENV, flags_env, FileKind::Kubelet),
-        Step::say(format!("[kubelet-start] Writing kubelet configuration to file {:?}", paths::KUBELET_CONFIG)),
-        Step::write(paths::KUBELET_CONFIG, to_yaml(config), FileKind::Kubelet),
-    ];
-    if version.node_local_cri_socket() {
-        let mut instance = Map::new();
-        instance.insert("apiVersion".into(), json!("kubelet.config.k8s.io/v1beta1"));
-        instance.insert("kind".into(), json!("KubeletConfiguration"));
-        instance.insert("containerRuntimeEndpoint".into(), json!(cri_socket));
-        steps.push(Step::write(paths::KUBELET_INSTANCE_CONFIG, to_yaml(&Value::Object(instance)), FileKind::Kubelet));
-    }
-    steps
-}
-
-fn kubelet_file_steps_135(
     cluster: &ClusterConfiguration,
     cri_socket: &str,
     flags_env: String,
@@ -251,8 +218,8 @@ fn kubelet_file_steps_135(
         Step::write(paths::KUBELET_FLAGS_ENV, flags_env, FileKind::Kubelet),
     ];
     if cri_socket_in_instance_config(cluster) {
-        let line = format!("containerRuntimeEndpoint: {}\n", go_quote(cri_socket));
-        steps.push(Step::write(paths::KUBELET_INSTANCE_CONFIG, line, FileKind::Kubelet));
+        steps.extend(instance_config_steps(cri_socket));
+        steps.push(Step::say(INSTANCE_CONFIG_PATCH_LINE));
     }
     steps.push(Step::say(format!("[kubelet-start] Writing kubelet configuration to file {:?}", paths::KUBELET_CONFIG)));
     steps.push(Step::write(
@@ -263,12 +230,31 @@ fn kubelet_file_steps_135(
     steps
 }
 
-/// The cluster's KubeletConfiguration as this node's `config.yaml` holds it: from 1.35, with `instance-config.yaml`
+/// The `[patches]` line kubeadm's patch manager prints when it applies `instance-config.yaml` to `config.yaml`.
+pub const INSTANCE_CONFIG_PATCH_LINE: &str =
+    "[patches] Applied patch of type \"application/strategic-merge-patch+json\" to target \"kubeletconfiguration\"";
+
+/// Writing `instance-config.yaml` for `cri_socket`, with kubeadm's line (`WriteInstanceConfigToDisk`).
+pub fn instance_config_steps(cri_socket: &str) -> Vec<Step> {
+    vec![
+        Step::say(format!(
+            "[kubelet-start] Writing kubelet configuration to file {:?}",
+            paths::KUBELET_INSTANCE_CONFIG
+        )),
+        Step::write(
+            paths::KUBELET_INSTANCE_CONFIG,
+            format!("containerRuntimeEndpoint: {}\n", go_quote(cri_socket)),
+            FileKind::Kubelet,
+        ),
+    ]
+}
+
+/// The cluster's KubeletConfiguration as this node's `config.yaml` holds it: from 1.34, with `instance-config.yaml`
 /// (the node's CRI socket) applied on top, as kubeadm's kubelet phase does after `--patches` — so init, join and
 /// upgrade write the same file.
 pub fn node_kubelet_config(cluster: &ClusterConfiguration, cri_socket: &str, config: &Value) -> Value {
     let mut config = config.clone();
-    if cluster.kubernetes_version.kubelet_config_merges_instance_config() && cri_socket_in_instance_config(cluster) {
+    if cri_socket_in_instance_config(cluster) {
         config["containerRuntimeEndpoint"] = json!(cri_socket);
     }
     config
@@ -349,7 +335,7 @@ mod tests {
     }
 
     #[test]
-    fn plan_steps_and_instance_config_from_1_34() {
+    fn plan_steps_before_and_from_1_34() {
         let mut init = fixture::init();
         let steps = plan_kubelet_start(&init, &fixture::host()).unwrap();
         assert_eq!(steps.len(), 5);
@@ -368,19 +354,33 @@ mod tests {
             matches!(&steps[4], Step::WriteFile { path, kind: FileKind::Kubelet, .. } if path == "/var/lib/kubelet/config.yaml")
         );
 
+        // 1.34 (NodeLocalCRISocket on): kubeadm's lines for both files and the patch of one onto the other
         init.cluster.kubernetes_version = KubeVersion::resolve("v1.34.1").unwrap();
         let steps = plan_kubelet_start(&init, &fixture::host()).unwrap();
-        let Some(Step::WriteFile { path, bytes, .. }) = steps.last() else { panic!() };
-        assert_eq!(path, "/var/lib/kubelet/instance-config.yaml");
+        let said: Vec<String> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Say(l) => Some(l.clone()),
+                _ => None,
+            })
+            .collect();
         assert_eq!(
-            String::from_utf8(bytes.clone()).unwrap(),
-            "apiVersion: kubelet.config.k8s.io/v1beta1\ncontainerRuntimeEndpoint: unix:///run/containerd/containerd.sock\nkind: KubeletConfiguration\n"
+            said,
+            [
+                "[kubelet-start] Writing kubelet environment file with flags to file \"/var/lib/kubelet/kubeadm-flags.env\"",
+                "[kubelet-start] Writing kubelet configuration to file \"/var/lib/kubelet/instance-config.yaml\"",
+                "[patches] Applied patch of type \"application/strategic-merge-patch+json\" to target \"kubeletconfiguration\"",
+                "[kubelet-start] Writing kubelet configuration to file \"/var/lib/kubelet/config.yaml\"",
+            ]
         );
-        let Step::WriteFile { bytes, .. } = &steps[2] else { panic!() };
-        assert!(
-            String::from_utf8(bytes.clone())
-                .unwrap()
-                .contains("--pod-infra-container-image=registry.k8s.io/pause:3.10.1")
+        assert_eq!(
+            written(&steps, paths::KUBELET_INSTANCE_CONFIG).unwrap(),
+            "containerRuntimeEndpoint: \"unix:///run/containerd/containerd.sock\"\n"
+        );
+        // 1.34 still passes the pause image; the CRI socket is no longer a flag
+        assert_eq!(
+            written(&steps, paths::KUBELET_FLAGS_ENV).unwrap(),
+            "KUBELET_KUBEADM_ARGS=\"--hostname-override=cp1 --pod-infra-container-image=registry.k8s.io/pause:3.10.1\"\n"
         );
     }
 
@@ -392,7 +392,7 @@ mod tests {
     }
 
     #[test]
-    fn node_local_cri_socket_from_1_35_and_its_gate() {
+    fn node_local_cri_socket_from_1_34_and_its_gate() {
         let mut init = fixture::init();
         init.cluster.kubernetes_version = KubeVersion::resolve("v1.35.3").unwrap();
         let steps = plan_kubelet_start(&init, &fixture::host()).unwrap();
@@ -416,7 +416,7 @@ mod tests {
         // the ConfigMap's copy keeps the empty endpoint
         assert_eq!(kubelet_configuration(&init, &fixture::host())["containerRuntimeEndpoint"], "");
 
-        // NodeLocalCRISocket=false (beta in 1.35): the flag, no instance-config, the annotation
+        // NodeLocalCRISocket=false (beta in 1.34 and 1.35): the flag, no instance-config, the annotation
         init.cluster.feature_gates.insert("NodeLocalCRISocket".into(), false);
         let steps = plan_kubelet_start(&init, &fixture::host()).unwrap();
         assert!(written(&steps, paths::KUBELET_INSTANCE_CONFIG).is_none());

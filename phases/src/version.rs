@@ -217,10 +217,6 @@ impl KubeVersion {
     pub fn allows_ecdsa_p384(&self) -> bool {
         self.at_least(34)
     }
-    /// 1.34+: the CRI socket is also recorded in `/var/lib/kubelet/instance-config.yaml` (NodeLocalCRISocket).
-    pub fn node_local_cri_socket(&self) -> bool {
-        self.at_least(34)
-    }
     /// 1.34+: every control-plane static Pod declares `ports: [{containerPort, name: probe-port}]` and its probes
     /// use `port: probe-port` (kubeadm PR 132776, first in 1.34; ports: apiserver bindPort, KCM 10257, scheduler
     /// 10259, etcd 2381 — `kubeadm-1.35-1.38.md` §2.5).
@@ -306,10 +302,15 @@ impl KubeVersion {
     pub fn writes_pod_infra_image(&self) -> bool {
         !self.at_least(35)
     }
-    /// 1.35+: `config.yaml` carries the `containerRuntimeEndpoint` of `instance-config.yaml` (applied as a
-    /// strategic-merge patch).
+    /// 1.34+ (NodeLocalCRISocket beta and on by default, PR 131981; the kubeadm docs' gate table: default `true`,
+    /// alpha 1.32, beta 1.34; GA and locked in 1.36, PR 135742; gate removed in 1.37, PR 138645): the node's CRI
+    /// socket goes to `/var/lib/kubelet/instance-config.yaml` (one line, `containerRuntimeEndpoint: "<socket>"`,
+    /// `WriteInstanceConfigToDisk`), which `WriteConfigToDisk` applies to `config.yaml` as a strategic-merge patch;
+    /// `kubeadm-flags.env` has no `--container-runtime-endpoint` and the Node no cri-socket annotation (the
+    /// gate-on paths of cmd/kubeadm/app/phases/kubelet and cmd/phases/init/kubelet.go, v1.33.3, where the gate is
+    /// still alpha and off).
     pub fn kubelet_config_merges_instance_config(&self) -> bool {
-        self.at_least(35)
+        self.at_least(34)
     }
     /// Before 1.36 kube-controller-manager mounts the flex-volume plugin directory (`flexvolume-dir`); 1.36
     /// removed it (PR 136423, ACTION REQUIRED).

@@ -324,10 +324,13 @@ fn reference_goldens_change_per_release_as_kubeadm_does() {
     let kubelet = |f: &str| format!("/var/lib/kubelet/{f}");
     let client = "/etc/kubernetes/pki/apiserver-kubelet-client.crt".to_string();
     let all_manifests = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"].map(m);
+    // 1.35: images, etcd's flags, and kubeadm-flags.env without --pod-infra-container-image; the CRI socket
+    // already moved to instance-config.yaml in 1.34 (NodeLocalCRISocket on by default)
     let mut want35: Vec<String> = all_manifests.to_vec();
-    want35.extend([kubelet("config.yaml"), kubelet("instance-config.yaml"), kubelet("kubeadm-flags.env")]);
-    want35.sort();
+    want35.push(kubelet("kubeadm-flags.env"));
     assert_eq!(changed(&v34, &v35), want35);
+    let instance = |r: &BTreeMap<String, String>| r["/var/lib/kubelet/instance-config.yaml.txt"].clone();
+    assert_eq!(instance(&v34), instance(&v35));
     assert_eq!(changed(&v35, &v36), all_manifests.to_vec(), "1.36: images, and the KCM's flex-volume mount");
     let mut want37 = all_manifests.to_vec();
     want37.push(client.clone());
@@ -335,6 +338,15 @@ fn reference_goldens_change_per_release_as_kubeadm_does() {
     assert_eq!(changed(&v36, &v37), want37);
 
     let get = |r: &BTreeMap<String, String>, f: &str| r[&format!("{f}.txt")].clone();
+    assert_eq!(
+        get(&v34, &kubelet("instance-config.yaml")),
+        "# mode 0644\ncontainerRuntimeEndpoint: \"unix:///run/containerd/containerd.sock\"\n"
+    );
+    assert!(
+        get(&v34, &kubelet("config.yaml"))
+            .contains("containerRuntimeEndpoint: unix:///run/containerd/containerd.sock\n")
+    );
+    assert!(!get(&v34, &kubelet("kubeadm-flags.env")).contains("--container-runtime-endpoint"));
     assert!(get(&v35, &m("etcd")).contains("    - --feature-gates=InitialCorruptCheck=true\n"));
     assert!(get(&v35, &m("kube-scheduler")).contains("        path: /readyz\n        port: probe-port\n"));
     assert!(get(&v35, &kubelet("kubeadm-flags.env")).ends_with("KUBELET_KUBEADM_ARGS=\"--hostname-override=cp1\"\n"));

@@ -379,8 +379,7 @@ fn wait_tls_bootstrap(d: &mut JoinData, out: &Output, tag: &str) -> anyhow::Resu
         std::thread::sleep(Duration::from_secs(1));
     }
     out.say(&format!("[{tag}] The kubelet performed the TLS Bootstrap and registered the Node {name:?}"));
-    let version = d.ctx(out)?.cluster.kubernetes_version.clone();
-    if !version.node_local_cri_socket() {
+    if !kbinit_phases::kubelet::cri_socket_recorded_locally(&d.ctx(out)?.cluster) {
         let change = NodeChange {
             annotations: [(CRI_SOCKET_ANNOTATION.to_string(), d.cfg.node_registration.cri_socket.clone())]
                 .into_iter()

@@ -156,33 +156,36 @@ pub fn write_kubelet_files(d: &mut UpgradeData, out: &Output) -> anyhow::Result<
             out.say(&format!("[upgrade] Backing up kubelet config file to {dir}/config.yaml"));
             d.ctx.host.write(&format!("{dir}/config.yaml"), current.as_bytes(), mode)?;
         }
+        let local_cri = kubelet::cri_socket_in_instance_config(&d.init.cluster);
+        let mut env = read_text(d, paths::KUBELET_FLAGS_ENV);
+        if local_cri && read_text(d, paths::KUBELET_INSTANCE_CONFIG).is_none() {
+            // kubeadm's upgrade with NodeLocalCRISocket on (postupgrade.go of v1.33.3): the socket moves from
+            // kubeadm-flags.env into a new instance-config.yaml, before config.yaml is written from it
+            for step in kubelet::instance_config_steps(&d.ctx.cri_socket) {
+                match step {
+                    Step::Say(line) => out.say(&line),
+                    Step::WriteFile { path, bytes, kind } => d.ctx.host.write(&path, &bytes, kind.mode())?,
+                    _ => {}
+                }
+            }
+            env = env.map(|e| set_flag(&e, "container-runtime-endpoint", None));
+        }
         for line in &patched {
             out.say(line);
         }
+        if local_cri {
+            out.say(kubelet::INSTANCE_CONFIG_PATCH_LINE);
+        }
         out.say(&format!("[kubelet-start] Writing kubelet configuration to file {:?}", paths::KUBELET_CONFIG));
         d.ctx.host.write(paths::KUBELET_CONFIG, config.as_bytes(), mode)?;
-        if read_text(d, paths::KUBELET_INSTANCE_CONFIG).is_none() {
-            // the file init writes at the target (1.34+, NodeLocalCRISocket), from init's own planner
-            let steps = kubelet::kubelet_file_steps(
-                &d.init.cluster,
-                &d.ctx.cri_socket,
-                String::new(),
-                &serde_json::Value::Null,
-            );
-            for step in steps {
-                if let Step::WriteFile { path, bytes, kind } = step
-                    && path == paths::KUBELET_INSTANCE_CONFIG
-                {
-                    d.ctx.host.write(&path, &bytes, kind.mode())?;
-                }
-            }
-        }
-        if let Some(env) = read_text(d, paths::KUBELET_FLAGS_ENV) {
+        if let Some(old) = read_text(d, paths::KUBELET_FLAGS_ENV)
+            && let Some(env) = env
+        {
             // --pod-infra-container-image as init writes it at the target: its new value, or gone
             let flag = "pod-infra-container-image";
             let init_env = kubelet::flags_env(&d.init.node_registration, &d.init.cluster, &HostFacts::default(), false);
             let new = set_flag(&env, flag, flag_value(&init_env, flag).as_deref());
-            if new != env {
+            if new != old {
                 d.ctx.host.write(paths::KUBELET_FLAGS_ENV, new.as_bytes(), mode)?;
             }
         }
