@@ -258,6 +258,30 @@ pub fn overlay(base: &mut Value, over: &Value) {
     }
 }
 
+/// [`overlay`] as Go's decoder lays a user's component configuration over kubeadm's defaults: a `null` where the
+/// default is a string, number or boolean leaves that field at Go's zero value (`""`, `0`, `false`) instead of
+/// `null` (kubeadm decodes into the typed KubeletConfiguration / KubeProxyConfiguration and marshals it back; a
+/// kubespray KubeProxyConfiguration has `acceptContentTypes:` and `portRange:` with no value, which kubeadm writes
+/// as `""` — real kubeadm 1.31.2 and 1.33.3, tests/it/oracle.rs).
+pub fn overlay_as_go_decodes(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(existing) => overlay_as_go_decodes(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b @ Value::String(_), Value::Null) => *b = Value::String(String::new()),
+        (b @ Value::Number(_), Value::Null) => *b = Value::from(0),
+        (b @ Value::Bool(_), Value::Null) => *b = Value::Bool(false),
+        (b, o) => *b = o.clone(),
+    }
+}
+
 fn named(list: &[Value]) -> bool {
     !list.is_empty() && list.iter().all(|i| i.get("name").and_then(Value::as_str).is_some())
 }
@@ -369,6 +393,14 @@ fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), String> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    #[test]
+    fn a_null_over_a_scalar_default_is_gos_zero_value() {
+        let mut base = serde_json::json!({"a": "x", "n": 5, "b": true, "l": [1], "o": {"s": "y"}});
+        let over = serde_json::json!({"a": null, "n": null, "b": null, "l": null, "o": {"s": null}, "new": null});
+        overlay_as_go_decodes(&mut base, &over);
+        assert_eq!(base, serde_json::json!({"a": "", "n": 0, "b": false, "l": null, "o": {"s": ""}, "new": null}));
+    }
+
     use super::*;
     use serde_json::json;
 

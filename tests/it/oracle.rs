@@ -199,6 +199,11 @@ pub fn corpus(release: &str) -> Vec<(&'static str, String)> {
         cases.push(("ecdsa", init("") + &cluster("featureGates:\n  PublicKeysECDSA: true\n")));
     }
     cases.push(("patches", init(&format!("patches:\n  directory: {}\n", patches_dir().display())) + &cluster("")));
+    if v4 {
+        // kubespray's one kubeadm-config.yaml (its v1beta4 template): Init, Cluster, Upgrade, KubeProxy and Kubelet
+        // configuration together, certificatesDir /etc/kubernetes/ssl, its extraArgs
+        cases.push(("kubespray", crate::realk8s::kubespray::kubeadm_config("10.0.0.10", release)));
+    }
     cases.push((
         "component-configs",
         init("")
@@ -311,7 +316,13 @@ fn dry_run_oracle(release: &str) {
     for (case, config) in corpus(release) {
         if !matches!(
             case,
-            "reference" | "ha-sans-extra-args" | "dual-stack" | "component-configs" | "image-repository" | "patches"
+            "reference"
+                | "ha-sans-extra-args"
+                | "dual-stack"
+                | "component-configs"
+                | "image-repository"
+                | "patches"
+                | "kubespray"
         ) {
             continue;
         }

@@ -26,13 +26,14 @@ use crate::support::run_ok;
 const CP: &str = "10.77.0.1";
 const WORKER: &str = "10.77.0.3";
 
-/// kubespray's kubeadm-config.yaml for node `cp1`, as its v1beta4 template renders it with the defaults.
-fn kubeadm_config() -> String {
+/// kubespray's kubeadm-config.yaml for node `cp1` at `address`, as its v1beta4 template renders it with the
+/// defaults for Kubernetes `release` (also the file oracle's `kubespray` case, tests/it/oracle.rs).
+pub fn kubeadm_config(address: &str, release: &str) -> String {
     format!(
         r#"apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
 localAPIEndpoint:
-  advertiseAddress: "{CP}"
+  advertiseAddress: "{address}"
   bindPort: 6443
 nodeRegistration:
   name: "cp1"
@@ -69,10 +70,10 @@ etcd:
       value: "1572864"
     serverCertSANs:
       - "etcd.kube-system.svc.cluster.local"
-      - "{CP}"
+      - "{address}"
     peerCertSANs:
       - "etcd.kube-system.svc.cluster.local"
-      - "{CP}"
+      - "{address}"
 dns:
   disabled: true
   imageRepository: registry.k8s.io/coredns
@@ -81,8 +82,8 @@ networking:
   dnsDomain: cluster.local
   serviceSubnet: "10.233.0.0/18"
   podSubnet: "10.233.64.0/18"
-kubernetesVersion: v1.33.3
-controlPlaneEndpoint: "{CP}:6443"
+kubernetesVersion: {release}
+controlPlaneEndpoint: "{address}:6443"
 certificatesDir: /etc/kubernetes/ssl
 imageRepository: registry.k8s.io
 apiServer:
@@ -133,7 +134,7 @@ apiServer:
   - "127.0.0.1"
   - "::1"
   - "cp1"
-  - "{CP}"
+  - "{address}"
 controllerManager:
   extraArgs:
   - name: node-monitor-grace-period
@@ -168,7 +169,7 @@ scheduler:
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: UpgradeConfiguration
 apply:
-  kubernetesVersion: v1.33.3
+  kubernetesVersion: {release}
   allowExperimentalUpgrades: true
   certificateRenewal: true
   etcdUpgrade: true
@@ -279,7 +280,7 @@ fn kubespray_drives_kbinit_installed_as_kubeadm() {
     let cp = RealNode::on_lan(&lan, "kspray1", "cp1", CP, "v1.33.3");
     let cfg = cp.node.path("/etc/kubernetes/kubeadm-config.yaml");
     std::fs::create_dir_all(cfg.parent().unwrap()).unwrap();
-    std::fs::write(&cfg, kubeadm_config()).unwrap();
+    std::fs::write(&cfg, kubeadm_config(CP, "v1.33.3")).unwrap();
 
     // the template's `validate:` step
     let validate = cp.run_as(&kubeadm, &["config", "validate", "--config", cfg.to_str().unwrap()]);

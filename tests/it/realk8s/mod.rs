@@ -25,7 +25,7 @@ mod cluster_api;
 mod cluster_side;
 mod cluster_twice;
 mod join;
-mod kubespray;
+pub(crate) mod kubespray;
 mod proxy;
 mod restore;
 mod upgrade;

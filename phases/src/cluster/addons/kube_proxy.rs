@@ -83,7 +83,7 @@ pub(super) fn kube_proxy_zero_config(version: &crate::version::KubeVersion) -> V
 pub fn kube_proxy_configuration(init: &InitConfiguration) -> Value {
     let mut config = kube_proxy_zero_config(&init.cluster.kubernetes_version);
     if let Some(user) = &init.kube_proxy {
-        crate::patches::overlay(&mut config, user);
+        crate::patches::overlay_as_go_decodes(&mut config, user);
     }
     let empty = |v: &Value| v.as_str().is_none_or(str::is_empty);
     if empty(&config["bindAddress"]) {
