@@ -83,9 +83,20 @@ impl FakeApi {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Serves HTTPS on `addr` (port 0 = any) until the returned listener is dropped.
+    /// Serves HTTPS on `addr` (port 0 = any) until the returned listener is dropped. A port still taken (the
+    /// previous instance of a restarted static Pod, a preflight port check of the command under test) is tried
+    /// again for up to 10 s, as the kubelet restarts a container that could not bind.
     pub fn serve(&self, addr: SocketAddr, tls: ServingTls) -> Listener {
-        let socket = std::net::TcpListener::bind(addr).unwrap_or_else(|e| panic!("binding {addr}: {e}"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let socket = loop {
+            match std::net::TcpListener::bind(addr) {
+                Ok(s) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => panic!("binding {addr}: {e}"),
+            }
+        };
         server::serve(self.store.clone(), socket, &tls)
     }
 
