@@ -86,6 +86,7 @@ fn init_worker_join_control_plane_join_reset() {
     let join_took = t_join.elapsed();
     assert!(w1.path("/etc/kubernetes/kubelet.conf").exists(), "the worker's kubelet finished its TLS bootstrap");
     let w1_ready = cp1.wait_ready(&w1, Duration::from_secs(120));
+    super::wait_kube_proxy(&cp1, &w1, Duration::from_secs(90));
 
     let cp2 = RealNode::start(&site, "cp2", "10.78.0.2");
     let ccfg = cp2.file("join.yaml", &configs::join(endpoint, "cp2", &pin, Some("10.78.0.2"), &["all"]));

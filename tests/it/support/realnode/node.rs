@@ -91,6 +91,9 @@ impl RealNode {
         std::fs::write(&systemctl, SYSTEMCTL.replace("@STATE@", state.to_str().unwrap())).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // the kubelet on PATH, as its package installs it (kubeadm's preflight asks `kubelet --version`)
+        let kubelet = super::k8s_binary(super::RELEASE, "kubelet");
+        std::os::unix::fs::symlink(&kubelet, state.join("bin/kubelet")).unwrap();
         make_cgroups(&cgroup);
 
         let netns = format!("kb-rn-{id}");
@@ -119,7 +122,6 @@ impl RealNode {
         };
         node.wait_for("the holder's namespaces", Duration::from_secs(20), |n| n.state.join("ready").exists());
         node.start_containerd(site);
-        let kubelet = super::k8s_binary(super::RELEASE, "kubelet");
         let unit = node
             .command("sh")
             .args(["-c", KUBELET_UNIT, "kubelet-unit"])
