@@ -67,12 +67,26 @@ fn main() {
                 secs(took_init),
                 secs(took_join)
             );
+            // where init's time went: the tool's own "healthy after" lines (the kubelet, then each component)
+            let waits: Vec<&str> = out.stdout.lines().filter(|l| l.contains("healthy after")).collect();
+            println!("         {}", waits.join(" | "));
             init[i].push(took_init);
             join[i].push(took_join);
             w1.run_ok(tool, &["reset", "--force"]);
             cp1.run_ok(tool, &["reset", "--force"]);
         }
     }
+    // one more kbinit init, with its phase events, to show where its time goes (not part of the figures above)
+    let events = cp1.run_ok(&kbinit, &["init", "--config", &init_cfg, &ignore_flag, "--output", "jsonl"]);
+    let phases: Vec<String> = events
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "phase-end" && e["duration_ms"].as_u64().is_some_and(|d| d >= 100))
+        .map(|e| format!("{} {} ms", e["phase"].as_str().unwrap_or_default(), e["duration_ms"]))
+        .collect();
+    println!("kbinit init phases of 100 ms or more: {}", phases.join(", "));
+    cp1.run_ok(&kbinit, &["reset", "--force"]);
     for (what, t) in [("init", &init), ("worker join", &join)] {
         let (k, b) = (median(&t[0]), median(&t[1]));
         println!(
