@@ -8,7 +8,13 @@
 //! every command succeeded: `cargo bench --bench realnode` (needs root and what the real-node tests need).
 
 // A bench is a report for a human: printing is its output.
-#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::disallowed_methods)]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods
+)]
 
 #[allow(dead_code)] // the tests use more of the fixture than the bench does
 #[path = "../tests/it/support/realnode/mod.rs"]
@@ -56,7 +62,7 @@ fn main() {
             let out = cp1.run_ok(tool, &["init", "--config", &init_cfg, &ignore_flag]);
             let took_init = t.elapsed();
             let pin = out.stdout.split_whitespace().find(|w| w.starts_with("sha256:")).unwrap().to_string();
-            cp1.wait_for("cluster-info signed for the token", Duration::from_secs(60), |n| signed(n));
+            cp1.wait_for("cluster-info signed for the token", Duration::from_secs(60), signed);
             let wcfg = w1.file("join.yaml", &configs::join("10.81.0.1:6443", "w1", &pin, None, &[]));
             let t = Instant::now();
             w1.run_ok(tool, &["join", "--config", &wcfg, &ignore_flag]);
