@@ -31,7 +31,8 @@
 //! On disk: `phases/` (the planner crate), `manifests/` (golden renders reviewed by diff), `tests/it/` (the
 //! integration tests: CLI, goldens against kubeadm, openssl, real etcd, bad input; under `tests/it/support/` the
 //! fake API server, the CRI stand-in, the multi-node harness of netns nodes with kubelet stand-ins and the init
-//! configuration builder), `fuzz/` (cargo-fuzz targets for every
+//! configuration builder, the realk8s harness of the real control-plane binaries, and `realnode`: the real kubelet
+//! and containerd in network namespaces), `fuzz/` (cargo-fuzz targets for every
 //! parser of untrusted input), `benches/` (figures).
 
 pub mod api;

@@ -35,6 +35,7 @@ mod pki_openssl; // openssl as an independent judge of the generated PKI
 mod preflight; // check names, kubeadm's output format, exit codes 2/3, --ignore-preflight-errors
 mod proxy_e2e; // HA with no load balancer: the node-local api-server-proxy on netns nodes, failover, a late control-plane node, the cache
 mod realk8s; // the real kube-apiserver, controller-manager and scheduler of ../shared/k8s run from what kbinit writes: writes twice, upgrade
+mod realnode; // the real kubelet and containerd in network namespaces run what init and join write: init, joins, reset, kill -9
 mod rerun; // init re-run on a netns node: nothing to do, restored leftovers, foreign files refused
 mod reset; // reset after init on a netns node, --dry-run, and a fresh init afterwards
 mod support; // fixtures: temp roots, running the binary, ../shared, the fake API server, the CRI stand-in, netns nodes

@@ -16,6 +16,7 @@ pub mod cri_stub;
 pub mod fakeapi;
 pub mod nodes;
 pub mod realk8s;
+pub mod realnode;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;

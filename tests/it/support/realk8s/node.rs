@@ -15,8 +15,8 @@
 //! - the kubelet's TLS bootstrap when kbinit join wrote `bootstrap-kubelet.conf`: a CSR signed by the real
 //!   controller-manager, then `kubelet.conf`.
 //!
-//! Not here: containers (CoreDNS and kube-proxy Pods stay Pending): the real kubelet and containerd are the
-//! next step of the issue on real Kubernetes under test.
+//! Not here: containers (CoreDNS and kube-proxy Pods stay Pending): the real kubelet and containerd run in
+//! `support::realnode`, beside this lighter supervisor.
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
