@@ -2,6 +2,8 @@
 //! (missing, a malformed file, an unknown patch type) refused with exit 3, the file named, before anything on the
 //! node changes. What the patches do to every target is held to real kubeadm by tests/it/oracle.rs (case
 //! `patches`).
+//! fake-api: to move: the control-plane join case only needs discovery and kubeadm-config answered for a
+//! join --dry-run (join_discovery's seeded fixture); a real control plane could serve it, at one more start-up.
 
 use crate::support::{Node, snapshot};
 

@@ -1,6 +1,9 @@
 //! The field-effect test for JoinConfiguration: a control-plane `join --dry-run` against the fake API server
 //! seeded as `kubeadm init` leaves a cluster (tests/it/join_discovery.rs's fixture, shared by every case), each
 //! field set and its effect on what the join renders, sends or refuses checked against the join without it.
+//! fake-api: to move: the walk renders every JoinConfiguration field as a control-plane join --dry-run against
+//! one cluster that only has to answer discovery and hand out kubeadm-config; a real control plane (realk8s::join)
+//! could serve it, at the cost of starting one more in CI.
 
 use serde_json::{Value, json};
 
