@@ -4,7 +4,9 @@
 //! alone; a fresh init on the reset node then works (with a new stand-in: reset removes the containers, which
 //! the stand-in models by being dropped).
 //!
-//! fake-api: to move: reset on the real node (real kubelet and containerd) is item 4 of issue 18.
+//! fake-api: to move: tests/it/realnode/walk.rs now resets every node of a real cluster (real kubelet and
+//! containerd); this file's `--dry-run`, its refusal without `--force` and init after reset could go there too,
+//! at one more real-node start-up.
 
 use crate::rerun::{config, kbinit_in};
 use crate::support::fakeapi::FakeApi;
