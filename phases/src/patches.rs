@@ -243,19 +243,7 @@ pub fn merge_patch(doc: &mut Value, patch: &Value) {
 /// as `null` (unlike [`merge_patch`], where it deletes the key). For user-supplied component configuration laid
 /// over kbinit's defaults.
 pub fn overlay(base: &mut Value, over: &Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(k) {
-                    Some(existing) => overlay(existing, v),
-                    None => {
-                        b.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o.clone(),
-    }
+    merge_over(base, over, false);
 }
 
 /// [`overlay`] as Go's decoder lays a user's component configuration over kubeadm's defaults: a `null` where the
@@ -264,20 +252,25 @@ pub fn overlay(base: &mut Value, over: &Value) {
 /// kubespray KubeProxyConfiguration has `acceptContentTypes:` and `portRange:` with no value, which kubeadm writes
 /// as `""` — real kubeadm 1.31.2 and 1.33.3, tests/it/oracle.rs).
 pub fn overlay_as_go_decodes(base: &mut Value, over: &Value) {
+    merge_over(base, over, true);
+}
+
+/// [`overlay`], and with `go_zero` [`overlay_as_go_decodes`].
+fn merge_over(base: &mut Value, over: &Value, go_zero: bool) {
     match (base, over) {
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
                 match b.get_mut(k) {
-                    Some(existing) => overlay_as_go_decodes(existing, v),
+                    Some(existing) => merge_over(existing, v, go_zero),
                     None => {
                         b.insert(k.clone(), v.clone());
                     }
                 }
             }
         }
-        (b @ Value::String(_), Value::Null) => *b = Value::String(String::new()),
-        (b @ Value::Number(_), Value::Null) => *b = Value::from(0),
-        (b @ Value::Bool(_), Value::Null) => *b = Value::Bool(false),
+        (b @ Value::String(_), Value::Null) if go_zero => *b = Value::String(String::new()),
+        (b @ Value::Number(_), Value::Null) if go_zero => *b = Value::from(0),
+        (b @ Value::Bool(_), Value::Null) if go_zero => *b = Value::Bool(false),
         (b, o) => *b = o.clone(),
     }
 }

@@ -122,10 +122,16 @@ impl Cluster {
         Cluster::from_config(rt, config, call_timeout)
     }
 
-    /// Connects with the kubeconfig at `file`'s credentials and CA, but to `server` instead of the server it
-    /// names: kubeadm's way of asking this node's own API server (the local API endpoint) with admin.conf,
-    /// whatever the control-plane endpoint (a load balancer not up yet, another node's server) would answer.
-    pub fn from_kubeconfig_file_at(file: &Path, server: &str, call_timeout: Duration) -> anyhow::Result<Cluster> {
+    /// Connects with the kubeconfig at `file`'s credentials and CA, to `server` instead of the server it names
+    /// when one is given: kubeadm's way of asking this node's own API server (the local API endpoint) with
+    /// admin.conf, whatever the control-plane endpoint (a load balancer not up yet, another node's server) would
+    /// answer.
+    pub fn from_kubeconfig_file_at(
+        file: &Path,
+        server: Option<&str>,
+        call_timeout: Duration,
+    ) -> anyhow::Result<Cluster> {
+        let Some(server) = server else { return Cluster::from_kubeconfig_file(file, call_timeout) };
         let text = std::fs::read_to_string(file)
             .map_err(|e| anyhow::anyhow!("cannot read the kubeconfig {}: {e}", file.display()))?;
         let kubeconfig = Kubeconfig::from_yaml(&text)

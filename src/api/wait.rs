@@ -158,12 +158,8 @@ pub fn local_api_server_url(cfg: &InitConfiguration) -> String {
 /// server from 1.33 (kubeadm PR 134265 and its 1.33/1.34 picks), at the server admin.conf names before (the
 /// control-plane endpoint, as kubeadm's earlier waits asked it).
 pub fn wait_client(cfg: &InitConfiguration, admin_file: &std::path::Path) -> anyhow::Result<Cluster> {
-    let timeout = cfg.timeouts.kubernetes_api_call;
-    if cfg.cluster.kubernetes_version.waits_on_local_api_server() {
-        Cluster::from_kubeconfig_file_at(admin_file, &local_api_server_url(cfg), timeout)
-    } else {
-        Cluster::from_kubeconfig_file(admin_file, timeout)
-    }
+    let local = cfg.cluster.kubernetes_version.waits_on_local_api_server().then(|| local_api_server_url(cfg));
+    Cluster::from_kubeconfig_file_at(admin_file, local.as_deref(), cfg.timeouts.kubernetes_api_call)
 }
 
 /// Runs the version's wait. `manifests_dir` is printed as kubeadm prints it.

@@ -19,18 +19,15 @@ fn flag_name(token: &str) -> Option<(&str, bool)> {
     (short.len() == 1).then_some((short, false))
 }
 
-/// Whether `cmd` itself (not a descendant) defines the flag `name`.
-fn defines(cmd: &clap::Command, name: &str) -> bool {
+/// The argument `cmd` itself (not a descendant) defines under the long or short name `name`.
+fn own_arg<'a>(cmd: &'a clap::Command, name: &str) -> Option<&'a clap::Arg> {
     cmd.get_arguments()
-        .any(|a| a.get_long() == Some(name) || a.get_short().is_some_and(|s| name.len() == 1 && name.starts_with(s)))
+        .find(|a| a.get_long() == Some(name) || a.get_short().is_some_and(|s| name.len() == 1 && name.starts_with(s)))
 }
 
 /// Whether the flag `name`, wherever it is defined under `cmd`, takes a value.
 fn takes_value(cmd: &clap::Command, name: &str) -> bool {
-    let here = cmd
-        .get_arguments()
-        .find(|a| a.get_long() == Some(name) || a.get_short().is_some_and(|s| name.len() == 1 && name.starts_with(s)));
-    match here {
+    match own_arg(cmd, name) {
         Some(a) => a.get_action().takes_values(),
         None => cmd.get_subcommands().any(|c| takes_value(c, name)),
     }
@@ -56,7 +53,7 @@ pub fn hoist(root: &clap::Command, argv: Vec<OsString>) -> Vec<OsString> {
             let value = !inline && takes_value(cmd, name);
             let n = if value { 2 } else { 1 };
             let group = rest[i..(i + n).min(rest.len())].to_vec();
-            if defines(cmd, name) {
+            if own_arg(cmd, name).is_some() {
                 kept.extend(group)
             } else {
                 moved.extend(group)

@@ -61,11 +61,8 @@ impl InitData {
                     1,
                     &format!("admin.conf may not create {}; using {}", bootstrap_token::CLUSTER_ADMINS, path.display()),
                 );
-                let sa = match self.local_api_server() {
-                    Some(url) => Cluster::from_kubeconfig_file_at(&path, &url, timeout)?,
-                    None => Cluster::from_kubeconfig_file(&path, timeout)?,
-                }
-                .with_events(out);
+                let sa = Cluster::from_kubeconfig_file_at(&path, self.local_api_server().as_deref(), timeout)?
+                    .with_events(out);
                 apply_api(&steps, Target::Live(&sa), out)?;
                 wait_authorized(admin, timeout)?;
             }
@@ -87,11 +84,11 @@ impl InitData {
 
     /// admin.conf's client for init's API calls, at [`InitData::local_api_server`] where that applies.
     pub(crate) fn admin_cluster(&self, timeout: Duration) -> anyhow::Result<Cluster> {
-        let file = self.host.path(&self.opts.kubeconfig);
-        match self.local_api_server() {
-            Some(url) => Cluster::from_kubeconfig_file_at(&file, &url, timeout),
-            None => Cluster::from_kubeconfig_file(&file, timeout),
-        }
+        Cluster::from_kubeconfig_file_at(
+            &self.host.path(&self.opts.kubeconfig),
+            self.local_api_server().as_deref(),
+            timeout,
+        )
     }
 
     fn apply_cluster(&mut self, steps: &[ApiStep], out: &Output) -> anyhow::Result<()> {
